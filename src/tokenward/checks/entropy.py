@@ -1,0 +1,49 @@
+"""Shannon entropy and character-class checks."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from tokenward.checks.interface import Check, CheckFactory
+from tokenward.errors import CheckError
+
+
+def shannon(data: bytes) -> float:
+    """Shannon entropy of data in bits per byte (0 for empty input)."""
+    if not data:
+        return 0.0
+    total = len(data)
+    return -sum(c / total * math.log2(c / total) for c in Counter(data).values())
+
+
+def char_classes(data: bytes) -> int:
+    """How many of {lowercase, uppercase, digit} occur in data."""
+    return sum(
+        1 for present in (
+            any(97 <= b <= 122 for b in data),
+            any(65 <= b <= 90 for b in data),
+            any(48 <= b <= 57 for b in data),
+        ) if present
+    )
+
+
+def _min_entropy(arg: Any) -> Check:
+    if not isinstance(arg, int | float) or not 0 < float(arg) <= 8:
+        raise CheckError(f"min_entropy needs a number of bits per char in (0, 8], got {arg!r}")
+    threshold = float(arg)
+    return lambda secret, _ctx: shannon(secret) >= threshold
+
+
+def _mixed_charset(arg: Any) -> Check:
+    need = 2 if arg is None else arg
+    if not isinstance(need, int) or not 1 <= need <= 3:
+        raise CheckError(f"mixed_charset needs 1, 2 or 3, got {arg!r}")
+    return lambda secret, _ctx: char_classes(secret) >= need
+
+
+CHECKS: dict[str, CheckFactory] = {
+    "min_entropy": _min_entropy,
+    "mixed_charset": _mixed_charset,
+}

@@ -1,0 +1,48 @@
+"""JSON Web Token structure: decode header and payload, never verify the signature."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from tokenward.checks.interface import Check, CheckFactory
+
+
+def b64url_json(part: bytes) -> dict[str, Any] | None:
+    """Decode one base64url JSON segment of a JWT; None when it is not a JSON object."""
+    try:
+        raw = base64.urlsafe_b64decode(part + b"=" * (-len(part) % 4))
+        value = json.loads(raw)
+    except (binascii.Error, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def decode_jwt(token: bytes) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(header, payload) of a JWS compact token when both decode and the header has 'alg'."""
+    parts = token.split(b".")
+    if len(parts) != 3:
+        return None
+    header, payload = b64url_json(parts[0]), b64url_json(parts[1])
+    if header is None or payload is None or "alg" not in header:
+        return None
+    return header, payload
+
+
+def _jwt(_arg: Any) -> Check:
+    return lambda secret, _ctx: decode_jwt(secret) is not None
+
+
+def _base64(_arg: Any) -> Check:
+    def check(secret: bytes, _ctx: bytes) -> bool:
+        try:
+            base64.b64decode(secret + b"=" * (-len(secret) % 4), validate=True)
+        except binascii.Error:
+            return False
+        return True
+    return check
+
+
+CHECKS: dict[str, CheckFactory] = {"jwt": _jwt, "base64": _base64}

@@ -1,0 +1,113 @@
+"""The matcher: Hyperscan finds candidate ends, each rule's regex confirms on a bounded window."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from tokenward.rules.compile import CompiledRule, CompiledRuleSet
+
+MARGIN = 64
+MAX_HITS_PER_RULE = 20_000
+MAX_MATCHES_PER_RULE = 1_000
+
+
+@dataclass(frozen=True)
+class RawMatch:
+    """A confirmed match. Holds plaintext: it must not outlive the fingerprint step."""
+
+    rule: CompiledRule
+    start: int
+    end: int
+    secret_start: int
+    secret_end: int
+    secret: bytes
+    public_id: bytes | None
+
+
+def _windows(ends: list[int], width: int, size: int) -> list[tuple[int, int]]:
+    """Merge the confirmation windows [end - width - margin, end + margin] of sorted hit ends."""
+    merged: list[tuple[int, int]] = []
+    for end in ends:
+        lo, hi = max(0, end - width - MARGIN), min(size, end + MARGIN)
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _confirm(rule: CompiledRule, data: bytes, ends: list[int]) -> list[RawMatch]:
+    found: dict[tuple[int, int], RawMatch] = {}
+    for lo, hi in _windows(ends, rule.window, len(data)):
+        for m in rule.regex.finditer(data, lo, hi):
+            secret = m.group("secret")
+            if not secret or (m.start(), m.end()) in found:
+                continue
+            if not rule.accepts(secret, m.group(0)):
+                continue
+            pid = m.group("id") if "id" in rule.regex.groupindex else None
+            found[(m.start(), m.end())] = RawMatch(
+                rule, m.start(), m.end(), m.start("secret"), m.end("secret"), secret, pid)
+            if len(found) >= MAX_MATCHES_PER_RULE:
+                return list(found.values())
+    return list(found.values())
+
+
+def _overlaps(a: RawMatch, b: RawMatch) -> bool:
+    return a.secret_start < b.secret_end and b.secret_start < a.secret_end
+
+
+def resolve_overlaps(matches: list[RawMatch]) -> list[RawMatch]:
+    """Keep, among matches whose secrets overlap, only the most specific rule's match."""
+    ranked = sorted(matches, key=lambda m: (m.rule.priority, m.secret_end - m.secret_start), reverse=True)
+    kept: list[RawMatch] = []
+    for m in ranked:
+        if not any(_overlaps(m, k) for k in kept):
+            kept.append(m)
+    return sorted(kept, key=lambda m: (m.secret_start, m.rule.spec.id))
+
+
+def _attach_pairs(matches: list[RawMatch], rules: dict[str, CompiledRule]) -> list[RawMatch]:
+    out = []
+    for m in matches:
+        pair = m.rule.spec.pair
+        if pair is None or m.public_id is not None:
+            out.append(m)
+            continue
+        near = [o for o in matches if o.rule.spec.id == pair.rule and abs(o.start - m.start) <= pair.within]
+        if near:
+            best = min(near, key=lambda o: abs(o.start - m.start))
+            m = RawMatch(m.rule, m.start, m.end, m.secret_start, m.secret_end, m.secret, best.secret)
+        out.append(m)
+    return out
+
+
+class Matcher:
+    """Scans byte buffers against a compiled rule set."""
+
+    def __init__(self, ruleset: CompiledRuleSet) -> None:
+        self.ruleset = ruleset
+        self._by_id = ruleset.by_id()
+
+    def _hits(self, data: bytes) -> dict[int, list[int]]:
+        hits: dict[int, list[int]] = defaultdict(list)
+
+        def on_match(rule_index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            bucket = hits[rule_index]
+            if len(bucket) < MAX_HITS_PER_RULE:
+                bucket.append(end)
+
+        self.ruleset.database.scan(data, match_event_handler=on_match)
+        return hits
+
+    def scan(self, data: bytes) -> list[RawMatch]:
+        """Every confirmed, check-passing, overlap-resolved match in data."""
+        if not data:
+            return []
+        matches: list[RawMatch] = []
+        for index, ends in self._hits(data).items():
+            matches.extend(_confirm(self.ruleset.rules[index], data, ends))
+        if not matches:
+            return []
+        return _attach_pairs(resolve_overlaps(matches), self._by_id)

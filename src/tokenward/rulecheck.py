@@ -1,0 +1,62 @@
+"""`tokenward rules check`: run every rule's examples and negative examples through the engine."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from tokenward.engine import Matcher
+from tokenward.errors import RuleError
+from tokenward.rules.compile import compile_rules
+from tokenward.rules.spec import RuleSpec
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """One failed expectation of one rule."""
+
+    rule_id: str
+    source_file: str
+    message: str
+
+
+def _keyword_problems(spec: RuleSpec) -> list[RuleProblem]:
+    problems = []
+    for i, example in enumerate(spec.examples):
+        if not any(k.lower() in example.lower() for k in spec.keywords):
+            problems.append(RuleProblem(spec.id, spec.source_file, f"example {i}: no keyword present"))
+    return problems
+
+
+def _example_problems(spec: RuleSpec, matcher: Matcher) -> list[RuleProblem]:
+    problems = []
+    for i, example in enumerate(spec.examples):
+        got = {m.rule.spec.id for m in matcher.scan(example.encode())}
+        if spec.id not in got:
+            other = f" (matched instead: {', '.join(sorted(got))})" if got else ""
+            problems.append(RuleProblem(spec.id, spec.source_file, f"example {i} does not match{other}"))
+    for i, negative in enumerate(spec.negative_examples):
+        if spec.id in {m.rule.spec.id for m in matcher.scan(negative.encode())}:
+            problems.append(RuleProblem(spec.id, spec.source_file, f"negative example {i} matches"))
+    return problems
+
+
+def _duplicate_problems(specs: list[RuleSpec]) -> list[RuleProblem]:
+    where: dict[str, list[str]] = defaultdict(list)
+    for s in specs:
+        where[s.id].append(s.source_file)
+    return [RuleProblem(rid, files[1], f"id defined {len(files)} times: {', '.join(files)}")
+            for rid, files in where.items() if len(files) > 1]
+
+
+def check_rules(specs: list[RuleSpec]) -> list[RuleProblem]:
+    """Every problem with a rule set: duplicate ids, bad examples/negatives/keywords, compile errors."""
+    problems = _duplicate_problems(specs)
+    try:
+        matcher = Matcher(compile_rules(specs, cache=False))
+    except RuleError as exc:
+        return [*problems, RuleProblem("*", "*", str(exc))]
+    for spec in specs:
+        problems.extend(_keyword_problems(spec))
+        problems.extend(_example_problems(spec, matcher))
+    return problems

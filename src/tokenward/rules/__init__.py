@@ -1,0 +1,1 @@
+"""Rules as data: YAML rule files, their validation and compilation."""

@@ -1,0 +1,136 @@
+"""Compile a rule set: one Hyperscan database for all rules plus each rule's own Python regex."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hyperscan
+
+from tokenward.checks import build_check
+from tokenward.checks.interface import Check
+from tokenward.errors import RuleError
+from tokenward.rules.spec import RuleSpec, ruleset_hash
+
+MAX_WINDOW = 4096
+CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
+LOOKAROUND = re.compile(r"\(\?<?[=!]")
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to run: its spec, Python regex, built checks and confirmation window."""
+
+    spec: RuleSpec
+    regex: re.Pattern[bytes]
+    checks: tuple[Check, ...]
+    window: int
+    priority: tuple[int, int, int]
+
+    def accepts(self, secret: bytes, context: bytes) -> bool:
+        """True when every check of the rule keeps this candidate."""
+        return all(check(secret, context) for check in self.checks)
+
+
+@dataclass(frozen=True)
+class CompiledRuleSet:
+    """All rules plus the Hyperscan database whose pattern ids index into `rules`."""
+
+    rules: tuple[CompiledRule, ...]
+    database: Any
+    digest: str
+
+    def by_id(self) -> dict[str, CompiledRule]:
+        """Rules keyed by rule id."""
+        return {r.spec.id: r for r in self.rules}
+
+
+def _max_width(regex: re.Pattern[bytes]) -> int:
+    import re._parser as sre_parse  # the only way to get a pattern's width bound
+
+    _lo, hi = sre_parse.parse(regex.pattern.decode("latin-1")).getwidth()
+    return min(int(hi), MAX_WINDOW)
+
+
+def compile_rule(spec: RuleSpec) -> CompiledRule:
+    """Build the Python side of one rule (regex, checks, window, priority)."""
+    regex = re.compile(spec.pattern.encode())
+    checks = tuple(build_check(name, arg) for name, arg in spec.checks)
+    priority = (
+        0 if spec.generic else 1,
+        CONFIDENCE_RANK[spec.confidence],
+        max(len(k) for k in spec.keywords),
+    )
+    return CompiledRule(spec, regex, checks, _max_width(regex), priority)
+
+
+def _hs_flags(pattern: str) -> int:
+    flags = 0
+    if LOOKAROUND.search(pattern):
+        flags |= hyperscan.HS_FLAG_PREFILTER
+    return flags
+
+
+def _hs_compile(patterns: list[bytes], flags: list[int]) -> Any:
+    db = hyperscan.Database()
+    db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns), flags=flags)
+    return db
+
+
+def _find_bad_pattern(specs: list[RuleSpec]) -> str:
+    for spec in specs:
+        try:
+            _hs_compile([spec.pattern.encode()], [_hs_flags(spec.pattern)])
+        except hyperscan.error as exc:
+            return f"rule {spec.id}: {exc}"
+    return "the combined database is too large"
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("TOKENWARD_CACHE_DIR", str(Path(base) / "tokenward")))
+
+
+def build_database(specs: list[RuleSpec], cache: bool = True) -> Any:
+    """Compile (or load from the on-disk cache) the Hyperscan database of all specs, in order."""
+    patterns = [s.pattern.encode() for s in specs]
+    flags = [_hs_flags(s.pattern) for s in specs]
+    key = hashlib.sha256(repr((patterns, flags, hyperscan.__version__)).encode()).hexdigest()[:24]
+    path = _cache_dir() / f"hs-{key}.db"
+    if cache and path.is_file():
+        try:
+            return hyperscan.loadb(path.read_bytes())
+        except (hyperscan.error, OSError, ValueError):
+            pass  # a stale or corrupt cache entry is simply rebuilt
+    try:
+        db = _hs_compile(patterns, flags)
+    except hyperscan.error as exc:
+        raise RuleError(f"rule set does not compile in Hyperscan: {exc} ({_find_bad_pattern(specs)})") from None
+    if cache:
+        _write_cache(path, hyperscan.dumpb(db))
+    return db
+
+
+def _write_cache(path: Path, blob: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(path)
+    except OSError:
+        pass  # the cache is an optimisation; a read-only home must not stop a scan
+
+
+def compile_rules(specs: list[RuleSpec], cache: bool = True) -> CompiledRuleSet:
+    """Compile a whole rule set; RuleError names the first rule that fails."""
+    compiled = []
+    for spec in specs:
+        try:
+            compiled.append(compile_rule(spec))
+        except RuleError as exc:
+            raise RuleError(f"{spec.source_file}: rule {spec.id}: {exc}") from None
+    return CompiledRuleSet(tuple(compiled), build_database(specs, cache), ruleset_hash(specs))

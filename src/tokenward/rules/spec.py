@@ -1,0 +1,190 @@
+"""Load and validate rule files into frozen RuleSpec objects."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tokenward.errors import RuleError
+
+BUILTIN_DIR = Path(__file__).parent / "builtin"
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9.-]*$")
+Confidence = Literal["high", "medium", "low"]
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """Attach the public id of a nearby match of another rule (e.g. AWS key id + secret)."""
+
+    rule: str
+    within: int
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One detection rule as parsed from a rule file."""
+
+    id: str
+    name: str
+    provider: str
+    provider_name: str
+    kind: str
+    pattern: str
+    keywords: tuple[str, ...]
+    checks: tuple[tuple[str, Any], ...]
+    confidence: Confidence
+    environment: str | None
+    privilege: str | None
+    pair: PairSpec | None
+    references: tuple[str, ...]
+    examples: tuple[str, ...]
+    negative_examples: tuple[str, ...]
+    source_file: str
+
+    @property
+    def generic(self) -> bool:
+        """True for rules that match by context rather than by a provider-specific format."""
+        return self.provider == "generic"
+
+
+class _PairModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule: str
+    within: int = Field(default=400, ge=1, le=4096)
+
+
+class _RuleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    kind: str
+    pattern: str
+    keywords: list[str] = Field(min_length=1)
+    checks: list[str | dict[str, Any]] = Field(default_factory=list)
+    confidence: Confidence = "medium"
+    environment: Literal["live", "test", "sandbox"] | None = None
+    privilege: Literal["admin", "write", "read", "unknown"] | None = None
+    pair: _PairModel | None = None
+    references: list[str] = Field(min_length=1)
+    examples: list[str] = Field(min_length=2)
+    negative_examples: list[str] = Field(min_length=2)
+
+    @field_validator("id")
+    @classmethod
+    def _id_form(cls, value: str) -> str:
+        if not ID_RE.match(value):
+            raise ValueError("id must look like 'provider.kind' (lowercase, digits, dashes)")
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_form(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value.encode())
+        except re.error as exc:
+            raise ValueError(f"pattern does not compile: {exc}") from exc
+        if "secret" not in compiled.groupindex:
+            raise ValueError("pattern needs a named group 'secret'")
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_nonempty(cls, value: list[str]) -> list[str]:
+        if any(not k for k in value):
+            raise ValueError("keywords must be non-empty strings")
+        return value
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider: str
+    provider_name: str
+    rules: list[_RuleModel] = Field(min_length=1)
+
+
+def _normalise_check(raw: str | dict[str, Any]) -> tuple[str, Any]:
+    if isinstance(raw, str):
+        return (raw, None)
+    if len(raw) != 1:
+        raise RuleError(f"a check must be a name or a one-key mapping, got {raw!r}")
+    ((name, arg),) = raw.items()
+    return (str(name), arg)
+
+
+def _to_spec(model: _RuleModel, file: _FileModel, path: Path) -> RuleSpec:
+    if not model.id.startswith(file.provider + "."):
+        raise RuleError(f"{path}: rule {model.id!r} must start with its provider '{file.provider}.'")
+    pair = PairSpec(model.pair.rule, model.pair.within) if model.pair else None
+    return RuleSpec(
+        id=model.id, name=model.name, provider=file.provider, provider_name=file.provider_name,
+        kind=model.kind, pattern=model.pattern, keywords=tuple(model.keywords),
+        checks=tuple(_normalise_check(c) for c in model.checks), confidence=model.confidence,
+        environment=model.environment, privilege=model.privilege, pair=pair,
+        references=tuple(model.references), examples=tuple(model.examples),
+        negative_examples=tuple(model.negative_examples), source_file=str(path),
+    )
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    parts = []
+    for err in exc.errors()[:10]:
+        loc = ".".join(str(x) for x in err["loc"])
+        parts.append(f"{path}: {loc}: {err['msg']}")
+    return "\n".join(parts)
+
+
+def load_rule_file(path: Path) -> list[RuleSpec]:
+    """Parse one YAML rule file; raise RuleError naming the file and field on any problem."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{path}: cannot read rule file: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{path}: invalid YAML: {exc}") from exc
+    try:
+        model = _FileModel.model_validate(raw)
+    except ValidationError as exc:
+        raise RuleError(_describe(exc, path)) from None
+    return [_to_spec(r, model, path) for r in model.rules]
+
+
+def rule_files(dirs: Iterable[Path]) -> list[Path]:
+    """Every *.yml / *.yaml file under the given files or directories, sorted."""
+    found: list[Path] = []
+    for d in dirs:
+        if d.is_file():
+            found.append(d)
+        elif d.is_dir():
+            found.extend(p for p in d.rglob("*") if p.suffix in (".yml", ".yaml"))
+        else:
+            raise RuleError(f"{d}: no such rule file or directory")
+    return sorted(found)
+
+
+def load_rules(extra: Iterable[Path] = (), builtin: bool = True, unique: bool = True) -> list[RuleSpec]:
+    """Load the built-in rules plus any user rule files; ids must be unique unless unique=False."""
+    dirs = ([BUILTIN_DIR] if builtin else []) + list(extra)
+    specs: list[RuleSpec] = []
+    seen: dict[str, str] = {}
+    for path in rule_files(dirs):
+        for spec in load_rule_file(path):
+            if unique and spec.id in seen:
+                raise RuleError(f"rule id {spec.id!r} defined twice: {seen[spec.id]} and {path}")
+            seen[spec.id] = str(path)
+            specs.append(spec)
+    return specs
+
+
+def ruleset_hash(specs: Iterable[RuleSpec]) -> str:
+    """A content hash of the matching-relevant parts of a rule set (cache and rescan key)."""
+    h = hashlib.sha256()
+    for s in sorted(specs, key=lambda r: r.id):
+        h.update(repr((s.id, s.pattern, s.keywords, s.checks, s.confidence, s.pair)).encode())
+    return h.hexdigest()[:32]
