@@ -61,7 +61,7 @@ def compile_rule(spec: RuleSpec) -> CompiledRule:
     regex = re.compile(spec.pattern.encode())
     checks = tuple(build_check(name, arg) for name, arg in spec.checks)
     priority = (
-        0 if spec.generic else 1,
+        spec.tier,
         CONFIDENCE_RANK[spec.confidence],
         max(len(k) for k in spec.keywords),
     )

@@ -17,6 +17,7 @@ from tokenward.errors import RuleError
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9.-]*$")
 Confidence = Literal["high", "medium", "low"]
+STRUCTURAL_PROVIDERS = frozenset({"jwt", "uri"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,13 @@ class RuleSpec:
     def generic(self) -> bool:
         """True for rules that match by context rather than by a provider-specific format."""
         return self.provider == "generic"
+
+    @property
+    def tier(self) -> int:
+        """Specificity tier for overlap resolution: generic 0, structural (jwt, uri) 1, provider 2."""
+        if self.generic:
+            return 0
+        return 1 if self.provider in STRUCTURAL_PROVIDERS else 2
 
 
 class _PairModel(BaseModel):
