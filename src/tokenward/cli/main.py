@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from tokenward.cli import rules
+from tokenward.cli import rules, scan
 
-app = typer.Typer(help="tokenward: end-to-end API token security review.", no_args_is_help=True)
+app = typer.Typer(
+    help="tokenward: end-to-end API token security review.\n\n" + scan.EXIT_HELP,
+    no_args_is_help=True, pretty_exceptions_enable=False,
+)
 app.add_typer(rules.app, name="rules")
+app.command("scan")(scan.scan)
+
+baseline_app = typer.Typer(help="Accept current findings so later scans report only new ones.",
+                           no_args_is_help=True)
+baseline_app.command("create")(scan.baseline_create)
+app.add_typer(baseline_app, name="baseline")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 from dataclasses import dataclass
@@ -50,8 +51,8 @@ class CompiledRuleSet:
 
 
 def _max_width(regex: re.Pattern[bytes]) -> int:
-    import re._parser as sre_parse  # the only way to get a pattern's width bound
-
+    # re._parser is the only stdlib way to get a pattern's width bound.
+    sre_parse = importlib.import_module("re._parser")
     _lo, hi = sre_parse.parse(regex.pattern.decode("latin-1")).getwidth()
     return min(int(hi), MAX_WINDOW)
 
@@ -99,12 +100,14 @@ def build_database(specs: list[RuleSpec], cache: bool = True) -> Any:
     """Compile (or load from the on-disk cache) the Hyperscan database of all specs, in order."""
     patterns = [s.pattern.encode() for s in specs]
     flags = [_hs_flags(s.pattern) for s in specs]
-    key = hashlib.sha256(repr((patterns, flags, hyperscan.__version__)).encode()).hexdigest()[:24]
+    key = hashlib.sha256(repr((patterns, flags, getattr(hyperscan, '__version__', '?'))).encode()).hexdigest()[:24]
     path = _cache_dir() / f"hs-{key}.db"
     if cache and path.is_file():
         try:
-            return hyperscan.loadb(path.read_bytes())
-        except (hyperscan.error, OSError, ValueError):
+            db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+            db.scratch = hyperscan.Scratch(db)  # a loaded database comes without scratch space
+            return db
+        except (hyperscan.error, OSError, ValueError, TypeError):
             pass  # a stale or corrupt cache entry is simply rebuilt
     try:
         db = _hs_compile(patterns, flags)

@@ -1,0 +1,133 @@
+"""`tokenward scan` and `tokenward baseline create`."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tokenward.cli.common import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_UNREADABLE,
+    build_scanner,
+    err,
+    progress_bar,
+    user_errors,
+)
+from tokenward.errors import ConfigError, ReportError
+from tokenward.report import REPORTERS
+from tokenward.scanner import ScanResult
+from tokenward.settings import Settings, find_config, load_settings
+from tokenward.sources.interface import Source
+from tokenward.sources.select import SourceOptions, sources_for
+from tokenward.suppress import Baseline, baseline_document, load_baseline
+
+EXIT_HELP = """Exit codes: 0 nothing found; 1 findings; 2 usage or configuration error;
+3 no findings, but some inputs could not be read (permission, corruption)."""
+
+Paths = Annotated[list[str], typer.Argument(help="Files or directories to scan; '-' reads stdin.")]
+Rules = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule file or directory.")]
+Config = Annotated[Path | None, typer.Option("--config", help="Config file (default: .tokenward.yaml).")]
+Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")]
+
+
+def _settings(config: Path | None, paths: list[str], exclude: list[str] | None, max_size: int | None,
+              follow: bool, gitignore: bool) -> Settings:
+    base = load_settings(find_config(config, [Path(p) for p in paths if p != "-"]))
+    if max_size is not None and max_size <= 0:
+        raise ConfigError("--max-file-size must be a positive number of bytes")
+    return Settings(
+        exclude=base.exclude + tuple(exclude or ()), allow_paths=base.allow_paths,
+        max_file_size=max_size or base.max_file_size, follow_symlinks=follow or base.follow_symlinks,
+        respect_gitignore=gitignore or base.respect_gitignore, rule_paths=base.rule_paths,
+        config_file=base.config_file,
+    )
+
+
+def _sources(paths: list[str], settings: Settings, options: SourceOptions) -> list[Source]:
+    if paths.count("-") > 1:
+        raise ConfigError("'-' (stdin) can be given only once")
+    for p in paths:
+        if p != "-" and not Path(p).exists() and not Path(p).is_symlink():
+            raise ConfigError(f"{p}: no such file or directory")
+    return [s for p in paths for s in sources_for(p, settings, options)]
+
+
+def exit_code(result: ScanResult) -> int:
+    """0 clean, 1 findings, 3 no findings but unreadable inputs."""
+    if result.findings:
+        return EXIT_FINDINGS
+    return EXIT_UNREADABLE if result.summary.errors else EXIT_CLEAN
+
+
+def write_report(result: ScanResult, fmt: str, output: Path | None) -> None:
+    """Render result in fmt to output (or stdout); ReportError when the file cannot be written."""
+    reporter = REPORTERS[fmt]
+    if output is None:
+        reporter(result, sys.stdout)
+        return
+    buf = io.StringIO()
+    reporter(result, buf)
+    try:
+        output.write_text(buf.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"cannot write {output}: {exc.strerror}") from None
+
+
+
+def scan(
+    paths: Paths,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text|json|jsonl|csv|sarif")] = "text",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
+    rules: Rules = None,
+    config: Config = None,
+    exclude: Exclude = None,
+    max_file_size: Annotated[int | None, typer.Option(help="Skip files larger than this (bytes).")] = None,
+    follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Follow symbolic links.")] = False,
+    gitignore: Annotated[bool, typer.Option("--gitignore", help="Skip files .gitignore excludes.")] = False,
+    baseline: Annotated[Path | None, typer.Option(help="Report only findings not in this baseline.")] = None,
+    show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Print plaintext (never stored).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    no_history: Annotated[bool, typer.Option("--no-history", help="Repository: working tree only.")] = False,
+    branch: Annotated[list[str] | None, typer.Option("--branch", help="Repository: only these refs.")] = None,
+    since_commit: Annotated[str | None, typer.Option(help="Repository: only commits after REV.")] = None,
+    staged: Annotated[bool, typer.Option("--staged", help="Repository: only staged changes.")] = False,
+    all_objects: Annotated[bool, typer.Option("--all-objects", help="Also unreachable objects.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Ignore the incremental scan cache.")] = False,
+) -> None:
+    """Scan files, directories or stdin for tokens.
+
+    Exit codes: 0 nothing found; 1 findings; 2 usage or configuration error;
+    3 no findings, but some inputs could not be read (permission, corruption).
+    """
+    with user_errors():
+        if fmt not in REPORTERS:
+            raise ConfigError(f"unknown --format {fmt!r} (choose from {', '.join(REPORTERS)})")
+        settings = _settings(config, paths, exclude, max_file_size, follow_symlinks, gitignore)
+        base = load_baseline(baseline) if baseline else None
+        scanner = build_scanner(settings, rules or [], baseline=base, show_secrets=show_secrets)
+        options = SourceOptions(
+            history=not no_history, branches=tuple(branch or ()), since_commit=since_commit,
+            staged=staged, all_objects=all_objects, full=full, ruleset=scanner.matcher.ruleset.digest)
+        sources = _sources(paths, settings, options)
+        with progress_bar(not quiet) as progress:
+            result = scanner.run(sources, progress)
+        write_report(result, fmt, output)
+        if output is not None and not quiet:
+            err.print(f"{result.summary.findings} findings written to {output}")
+    raise typer.Exit(exit_code(result))
+
+
+def baseline_create(paths: Paths, rules: Rules = None, config: Config = None, exclude: Exclude = None) -> None:
+    """Scan PATHs and print a baseline (token id + rule + path, no plaintext) to stdout."""
+    with user_errors():
+        settings = _settings(config, paths, exclude, None, False, False)
+        scanner = build_scanner(settings, rules or [], baseline=Baseline(frozenset()))
+        result = scanner.run(_sources(paths, settings, SourceOptions()))
+        json.dump(baseline_document(result.findings), sys.stdout, indent=2)
+        sys.stdout.write("\n")

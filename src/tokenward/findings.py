@@ -1,0 +1,81 @@
+"""RawMatch → Finding: ids, location and preview. Plaintext is dropped here unless asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from tokenward.engine import RawMatch
+from tokenward.identity import Fingerprinter, github_hashed_token, preview
+from tokenward.sources.interface import Blob, Origin
+
+
+@dataclass(frozen=True)
+class Location:
+    """1-based line and column of a secret within its blob, plus byte offsets."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One occurrence of one token, without plaintext (unless `secret` was explicitly requested)."""
+
+    rule_id: str
+    rule_name: str
+    provider: str
+    kind: str
+    confidence: str
+    token_id: str
+    preview: str
+    public_id: str | None
+    public_ids: tuple[tuple[str, str], ...]
+    origin: Origin
+    location: Location
+    environment: str | None = None
+    privilege: str | None = None
+    secret: str | None = None  # only with --show-secrets; never persisted
+
+    def without_secret(self) -> Finding:
+        """The same finding with any plaintext removed."""
+        return replace(self, secret=None) if self.secret is not None else self
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def locate(data: bytes, start: int, end: int) -> Location:
+    """The Location of data[start:end]."""
+    line, column = _position(data, start)
+    end_line, end_column = _position(data, end)
+    return Location(line, column, end_line, end_column, start, end - start)
+
+
+def _public_ids(m: RawMatch) -> tuple[tuple[str, str], ...]:
+    ids: list[tuple[str, str]] = []
+    if m.public_id:
+        ids.append(("id", m.public_id.decode("utf-8", "replace")))
+    if m.rule.spec.provider == "github":
+        ids.append(("github_hashed_token", github_hashed_token(m.secret)))
+    return tuple(ids)
+
+
+def make_finding(blob: Blob, m: RawMatch, fp: Fingerprinter, show_secret: bool = False) -> Finding:
+    """Fingerprint one match; the returned Finding carries plaintext only when show_secret."""
+    spec = m.rule.spec
+    return Finding(
+        rule_id=spec.id, rule_name=spec.name, provider=spec.provider, kind=spec.kind,
+        confidence=spec.confidence, token_id=fp.token_id(m.secret), preview=preview(m.secret),
+        public_id=m.public_id.decode("utf-8", "replace") if m.public_id else None,
+        public_ids=_public_ids(m), origin=blob.origin,
+        location=locate(blob.data, m.secret_start, m.secret_end),
+        environment=spec.environment, privilege=spec.privilege,
+        secret=m.secret.decode("utf-8", "replace") if show_secret else None,
+    )

@@ -1,0 +1,81 @@
+"""SARIF 2.1.0 reporter: rule descriptors, results with token_id fingerprints, skipped inputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from tokenward import __version__
+from tokenward.findings import Finding
+from tokenward.scanner import ScanResult
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVEL = {"high": "error", "medium": "warning", "low": "note"}
+INFO_URI = "https://github.com/tokenward/tokenward"
+
+
+def _rule_descriptor(f: Finding) -> dict[str, Any]:
+    return {
+        "id": f.rule_id,
+        "name": f.rule_id.replace(".", "/"),
+        "shortDescription": {"text": f.rule_name},
+        "fullDescription": {"text": f"{f.rule_name} ({f.provider}, {f.kind})"},
+        "defaultConfiguration": {"level": LEVEL.get(f.confidence, "warning")},
+        "properties": {"provider": f.provider, "kind": f.kind, "confidence": f.confidence,
+                       "tags": ["security", "secret", f.provider]},
+    }
+
+
+def _location(f: Finding) -> dict[str, Any]:
+    loc = f.location
+    return {"physicalLocation": {
+        "artifactLocation": {"uri": f.origin.path.replace("\\", "/") or "-"},
+        "region": {"startLine": loc.line, "startColumn": loc.column,
+                   "endLine": loc.end_line, "endColumn": max(loc.end_column, 1)},
+    }}
+
+
+def _result(f: Finding, index: int) -> dict[str, Any]:
+    props: dict[str, Any] = {"provider": f.provider, "kind": f.kind, "confidence": f.confidence,
+                             "preview": f.preview, "sourceKind": f.origin.kind}
+    if f.origin.git and f.origin.git.first_commit:
+        props["commit"] = f.origin.git.first_commit.commit
+        props["inHead"] = f.origin.git.in_head
+    if f.public_ids:
+        props["publicIds"] = dict(f.public_ids)
+    return {
+        "ruleId": f.rule_id, "ruleIndex": index, "level": LEVEL.get(f.confidence, "warning"),
+        "message": {"text": f"{f.rule_name} found: {f.preview} (token {f.token_id[:12]})"},
+        "locations": [_location(f)],
+        "partialFingerprints": {"tokenId/v1": f.token_id},
+        "properties": props,
+    }
+
+
+def _invocation(result: ScanResult) -> dict[str, Any]:
+    notes = [{"level": "error" if s.severity == "error" else "note",
+              "message": {"text": f"skipped {s.location}: {s.reason}"}} for s in result.skipped]
+    return {"executionSuccessful": result.summary.errors == 0, "toolExecutionNotifications": notes}
+
+
+def sarif_document(result: ScanResult) -> dict[str, Any]:
+    """The SARIF log object for a scan result."""
+    rules: dict[str, int] = {}
+    descriptors: list[dict[str, Any]] = []
+    results = []
+    for f in result.findings:
+        if f.rule_id not in rules:
+            rules[f.rule_id] = len(descriptors)
+            descriptors.append(_rule_descriptor(f))
+        results.append(_result(f, rules[f.rule_id]))
+    driver = {"name": "tokenward", "version": __version__, "semanticVersion": __version__,
+              "informationUri": INFO_URI, "rules": descriptors}
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
+            "runs": [{"tool": {"driver": driver}, "results": results,
+                      "invocations": [_invocation(result)]}]}
+
+
+def render_sarif(result: ScanResult, out: TextIO) -> None:
+    """Write SARIF 2.1.0 JSON (never includes plaintext secrets)."""
+    json.dump(sarif_document(result), out, indent=2)
+    out.write("\n")

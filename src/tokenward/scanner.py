@@ -1,0 +1,150 @@
+"""The scan pipeline: sources → matcher → findings → suppression → ScanResult."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from tokenward import __version__
+from tokenward.engine import Matcher
+from tokenward.findings import Finding, make_finding
+from tokenward.identity import Fingerprinter
+from tokenward.sources.interface import AnnotatingSource, Blob, SkippedItem, Source
+from tokenward.suppress import Baseline, inline_allowed, path_allowed
+
+Progress = Callable[[int], None]
+PREFETCH = 64
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """Counts of one scan run."""
+
+    blobs_scanned: int
+    bytes_scanned: int
+    findings: int
+    tokens: int
+    suppressed: dict[str, int]
+    skipped: dict[str, int]
+    errors: int
+    seconds: float
+    ruleset: str
+    rules: int
+    tool_version: str = __version__
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Findings (no plaintext unless --show-secrets), skipped items and the summary."""
+
+    findings: tuple[Finding, ...]
+    skipped: tuple[SkippedItem, ...]
+    summary: ScanSummary
+
+
+@dataclass
+class _Tally:
+    blobs: int = 0
+    bytes: int = 0
+    suppressed: Counter[str] = field(default_factory=Counter)
+
+
+def _prefetched(sources: Iterable[Source]) -> Iterator[Blob | SkippedItem]:
+    # Reading files (I/O, inflation) overlaps matching on the other core; the bounded queue keeps
+    # memory flat whatever the input size.
+    q: queue.Queue[Blob | SkippedItem | BaseException | None] = queue.Queue(PREFETCH)
+
+    def produce() -> None:
+        try:
+            for source in sources:
+                for item in source:
+                    q.put(item)
+        except BaseException as exc:  # re-raised in the consumer, never lost
+            q.put(exc)
+        q.put(None)
+
+    threading.Thread(target=produce, daemon=True, name="tokenward-reader").start()
+    while (item := q.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+class Scanner:
+    """Runs sources through the matcher and turns matches into suppressed/filtered Findings."""
+
+    def __init__(self, matcher: Matcher, fingerprinter: Fingerprinter, *, allow_paths: tuple[str, ...] = (),
+                 baseline: Baseline | None = None, show_secrets: bool = False) -> None:
+        self.matcher = matcher
+        self.fp = fingerprinter
+        self.allow_paths = allow_paths
+        self.baseline = baseline
+        self.show_secrets = show_secrets
+
+    def scan_blob(self, blob: Blob, tally: _Tally | None = None) -> list[Finding]:
+        """Findings of one blob, minus those an inline allow comment suppresses."""
+        tally = tally or _Tally()
+        out: list[Finding] = []
+        for m in self.matcher.scan(blob.data):
+            if inline_allowed(blob.data, m.start, m.end):
+                tally.suppressed["inline comment"] += 1
+            else:
+                out.append(make_finding(blob, m, self.fp, self.show_secrets))
+        return out
+
+    def _filter(self, findings: list[Finding], tally: _Tally) -> list[Finding]:
+        kept = []
+        for finding in findings:
+            reason = self._suppressed(finding)
+            if reason:
+                tally.suppressed[reason] += 1
+            else:
+                kept.append(finding)
+        return kept
+
+    def _suppressed(self, finding: Finding) -> str | None:
+        if path_allowed(finding, self.allow_paths):
+            return "allow-listed path"
+        if self.baseline is not None and finding in self.baseline:
+            return "baseline"
+        return None
+
+    def run(self, sources: Iterable[Source], progress: Progress | None = None) -> ScanResult:
+        """Scan every source; never raises for a single bad input (it becomes a SkippedItem)."""
+        started = time.monotonic()
+        sources = list(sources)
+        tally, findings, skipped = _Tally(), [], []
+        for item in _prefetched(sources):
+            if isinstance(item, SkippedItem):
+                skipped.append(item)
+            else:
+                tally.blobs += 1
+                tally.bytes += len(item.data)
+                findings.extend(self.scan_blob(item, tally))
+            if progress:
+                progress(len(item.data) if isinstance(item, Blob) else 0)
+        for source in sources:
+            if isinstance(source, AnnotatingSource):
+                findings = source.annotate(findings)
+        findings = self._filter(findings, tally)
+        return ScanResult(tuple(findings), tuple(skipped), self._summary(tally, findings, skipped, started))
+
+    def _summary(self, tally: _Tally, findings: list[Finding], skipped: list[SkippedItem],
+                 started: float) -> ScanSummary:
+        reasons = Counter(_reason_class(s.reason) for s in skipped)
+        return ScanSummary(
+            blobs_scanned=tally.blobs, bytes_scanned=tally.bytes, findings=len(findings),
+            tokens=len({f.token_id for f in findings}), suppressed=dict(tally.suppressed),
+            skipped=dict(reasons), errors=sum(1 for s in skipped if s.severity == "error"),
+            seconds=round(time.monotonic() - started, 3), ruleset=self.matcher.ruleset.digest,
+            rules=len(self.matcher.ruleset.rules),
+        )
+
+
+def _reason_class(reason: str) -> str:
+    # "too large (123 bytes > 456)" and "too large (789 …)" count as one reason in the summary.
+    return reason.split(" (", 1)[0].split(":", 1)[0]

@@ -1,0 +1,74 @@
+"""Config file + environment + command-line options → one frozen Settings, passed explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tokenward.errors import ConfigError
+from tokenward.sources.filesystem import DEFAULT_MAX_SIZE
+
+CONFIG_NAMES = (".tokenward.yaml", ".tokenward.yml")
+
+
+class _ConfigModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    exclude: list[str] = Field(default_factory=list)
+    allow_paths: list[str] = Field(default_factory=list)
+    max_file_size: int = Field(default=DEFAULT_MAX_SIZE, gt=0)
+    follow_symlinks: bool = False
+    respect_gitignore: bool = False
+    rules: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a scan needs to know about the user's configuration."""
+
+    exclude: tuple[str, ...] = ()
+    allow_paths: tuple[str, ...] = ()
+    max_file_size: int = DEFAULT_MAX_SIZE
+    follow_symlinks: bool = False
+    respect_gitignore: bool = False
+    rule_paths: tuple[Path, ...] = ()
+    config_file: Path | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def find_config(explicit: Path | None, scan_roots: list[Path]) -> Path | None:
+    """--config if given, else the first .tokenward.yaml in a scanned directory or the cwd."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return explicit
+    for base in [*[r for r in scan_roots if r.is_dir()], Path.cwd()]:
+        for name in CONFIG_NAMES:
+            if (base / name).is_file():
+                return base / name
+    return None
+
+
+def load_settings(config: Path | None) -> Settings:
+    """Parse a config file (or defaults when None) into Settings; ConfigError on any problem."""
+    if config is None:
+        return Settings()
+    try:
+        raw = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        model = _ConfigModel.model_validate(raw)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {config}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{config}: invalid YAML: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"{config}: {where}: {first['msg']}") from None
+    return Settings(
+        exclude=tuple(model.exclude), allow_paths=tuple(model.allow_paths),
+        max_file_size=model.max_file_size, follow_symlinks=model.follow_symlinks,
+        respect_gitignore=model.respect_gitignore,
+        rule_paths=tuple((config.parent / r) for r in model.rules), config_file=config,
+    )

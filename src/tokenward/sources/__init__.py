@@ -1,0 +1,1 @@
+"""Input sources: each yields Blobs (bytes + origin) and SkippedItems."""

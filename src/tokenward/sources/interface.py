@@ -1,0 +1,96 @@
+"""The source interface: what every input source yields to the scan pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from tokenward.findings import Finding
+
+SkipSeverity = Literal["error", "policy"]
+"""'error': the input could not be read (permission, corruption) and changes the exit code to 3;
+'policy': deliberately not scanned (binary, too large, excluded)."""
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A git commit, as shown next to a finding."""
+
+    commit: str
+    author: str
+    author_email: str
+    date: str  # ISO 8601, UTC
+    summary: str
+
+
+@dataclass(frozen=True)
+class GitProvenance:
+    """Where a blob lives in a repository's history."""
+
+    first_commit: CommitInfo | None
+    paths: tuple[str, ...] = ()  # bounded list of paths the blob appears under
+    refs: tuple[str, ...] = ()  # bounded list of refs it is reachable from
+    ref_count: int = 0
+    commit_count: int = 0
+    in_head: bool = False  # present at the tip of at least one branch
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a blob came from: the source kind, its root, the display path and format details."""
+
+    kind: str  # "file", "stdin", "git", "slack", "archive", ...
+    root: str  # the scanned root (directory, repository, export)
+    path: str  # display path within root (archive chains as a!/b!/c)
+    blob_id: str | None = None  # git object id when the content is a git blob
+    details: tuple[tuple[str, str], ...] = ()  # format-specific provenance (channel, cell, layer…)
+    git: GitProvenance | None = None
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Bytes to scan plus their origin. Text is UTF-8 or raw bytes (decoded from UTF-16 upstream)."""
+
+    data: bytes
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class SkippedItem:
+    """An input not scanned, with why."""
+
+    location: str
+    reason: str
+    severity: SkipSeverity = "policy"
+
+
+@dataclass(frozen=True)
+class SourceStats:
+    """Counters a source reports after it is exhausted."""
+
+    items_seen: int = 0
+    bytes_seen: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class Source(Protocol):
+    """Anything that yields Blobs and SkippedItems."""
+
+    def __iter__(self) -> Iterator[Blob | SkippedItem]:
+        """Yield every blob to scan and every item skipped, in a stable order."""
+        ...
+
+
+@runtime_checkable
+class AnnotatingSource(Source, Protocol):
+    """A source that adds provenance (or cached results) to findings after the whole scan.
+
+    Git history is scanned as unique blobs; which commits, paths and refs hold each blob is
+    attached here, once, for the blobs that produced findings.
+    """
+
+    def annotate(self, findings: list[Finding]) -> list[Finding]:
+        """Return findings with provenance attached (may add findings replayed from a cache)."""
+        ...
