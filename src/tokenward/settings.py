@@ -44,10 +44,13 @@ def find_config(explicit: Path | None, scan_roots: list[Path]) -> Path | None:
         if not explicit.is_file():
             raise ConfigError(f"config file {explicit} does not exist")
         return explicit
-    for base in [*[r for r in scan_roots if r.is_dir()], Path.cwd()]:
+    for base in [*scan_roots, Path.cwd()]:
         for name in CONFIG_NAMES:
-            if (base / name).is_file():
-                return base / name
+            try:
+                if (base / name).is_file():
+                    return base / name
+            except OSError:
+                continue  # an unreadable or non-directory root simply has no config file
     return None
 
 

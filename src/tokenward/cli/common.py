@@ -20,7 +20,7 @@ from tokenward.settings import Settings
 from tokenward.suppress import Baseline
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 3
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -30,6 +30,11 @@ def user_errors() -> Iterator[None]:
         yield
     except TokenwardError as exc:
         err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except OSError as exc:
+        # Reached only for whole-run problems (an output path, a root we cannot stat); single
+        # unreadable inputs are skipped items, not errors.
+        err.print(f"[red]error:[/red] {exc.filename or ''}: {exc.strerror}")
         raise typer.Exit(EXIT_USAGE) from None
     except KeyboardInterrupt:
         err.print("interrupted")

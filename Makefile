@@ -1,0 +1,31 @@
+# tokenward — developer entry points. `make demo` and `make test` work on a fresh machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typecheck unit system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+demo: $(STAMP) system-deps
+	$(PY) scripts/demo.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy --strict src
+
+unit: $(STAMP) system-deps
+	$(VENV)/bin/pytest
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,5 @@
+"""`python -m tokenward`."""
+
+from tokenward.cli.main import app
+
+app()

@@ -1,0 +1,57 @@
+"""Named checks: checksums (incl. leading zeros), entropy, JWT, placeholders."""
+
+from __future__ import annotations
+
+import zlib
+
+from tests.tokens import ALNUM, TokenFactory, leading_zero_github_token
+from tokenward.checks import build_check
+from tokenward.checks.checksum import base62, crc32_base62_ok
+from tokenward.checks.entropy import shannon
+from tokenward.checks.jwt import decode_jwt
+
+
+def test_base62_pads_to_six() -> None:
+    assert base62(0) == b"000000"
+    assert base62(61) == b"00000z"
+    assert base62(62) == b"000010"
+
+
+def test_github_checksum_accepts_valid_and_rejects_one_char_change() -> None:
+    check = build_check("github_checksum", None)
+    token = TokenFactory(3).github_classic().encode()
+    assert check(token, token)
+    flipped = token[:-1] + (b"A" if token[-1:] != b"A" else b"B")
+    assert not check(flipped, flipped)
+
+
+def test_github_checksum_with_leading_zero() -> None:
+    token = leading_zero_github_token()
+    assert token[-6] == "0"
+    assert crc32_base62_ok(token.split("_")[1].encode())
+    # A verifier that forgot to pad would compare 5 chars against 6 and fail.
+    body = token.split("_")[1][:30].encode()
+    assert len(base62(zlib.crc32(body)).lstrip(b"0")) < 6
+
+
+def test_entropy() -> None:
+    assert shannon(b"aaaaaaaa") == 0
+    assert shannon(TokenFactory(1).chars(ALNUM, 40).encode()) > 4.0
+    check = build_check("min_entropy", 3.5)
+    assert not check(b"abababababababab", b"")
+
+
+def test_jwt_decoding() -> None:
+    token = TokenFactory(2).jwt({"sub": "x", "exp": 1}).encode()
+    decoded = decode_jwt(token)
+    assert decoded is not None and decoded[0]["alg"] == "HS256" and decoded[1]["exp"] == 1
+    assert decode_jwt(b"eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln") is None
+    assert decode_jwt(b"a.b") is None
+
+
+def test_placeholders_rejected() -> None:
+    check = build_check("not_placeholder", None)
+    for value in (b"xxxxxxxxxxxxxxxx", b"your_token_here", b"<insert-key>", b"abcdefghijklmnop"):
+        assert not check(value, value), value
+    real = TokenFactory(4).chars(ALNUM, 32).encode()
+    assert check(real, real)
