@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import queue
 import threading
 import time
@@ -13,11 +15,13 @@ from tokenward import __version__
 from tokenward.engine import Matcher
 from tokenward.findings import Finding, make_finding
 from tokenward.identity import Fingerprinter
-from tokenward.sources.interface import AnnotatingSource, Blob, SkippedItem, Source
+from tokenward.parallel import run_parallel, scan_items
+from tokenward.sources.interface import AnnotatingSource, Blob, SkippedItem, Source, SplittableSource
 from tokenward.suppress import Baseline, inline_allowed, path_allowed
 
 Progress = Callable[[int], None]
 PREFETCH = 64
+MAX_JOBS = 8
 
 
 @dataclass(frozen=True)
@@ -78,20 +82,21 @@ class Scanner:
     """Runs sources through the matcher and turns matches into suppressed/filtered Findings."""
 
     def __init__(self, matcher: Matcher, fingerprinter: Fingerprinter, *, allow_paths: tuple[str, ...] = (),
-                 baseline: Baseline | None = None, show_secrets: bool = False) -> None:
+                 baseline: Baseline | None = None, show_secrets: bool = False, jobs: int = 0) -> None:
         self.matcher = matcher
+        self.jobs = jobs or min(os.cpu_count() or 1, MAX_JOBS)
         self.fp = fingerprinter
         self.allow_paths = allow_paths
         self.baseline = baseline
         self.show_secrets = show_secrets
 
-    def scan_blob(self, blob: Blob, tally: _Tally | None = None) -> list[Finding]:
-        """Findings of one blob, minus those an inline allow comment suppresses."""
-        tally = tally or _Tally()
+    def scan_blob(self, blob: Blob, suppressed: Counter[str] | None = None) -> list[Finding]:
+        """Findings of one blob, minus those an inline allow comment suppresses (counted)."""
         out: list[Finding] = []
         for m in self.matcher.scan(blob.data):
             if inline_allowed(blob.data, m.start, m.end):
-                tally.suppressed["inline comment"] += 1
+                if suppressed is not None:
+                    suppressed["inline comment"] += 1
             else:
                 out.append(make_finding(blob, m, self.fp, self.show_secrets))
         return out
@@ -117,16 +122,21 @@ class Scanner:
         """Scan every source; never raises for a single bad input (it becomes a SkippedItem)."""
         started = time.monotonic()
         sources = list(sources)
-        tally, findings, skipped = _Tally(), [], []
-        for item in _prefetched(sources):
-            if isinstance(item, SkippedItem):
-                skipped.append(item)
-            else:
-                tally.blobs += 1
-                tally.bytes += len(item.data)
-                findings.extend(self.scan_blob(item, tally))
+        tally = _Tally()
+        findings: list[Finding] = []
+        skipped: list[SkippedItem] = []
+        splittable = [s for s in sources if isinstance(s, SplittableSource)]
+        others = [s for s in sources if not isinstance(s, SplittableSource)]
+        results = run_parallel(self, splittable, self.jobs)
+        inline = (scan_items(self, [item]) for item in _prefetched(others))
+        for unit in itertools.chain(results, inline):
+            tally.blobs += unit.blobs
+            tally.bytes += unit.nbytes
+            tally.suppressed.update(unit.suppressed)
+            findings.extend(unit.findings)
+            skipped.extend(unit.skipped)
             if progress:
-                progress(len(item.data) if isinstance(item, Blob) else 0)
+                progress(unit.nbytes)
         for source in sources:
             if isinstance(source, AnnotatingSource):
                 findings = source.annotate(findings)

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tokenward.errors import RuleError
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
+# libyaml's C loader parses the ~300 rules about 5x faster than the pure-Python one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9.-]*$")
 Confidence = Literal["high", "medium", "low"]
 STRUCTURAL_PROVIDERS = frozenset({"jwt", "uri"})
@@ -151,7 +153,7 @@ def _describe(exc: ValidationError, path: Path) -> str:
 def load_rule_file(path: Path) -> list[RuleSpec]:
     """Parse one YAML rule file; raise RuleError naming the file and field on any problem."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{path}: cannot read rule file: {exc}") from exc
     except yaml.YAMLError as exc:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tokenward.sources.interface import Blob, Origin, SkippedItem
-from tokenward.sources.textdecode import to_scannable
+from tokenward.sources.textdecode import SNIFF, is_binary, to_scannable
 
 DEFAULT_MAX_SIZE = 25 * 1024 * 1024
 ALWAYS_EXCLUDED_DIRS = frozenset({".git"})
+BATCH_FILES = 96
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class WalkOptions:
 
 def excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     """True when a relative posix path, or any of its parent directories, matches an exclude glob."""
+    if not patterns:
+        return False
     parts = rel.split("/")
     candidates = [rel] + ["/".join(parts[:i]) for i in range(1, len(parts))] + parts
     return any(fnmatch.fnmatchcase(c, p) or fnmatch.fnmatchcase(c, p.rstrip("/"))
@@ -61,8 +64,12 @@ def read_file(path: Path, display: str, root: str, max_size: int) -> Blob | Skip
             return SkippedItem(display, "not a regular file (device, FIFO or socket)")
         if st.st_size > max_size:
             return SkippedItem(display, f"too large ({st.st_size} bytes > {max_size})")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(max_size + 1)
+        head = os.read(fd, SNIFF)
+        # Binary files (compiled objects, images) are most of the bytes in a typical tree:
+        # decide from the head and never read the rest of them.
+        if is_binary(head):
+            return SkippedItem(display, "binary content")
+        data = head + _read_rest(fd, max_size + 1 - len(head)) if len(head) == SNIFF else head
     except OSError as exc:
         return SkippedItem(display, f"cannot read: {exc.strerror}", "error")
     finally:
@@ -70,11 +77,33 @@ def read_file(path: Path, display: str, root: str, max_size: int) -> Blob | Skip
     return _blob_or_binary(data, display, root)
 
 
+def _read_rest(fd: int, limit: int) -> bytes:
+    chunks = []
+    while limit > 0 and (chunk := os.read(fd, min(limit, 1 << 20))):
+        chunks.append(chunk)
+        limit -= len(chunk)
+    return b"".join(chunks)
+
+
 def _blob_or_binary(data: bytes, display: str, root: str, kind: str = "file") -> Blob | SkippedItem:
     text = to_scannable(data)
     if text is None:
         return SkippedItem(display, "binary content")
     return Blob(text, Origin(kind, root, display))
+
+
+@dataclass(frozen=True)
+class FileBatch:
+    """A picklable batch of files to read in a worker process."""
+
+    root: str
+    files: tuple[tuple[str, str], ...]  # (path, display path)
+    max_size: int
+
+    def __iter__(self) -> Iterator[Blob | SkippedItem]:
+        """Read each file of the batch."""
+        for path, display in self.files:
+            yield read_file(Path(path), display, self.root, self.max_size)
 
 
 class FilesystemSource:
@@ -86,59 +115,90 @@ class FilesystemSource:
         self._seen_dirs: set[tuple[int, int]] = set()
 
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
-        """Yield blobs and skipped items for the whole tree, in sorted order."""
+        """Yield blobs and skipped items for the whole tree, in walk order."""
+        for unit in self.units():
+            if isinstance(unit, SkippedItem):
+                yield unit
+            else:
+                yield from unit
+
+    def units(self) -> Iterator[FileBatch | SkippedItem]:
+        """The walk, cut into batches of files for worker processes."""
         try:
             st = os.stat(self.root)
         except OSError as exc:
             yield SkippedItem(str(self.root), f"cannot access: {exc.strerror}", "error")
             return
         if not stat.S_ISDIR(st.st_mode):
-            yield read_file(self.root, str(self.root), str(self.root.parent), self.options.max_file_size)
+            yield FileBatch(str(self.root.parent), ((str(self.root), str(self.root)),), self.options.max_file_size)
             return
-        tracked = _git_tracked(self.root) if self.options.respect_gitignore else None
         self._seen_dirs.add((st.st_dev, st.st_ino))
-        yield from self._walk(self.root, "", tracked)
+        yield from self._batches()
 
-    def _walk(self, directory: Path, rel: str, tracked: set[str] | None) -> Iterator[Blob | SkippedItem]:
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError as exc:
-            yield SkippedItem(rel or str(directory), f"cannot list directory: {exc.strerror}", "error")
-            return
-        for entry in entries:
-            child = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.name in ALWAYS_EXCLUDED_DIRS or excluded(child, self.options.exclude):
+    def _batches(self) -> Iterator[FileBatch | SkippedItem]:
+        batch: list[tuple[str, str]] = []
+        for item in self._files():
+            if isinstance(item, SkippedItem):
+                yield item
                 continue
-            yield from self._entry(entry, child, tracked)
+            batch.append(item)
+            if len(batch) >= BATCH_FILES:
+                yield FileBatch(str(self.root), tuple(batch), self.options.max_file_size)
+                batch = []
+        if batch:
+            yield FileBatch(str(self.root), tuple(batch), self.options.max_file_size)
 
-    def _entry(self, entry: os.DirEntry[str], child: str,
-               tracked: set[str] | None) -> Iterator[Blob | SkippedItem]:
-        path = Path(entry.path)
-        if entry.is_symlink() and not self.options.follow_symlinks:
-            yield SkippedItem(child, "symbolic link not followed (use --follow-symlinks)")
-            return
+    def _files(self) -> Iterator[tuple[str, str] | SkippedItem]:
+        """(path, relative path) of every regular file to read, or a SkippedItem, depth first."""
+        tracked = _git_tracked(self.root) if self.options.respect_gitignore else None
+        stack = [(str(self.root), "")]
+        while stack:
+            directory, rel = stack.pop()
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except OSError as exc:
+                yield SkippedItem(rel or directory, f"cannot list directory: {exc.strerror}", "error")
+                continue
+            subdirs = []
+            for entry in entries:
+                child = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.name in ALWAYS_EXCLUDED_DIRS or excluded(child, self.options.exclude):
+                    continue
+                kind = self._kind(entry, child)
+                if kind == "dir":
+                    subdirs.append((entry.path, child))
+                elif kind == "file" and (tracked is None or child in tracked):
+                    yield (entry.path, child)
+                elif isinstance(kind, SkippedItem):
+                    yield kind
+            stack.extend(reversed(subdirs))
+
+    def _kind(self, entry: os.DirEntry[str], child: str) -> str | SkippedItem:
+        """'dir', 'file', or why the entry is skipped (d_type answers most cases without a stat)."""
+        if entry.is_symlink():
+            return self._symlink_kind(entry, child)
+        if entry.is_dir(follow_symlinks=False):
+            return "dir"
+        if entry.is_file(follow_symlinks=False):
+            return "file"
+        return SkippedItem(child, "not a regular file (device, FIFO or socket)")
+
+    def _symlink_kind(self, entry: os.DirEntry[str], child: str) -> str | SkippedItem:
+        if not self.options.follow_symlinks:
+            return SkippedItem(child, "symbolic link not followed (use --follow-symlinks)")
         try:
-            st = os.stat(path)
-        except OSError as exc:
-            reason = "broken symbolic link" if entry.is_symlink() else f"cannot stat: {exc.strerror}"
-            yield SkippedItem(child, reason, "error" if not entry.is_symlink() else "policy")
-            return
-        if stat.S_ISDIR(st.st_mode):
-            yield from self._directory(path, child, (st.st_dev, st.st_ino), tracked)
-        elif tracked is not None and child not in tracked:
-            return
-        elif stat.S_ISREG(st.st_mode):
-            yield read_file(path, child, str(self.root), self.options.max_file_size)
-        else:
-            yield SkippedItem(child, "not a regular file (device, FIFO or socket)")
-
-    def _directory(self, path: Path, child: str, key: tuple[int, int],
-                   tracked: set[str] | None) -> Iterator[Blob | SkippedItem]:
-        if key in self._seen_dirs:
-            yield SkippedItem(child, "symbolic link loop (directory already visited)")
-            return
+            st = os.stat(entry.path)
+        except OSError:
+            return SkippedItem(child, "broken symbolic link")
+        if stat.S_ISREG(st.st_mode):
+            return "file"
+        if not stat.S_ISDIR(st.st_mode):
+            return SkippedItem(child, "not a regular file (device, FIFO or socket)")
+        key = (st.st_dev, st.st_ino)
+        if key in self._seen_dirs or os.path.realpath(entry.path) == os.path.realpath(self.root):
+            return SkippedItem(child, "symbolic link loop (directory already visited)")
         self._seen_dirs.add(key)
-        yield from self._walk(path, child, tracked)
+        return "dir"
 
 
 class StdinSource:

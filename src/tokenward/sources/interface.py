@@ -83,6 +83,23 @@ class Source(Protocol):
         ...
 
 
+class WorkUnit(Protocol):
+    """A picklable slice of a source that a worker process turns into blobs."""
+
+    def __iter__(self) -> Iterator[Blob | SkippedItem]:
+        """Read this slice: yield its blobs and skipped items."""
+        ...
+
+
+@runtime_checkable
+class SplittableSource(Source, Protocol):
+    """A source whose reading can be spread over worker processes (e.g. batches of files)."""
+
+    def units(self) -> Iterator[WorkUnit | SkippedItem]:
+        """Yield work units (and items skipped while enumerating), cheaply, in a stable order."""
+        ...
+
+
 @runtime_checkable
 class AnnotatingSource(Source, Protocol):
     """A source that adds provenance (or cached results) to findings after the whole scan.

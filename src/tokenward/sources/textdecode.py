@@ -9,7 +9,7 @@ SNIFF = 8192
 
 def _utf16_without_bom(head: bytes) -> str | None:
     # ASCII text in UTF-16 has a NUL in every other byte; which half tells the byte order.
-    if len(head) < 16:
+    if len(head) < 16 or b"\x00" not in head:
         return None
     even, odd = head[0::2], head[1::2]
     if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
@@ -24,6 +24,11 @@ def utf16_codec(data: bytes) -> str | None:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     return _utf16_without_bom(data[:SNIFF])
+
+
+def is_binary(head: bytes) -> bool:
+    """True when a file's first bytes say binary: a NUL byte that is not UTF-16 text."""
+    return b"\x00" in head and utf16_codec(head) is None
 
 
 def to_scannable(data: bytes) -> bytes | None:
