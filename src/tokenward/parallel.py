@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tokenward.expand import expand
 from tokenward.findings import Finding
 from tokenward.sources.interface import Blob, SkippedItem, SplittableSource, WorkUnit
 
@@ -37,7 +38,7 @@ def scan_items(scanner: Scanner, items: Iterable[Blob | SkippedItem]) -> UnitRes
     skipped: list[SkippedItem] = []
     blobs = nbytes = 0
     suppressed: Counter[str] = Counter()
-    for item in items:
+    for item in _expanded(items):
         if isinstance(item, SkippedItem):
             skipped.append(item)
             continue
@@ -45,6 +46,14 @@ def scan_items(scanner: Scanner, items: Iterable[Blob | SkippedItem]) -> UnitRes
         nbytes += len(item.data)
         findings.extend(scanner.scan_blob(item, suppressed))
     return UnitResult(tuple(findings), tuple(skipped), blobs, nbytes, dict(suppressed))
+
+
+def _expanded(items: Iterable[Blob | SkippedItem]) -> Iterator[Blob | SkippedItem]:
+    for item in items:
+        if isinstance(item, SkippedItem):
+            yield item
+        else:
+            yield from expand(item)
 
 
 def _run_unit(unit: WorkUnit) -> UnitResult:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tokenward.expand import looks_like_container
 from tokenward.sources.interface import Blob, Origin, SkippedItem
 from tokenward.sources.textdecode import SNIFF, is_binary, to_scannable
 
@@ -67,7 +68,7 @@ def read_file(path: Path, display: str, root: str, max_size: int) -> Blob | Skip
         head = os.read(fd, SNIFF)
         # Binary files (compiled objects, images) are most of the bytes in a typical tree:
         # decide from the head and never read the rest of them.
-        if is_binary(head):
+        if is_binary(head) and not looks_like_container(head, display):
             return SkippedItem(display, "binary content")
         data = head + _read_rest(fd, max_size + 1 - len(head)) if len(head) == SNIFF else head
     except OSError as exc:
@@ -86,6 +87,8 @@ def _read_rest(fd: int, limit: int) -> bytes:
 
 
 def _blob_or_binary(data: bytes, display: str, root: str, kind: str = "file") -> Blob | SkippedItem:
+    if looks_like_container(data[:SNIFF], display):
+        return Blob(data, Origin(kind, root, display))  # an expander opens it before matching
     text = to_scannable(data)
     if text is None:
         return SkippedItem(display, "binary content")
