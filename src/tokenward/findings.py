@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from tokenward.classify import classify
 from tokenward.engine import RawMatch
 from tokenward.identity import Fingerprinter, github_hashed_token, preview
 from tokenward.sources.interface import Blob, Origin
@@ -38,6 +39,9 @@ class Finding:
     location: Location
     environment: str | None = None
     privilege: str | None = None
+    expires_at: str | None = None
+    where: str = "source-code"
+    attributes: tuple[tuple[str, str], ...] = ()  # decoded, non-secret metadata (JWT claims, …)
     secret: str | None = None  # only with --show-secrets; never persisted
 
     def without_secret(self) -> Finding:
@@ -70,12 +74,15 @@ def _public_ids(m: RawMatch) -> tuple[tuple[str, str], ...]:
 def make_finding(blob: Blob, m: RawMatch, fp: Fingerprinter, show_secret: bool = False) -> Finding:
     """Fingerprint one match; the returned Finding carries plaintext only when show_secret."""
     spec = m.rule.spec
+    c = classify(spec.provider, spec.kind, spec.environment, spec.privilege, m.secret,
+                 blob.origin.kind, blob.origin.path)
     return Finding(
         rule_id=spec.id, rule_name=spec.name, provider=spec.provider, kind=spec.kind,
         confidence=spec.confidence, token_id=fp.token_id(m.secret), preview=preview(m.secret),
         public_id=m.public_id.decode("utf-8", "replace") if m.public_id else None,
         public_ids=_public_ids(m), origin=blob.origin,
         location=locate(blob.data, m.secret_start, m.secret_end),
-        environment=spec.environment, privilege=spec.privilege,
+        environment=c.environment, privilege=c.privilege, expires_at=c.expires_at, where=c.where,
+        attributes=c.attributes,
         secret=m.secret.decode("utf-8", "replace") if show_secret else None,
     )

@@ -30,6 +30,7 @@ def finding_record(f: Finding) -> dict[str, Any]:
         "rule_id": f.rule_id, "rule_name": f.rule_name, "provider": f.provider, "kind": f.kind,
         "confidence": f.confidence, "token_id": f.token_id, "preview": f.preview,
         "public_ids": dict(f.public_ids), "environment": f.environment, "privilege": f.privilege,
+        "expires_at": f.expires_at, "where": f.where, "attributes": dict(f.attributes),
         "source": origin_record(f.origin),
         "location": {"line": f.location.line, "column": f.location.column,
                      "end_line": f.location.end_line, "end_column": f.location.end_column},

@@ -37,7 +37,13 @@ def _location(f: Finding) -> dict[str, Any]:
 
 def _result(f: Finding, index: int) -> dict[str, Any]:
     props: dict[str, Any] = {"provider": f.provider, "kind": f.kind, "confidence": f.confidence,
-                             "preview": f.preview, "sourceKind": f.origin.kind}
+                             "preview": f.preview, "sourceKind": f.origin.kind, "where": f.where}
+    if f.expires_at:
+        props["expiresAt"] = f.expires_at
+    if f.attributes:
+        props["attributes"] = dict(f.attributes)
+    if f.origin.details:
+        props["details"] = dict(f.origin.details)
     if f.origin.git and f.origin.git.first_commit:
         props["commit"] = f.origin.git.first_commit.commit
         props["inHead"] = f.origin.git.in_head
