@@ -181,6 +181,10 @@ class FilesystemSource:
         if entry.is_symlink():
             return self._symlink_kind(entry, child)
         if entry.is_dir(follow_symlinks=False):
+            if self.options.follow_symlinks:
+                # Only when following links can a directory be reached twice; remember each one.
+                st = entry.stat(follow_symlinks=False)
+                self._seen_dirs.add((st.st_dev, st.st_ino))
             return "dir"
         if entry.is_file(follow_symlinks=False):
             return "file"
@@ -198,7 +202,7 @@ class FilesystemSource:
         if not stat.S_ISDIR(st.st_mode):
             return SkippedItem(child, "not a regular file (device, FIFO or socket)")
         key = (st.st_dev, st.st_ino)
-        if key in self._seen_dirs or os.path.realpath(entry.path) == os.path.realpath(self.root):
+        if key in self._seen_dirs:
             return SkippedItem(child, "symbolic link loop (directory already visited)")
         self._seen_dirs.add(key)
         return "dir"
