@@ -25,9 +25,13 @@ class TokenFactory:
 
     def chars(self, alphabet: str, n: int) -> str:
         """n random characters drawn from alphabet, guaranteed to mix classes when it can."""
+        def classes(text: str) -> set[str]:
+            return {"digit" if ch.isdigit() else "upper" if ch.isupper() else "other" for ch in text}
+
+        want = min(len(classes(alphabet)), 2)
         while True:
             value = "".join(self.rng.choice(alphabet) for _ in range(n))
-            if n < 8 or len({c.isdigit() for c in value} | {c.isupper() for c in value}) > 1:
+            if n < 8 or len(classes(value)) >= want:
                 return value
 
     def crc_base62(self, prefix: str, n: int = 30) -> str:
@@ -38,6 +42,21 @@ class TokenFactory:
     def github_classic(self) -> str:
         """ghp_ personal access token with a valid checksum."""
         return self.crc_base62("ghp_")
+
+    def aws_key_id(self) -> str:
+        """An AWS access key id: AKIA + 16 chars of A-Z2-7."""
+        return "AKIA" + self.chars(string.ascii_uppercase + "234567", 16)
+
+    def sentry_org_token(self) -> str:
+        """A Sentry org auth token: sntrys_ + base64 JSON (iat, url, org) + _ + 43 random chars."""
+        claims = {"iat": 1717171717.5, "url": "https://sentry.io", "org": self.chars(string.ascii_lowercase, 8)}
+        body = base64.b64encode(json.dumps(claims, separators=(",", ":")).encode()).decode().rstrip("=")
+        return f"sntrys_{body}_{self.chars(ALNUM + '+/', 43)}"
+
+    def grafana_sa_token(self) -> str:
+        """A Grafana service-account token: glsa_ + 32 chars + _ + little-endian hex CRC32."""
+        body = "glsa_" + self.chars(ALNUM, 32)
+        return f"{body}_{zlib.crc32(body.encode()).to_bytes(4, 'little').hex()}"
 
     def jwt(self, claims: dict[str, object] | None = None) -> str:
         """An unsigned-looking HS256 JWT with the given claims."""
@@ -73,37 +92,36 @@ def provider_tokens(seed: int = 13) -> dict[str, str]:
         "github.pat-fine-grained": f"GH_PAT=github_pat_{c(ALNUM, 22)}_{c(ALNUM, 59)}",
         "gitlab.pat": f"GITLAB_TOKEN=glpat-{c(URLSAFE.replace('-', '').replace('_', ''), 20)}",
         "slack.bot-token": f"SLACK_BOT_TOKEN=xoxb-{c(string.digits, 12)}-{c(string.digits, 13)}-{c(ALNUM, 24)}",
-        "slack.webhook": "url = https://hooks.slack.com/services/T"
+        "slack.incoming-webhook": "url = https://hooks.slack.com/services/T"
                          f"{c(UPPER_DIGITS, 10)}/B{c(UPPER_DIGITS, 10)}/{c(ALNUM, 24)}",
         "stripe.secret-key-live": f"STRIPE_KEY=sk_live_{c(ALNUM, 99)}",
         "stripe.secret-key-test": f"stripe_key = 'sk_test_{c(ALNUM, 99)}'",
         "stripe.restricted-key-live": f"STRIPE_RK=rk_live_{c(ALNUM, 99)}",
-        "aws.access-key-id": f"aws_access_key_id = AKIA{c(UPPER_DIGITS.replace('0', '').replace('1', ''), 16)}",
+        "aws.access-key-id": f"aws_access_key_id = {f.aws_key_id()}",
         "google.api-key": f"GOOGLE_API_KEY=AIza{c(URLSAFE, 35)}",
         "openai.project-key": f"OPENAI_API_KEY=sk-proj-{c(URLSAFE, 74)}T3BlbkFJ{c(URLSAFE, 74)}",
         "anthropic.api-key": f"ANTHROPIC_API_KEY=sk-ant-api03-{c(URLSAFE, 93)}AA",
-        "huggingface.user-token": f"HF_TOKEN=hf_{c(string.ascii_letters, 34)}",
+        "huggingface.access-token": f"HF_TOKEN=hf_{c(string.ascii_letters, 34)}",
         "npm.access-token": f"//registry.npmjs.org/:_authToken={f.crc_base62('npm_')}",
         "pypi.api-token": f"password = pypi-AgEIcHlwaS5vcmc{c(URLSAFE, 70)}",
-        "dockerhub.pat": f"DOCKER_TOKEN=dckr_pat_{c(URLSAFE, 27)}",
+        "docker.pat": f"DOCKER_TOKEN=dckr_pat_{c(URLSAFE, 27)}",
         "sendgrid.api-key": f"SENDGRID_API_KEY=SG.{c(URLSAFE, 22)}.{c(URLSAFE, 43)}",
-        "shopify.access-token": f"SHOPIFY_TOKEN=shpat_{c(HEX, 32)}",
+        "shopify.admin-access-token": f"SHOPIFY_TOKEN=shpat_{c(HEX, 32)}",
         "digitalocean.pat": f"DO_TOKEN=dop_v1_{c(HEX, 64)}",
         "databricks.pat": f"DATABRICKS_TOKEN=dapi{c(HEX, 32)}",
         "doppler.personal-token": f"DOPPLER_TOKEN=dp.pt.{c(ALNUM, 43)}",
-        "hashicorp.vault-service-token": f"VAULT_TOKEN=hvs.{c(URLSAFE, 90)}",
-        "sentry.org-token": f"SENTRY_AUTH_TOKEN=sntrys_eyJ{c(ALNUM, 120)}_{c(ALNUM, 43)}",
-        "grafana.service-account-token": f"GRAFANA_TOKEN=glsa_{c(ALNUM, 32)}_{c(HEX, 8)}",
+        "vault.service-token": f"VAULT_TOKEN=hvs.{c(URLSAFE, 90)}",
+        "sentry.org-token": f"SENTRY_AUTH_TOKEN={f.sentry_org_token()}",
+        "grafana.service-account-token": f"GRAFANA_TOKEN={f.grafana_sa_token()}",
         "linear.api-key": f"LINEAR_API_KEY=lin_api_{c(ALNUM, 40)}",
         "postman.api-key": f"POSTMAN_API_KEY=PMAK-{c(HEX, 24)}-{c(HEX, 34)}",
         "newrelic.user-api-key": f"NEW_RELIC_API_KEY=NRAK-{c(UPPER_DIGITS, 27)}",
         "pulumi.access-token": f"PULUMI_ACCESS_TOKEN=pul-{c(HEX, 40)}",
         "replicate.api-token": f"REPLICATE_API_TOKEN=r8_{c(ALNUM, 37)}",
         "groq.api-key": f"GROQ_API_KEY=gsk_{c(ALNUM, 52)}",
-        "twilio.api-key": f"TWILIO_API_KEY=SK{c(HEX, 32)}",
+        "twilio.api-key-sid": f"TWILIO_API_KEY=SK{c(HEX, 32)}",
         "telegram.bot-token": f"TELEGRAM_BOT_TOKEN={c(string.digits, 10)}:AA{c(URLSAFE, 33)}",
         "figma.pat": f"FIGMA_TOKEN=figd_{c(URLSAFE, 40)}",
-        "age.secret-key": f"AGE-SECRET-KEY-1{c('QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L', 58)}",
         "jwt.token": f"Authorization: Bearer {f.jwt({'sub': c(ALNUM, 8), 'exp': 1900000000})}",
         "uri.postgres": f"DATABASE_URL=postgres://app:{c(ALNUM, 20)}@db.internal:5432/app",
         "generic.password": f"db_password = \"{c(ALNUM + '!#%', 18)}\"",
