@@ -14,6 +14,9 @@ from tokenward.rules.spec import load_rules
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# Compiled rule databases are content-addressed, so every test (and every CLI subprocess) can share
+# one cache; without it each isolated home would recompile the whole rule set.
+COMPILED_CACHE = Path(os.environ.get("TOKENWARD_TEST_COMPILED_CACHE", "/tmp/tokenward-test-compiled-cache"))
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +27,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         monkeypatch.setenv(var, str(home / sub))
     for var in ("TOKENWARD_KEY", "TOKENWARD_CONFIG_DIR", "TOKENWARD_CACHE_DIR", "TOKENWARD_DB"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TOKENWARD_COMPILED_CACHE", str(COMPILED_CACHE))
     yield home
 
 
@@ -40,4 +44,5 @@ def env_for(home: Path) -> dict[str, str]:
                 "XDG_DATA_HOME": str(home / "data")})
     for var in ("TOKENWARD_KEY", "TOKENWARD_CONFIG_DIR", "TOKENWARD_CACHE_DIR", "TOKENWARD_DB"):
         env.pop(var, None)
+    env["TOKENWARD_COMPILED_CACHE"] = str(COMPILED_CACHE)
     return env

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tokenward.checks import checksum, cloud, comms, devtools, entropy, jwt, placeholder
+from tokenward.checks import checksum, cloud, comms, devtools, entropy, jwt, pem, placeholder
 from tokenward.checks.interface import Check, CheckFactory
 from tokenward.errors import CheckError
 
@@ -13,6 +13,7 @@ REGISTRY: dict[str, CheckFactory] = {
     **entropy.CHECKS,
     **jwt.CHECKS,
     **placeholder.CHECKS,
+    **pem.CHECKS,
     **cloud.CHECKS,
     **devtools.CHECKS,
     **comms.CHECKS,

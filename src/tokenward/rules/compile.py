@@ -91,7 +91,11 @@ def _find_bad_pattern(specs: list[RuleSpec]) -> str:
     return "the combined database is too large"
 
 
-def _cache_dir() -> Path:
+def compiled_cache_dir() -> Path:
+    """Where compiled Hyperscan databases are cached: $TOKENWARD_COMPILED_CACHE, else the cache dir."""
+    explicit = os.environ.get("TOKENWARD_COMPILED_CACHE")
+    if explicit:
+        return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(os.environ.get("TOKENWARD_CACHE_DIR", str(Path(base) / "tokenward")))
 
@@ -101,7 +105,7 @@ def build_database(specs: list[RuleSpec], cache: bool = True) -> Any:
     patterns = [s.pattern.encode() for s in specs]
     flags = [_hs_flags(s.pattern) for s in specs]
     key = hashlib.sha256(repr((patterns, flags, getattr(hyperscan, '__version__', '?'))).encode()).hexdigest()[:24]
-    path = _cache_dir() / f"hs-{key}.db"
+    path = compiled_cache_dir() / f"hs-{key}.db"
     if cache and path.is_file():
         try:
             db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
