@@ -42,3 +42,10 @@ def test_overlap_keeps_most_specific(matcher: Matcher) -> None:
     token = TokenFactory(9).github_classic()
     matches = matcher.scan(f'password = "{token}"'.encode())
     assert [m.rule.spec.id for m in matches] == ["github.pat-classic"]
+
+
+def test_wrong_checksum_token_is_not_picked_up_by_generic_rules(matcher: Matcher) -> None:
+    token = TokenFactory(12).github_classic()
+    broken = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for line in (f"GITHUB_TOKEN={broken}", f'token: "{broken}"', f"<token>{broken}</token>"):
+        assert matcher.scan(line.encode()) == [], line

@@ -10,6 +10,7 @@ from tokenward.rules.compile import CompiledRule, CompiledRuleSet
 MARGIN = 64
 MAX_HITS_PER_RULE = 20_000
 MAX_MATCHES_PER_RULE = 1_000
+GENERIC_TIER, PROVIDER_TIER = 0, 2
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ def _windows(ends: list[int], width: int, size: int) -> list[tuple[int, int]]:
     return merged
 
 
-def _confirm(rule: CompiledRule, data: bytes, ends: list[int]) -> list[RawMatch]:
+def _confirm(rule: CompiledRule, data: bytes, ends: list[int], rejected: list[tuple[int, int]]) -> list[RawMatch]:
+    """Confirmed matches of one rule; spans a provider rule's checks rejected are added to `rejected`."""
     found: dict[tuple[int, int], RawMatch] = {}
     for lo, hi in _windows(ends, rule.window, len(data)):
         for m in rule.regex.finditer(data, lo, hi):
@@ -45,6 +47,8 @@ def _confirm(rule: CompiledRule, data: bytes, ends: list[int]) -> list[RawMatch]
             if not secret or (m.start(), m.end()) in found:
                 continue
             if not rule.accepts(secret, m.group(0)):
+                if rule.spec.tier == PROVIDER_TIER:
+                    rejected.append((m.start("secret"), m.end("secret")))
                 continue
             pid = m.group("id") if "id" in rule.regex.groupindex else None
             found[(m.start(), m.end())] = RawMatch(
@@ -52,6 +56,14 @@ def _confirm(rule: CompiledRule, data: bytes, ends: list[int]) -> list[RawMatch]
             if len(found) >= MAX_MATCHES_PER_RULE:
                 return list(found.values())
     return list(found.values())
+
+
+def _drop_generic_on_rejected(matches: list[RawMatch], rejected: list[tuple[int, int]]) -> list[RawMatch]:
+    # A value shaped like a provider's token whose checksum (or other format check) fails is not that
+    # token, and not "some generic secret" either: the generic rules must not pick it up instead.
+    def hit(m: RawMatch) -> bool:
+        return any(m.secret_start < hi and lo < m.secret_end for lo, hi in rejected)
+    return [m for m in matches if m.rule.spec.tier != GENERIC_TIER or not hit(m)]
 
 
 def _overlaps(a: RawMatch, b: RawMatch) -> bool:
@@ -106,8 +118,11 @@ class Matcher:
         if not data:
             return []
         matches: list[RawMatch] = []
+        rejected: list[tuple[int, int]] = []
         for index, ends in self._hits(data).items():
-            matches.extend(_confirm(self.ruleset.rules[index], data, ends))
+            matches.extend(_confirm(self.ruleset.rules[index], data, ends, rejected))
+        if rejected:
+            matches = _drop_generic_on_rejected(matches, rejected)
         if not matches:
             return []
         return _attach_pairs(resolve_overlaps(matches), self._by_id)

@@ -39,12 +39,16 @@ class Settings:
 
 
 def find_config(explicit: Path | None, scan_roots: list[Path]) -> Path | None:
-    """--config if given, else the first .tokenward.yaml in a scanned directory or the cwd."""
+    """--config if given, else the first .tokenward.yaml in a scanned directory.
+
+    The current directory's config is deliberately not used for other roots: scanning /tmp/x from a
+    project checkout must not apply that project's excludes and allow-lists to /tmp/x.
+    """
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"config file {explicit} does not exist")
         return explicit
-    for base in [*scan_roots, Path.cwd()]:
+    for base in scan_roots:
         for name in CONFIG_NAMES:
             try:
                 if (base / name).is_file():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -30,14 +32,36 @@ class WalkOptions:
     respect_gitignore: bool = False
 
 
+class GlobSet:
+    """Compiled path globs (fnmatch syntax) tested against a relative path, its parents or its name."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.patterns = patterns
+        # One alternation regex instead of fnmatch per pattern per call; the walk tests every entry.
+        globs = {p.rstrip("/") for p in patterns if p.rstrip("/")}
+        self._regex = re.compile("|".join(fnmatch.translate(g) for g in sorted(globs))) if globs else None
+
+    def entry(self, rel: str, name: str) -> bool:
+        """True when an entry reached by the walk matches (its parents were already admitted)."""
+        return self._regex is not None and bool(self._regex.match(rel) or self._regex.match(name))
+
+    def path(self, rel: str) -> bool:
+        """True when a relative path, any parent directory of it, or any of its names matches."""
+        if self._regex is None:
+            return False
+        parts = rel.split("/")
+        candidates = [rel, *("/".join(parts[:i]) for i in range(1, len(parts))), *parts]
+        return any(self._regex.match(c) for c in candidates)
+
+
+@functools.lru_cache(maxsize=32)
+def _globset(patterns: tuple[str, ...]) -> GlobSet:
+    return GlobSet(patterns)
+
+
 def excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     """True when a relative posix path, or any of its parent directories, matches an exclude glob."""
-    if not patterns:
-        return False
-    parts = rel.split("/")
-    candidates = [rel] + ["/".join(parts[:i]) for i in range(1, len(parts))] + parts
-    return any(fnmatch.fnmatchcase(c, p) or fnmatch.fnmatchcase(c, p.rstrip("/"))
-               for p in patterns for c in candidates)
+    return bool(patterns) and _globset(patterns).path(rel)
 
 
 def _git_tracked(root: Path) -> set[str] | None:
@@ -53,7 +77,7 @@ def _git_tracked(root: Path) -> set[str] | None:
     return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
 
 
-def read_file(path: Path, display: str, root: str, max_size: int) -> Blob | SkippedItem:
+def read_file(path: str | Path, display: str, root: str, max_size: int) -> Blob | SkippedItem:
     """Read one regular file into a Blob, or say why it was skipped."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -68,14 +92,15 @@ def read_file(path: Path, display: str, root: str, max_size: int) -> Blob | Skip
         head = os.read(fd, SNIFF)
         # Binary files (compiled objects, images) are most of the bytes in a typical tree:
         # decide from the head and never read the rest of them.
-        if is_binary(head) and not looks_like_container(head, display):
+        container = looks_like_container(head, display)
+        if not container and is_binary(head):
             return SkippedItem(display, "binary content")
         data = head + _read_rest(fd, max_size + 1 - len(head)) if len(head) == SNIFF else head
     except OSError as exc:
         return SkippedItem(display, f"cannot read: {exc.strerror}", "error")
     finally:
         os.close(fd)
-    return _blob_or_binary(data, display, root)
+    return _blob_or_binary(data, display, root, container=container)
 
 
 def _read_rest(fd: int, limit: int) -> bytes:
@@ -86,8 +111,9 @@ def _read_rest(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _blob_or_binary(data: bytes, display: str, root: str, kind: str = "file") -> Blob | SkippedItem:
-    if looks_like_container(data[:SNIFF], display):
+def _blob_or_binary(data: bytes, display: str, root: str, kind: str = "file",
+                    container: bool | None = None) -> Blob | SkippedItem:
+    if container if container is not None else looks_like_container(data[:SNIFF], display):
         return Blob(data, Origin(kind, root, display))  # an expander opens it before matching
     text = to_scannable(data)
     if text is None:
@@ -106,7 +132,7 @@ class FileBatch:
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
         """Read each file of the batch."""
         for path, display in self.files:
-            yield read_file(Path(path), display, self.root, self.max_size)
+            yield read_file(path, display, self.root, self.max_size)
 
 
 class FilesystemSource:
@@ -116,6 +142,7 @@ class FilesystemSource:
         self.root = root
         self.options = options
         self._seen_dirs: set[tuple[int, int]] = set()
+        self._exclude = GlobSet(options.exclude)
 
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
         """Yield blobs and skipped items for the whole tree, in walk order."""
@@ -165,7 +192,7 @@ class FilesystemSource:
             subdirs = []
             for entry in entries:
                 child = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.name in ALWAYS_EXCLUDED_DIRS or excluded(child, self.options.exclude):
+                if entry.name in ALWAYS_EXCLUDED_DIRS or self._exclude.entry(child, entry.name):
                     continue
                 kind = self._kind(entry, child)
                 if kind == "dir":
