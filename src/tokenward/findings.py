@@ -55,11 +55,11 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def locate(data: bytes, start: int, end: int) -> Location:
-    """The Location of data[start:end]."""
+def locate(data: bytes, start: int, end: int, line_offset: int = 0) -> Location:
+    """The Location of data[start:end]; lines shifted by line_offset (a blob decoded from a file line)."""
     line, column = _position(data, start)
     end_line, end_column = _position(data, end)
-    return Location(line, column, end_line, end_column, start, end - start)
+    return Location(line + line_offset, column, end_line + line_offset, end_column, start, end - start)
 
 
 def _public_ids(m: RawMatch) -> tuple[tuple[str, str], ...]:
@@ -81,7 +81,7 @@ def make_finding(blob: Blob, m: RawMatch, fp: Fingerprinter, show_secret: bool =
         confidence=spec.confidence, token_id=fp.token_id(m.secret), preview=preview(m.secret),
         public_id=m.public_id.decode("utf-8", "replace") if m.public_id else None,
         public_ids=_public_ids(m), origin=blob.origin,
-        location=locate(blob.data, m.secret_start, m.secret_end),
+        location=locate(blob.data, m.secret_start, m.secret_end, blob.origin.line_offset),
         environment=c.environment, privilege=c.privilege, expires_at=c.expires_at, where=c.where,
         attributes=c.attributes,
         secret=m.secret.decode("utf-8", "replace") if show_secret else None,

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tokenward.expand import expand
+from tokenward.expand import ExpandOptions, expand
 from tokenward.findings import Finding
 from tokenward.sources.interface import Blob, SkippedItem, SplittableSource, WorkUnit
 
@@ -38,7 +38,7 @@ def scan_items(scanner: Scanner, items: Iterable[Blob | SkippedItem]) -> UnitRes
     skipped: list[SkippedItem] = []
     blobs = nbytes = 0
     suppressed: Counter[str] = Counter()
-    for item in _expanded(items):
+    for item in _expanded(items, scanner.expand_options):
         if isinstance(item, SkippedItem):
             skipped.append(item)
             continue
@@ -48,12 +48,12 @@ def scan_items(scanner: Scanner, items: Iterable[Blob | SkippedItem]) -> UnitRes
     return UnitResult(tuple(findings), tuple(skipped), blobs, nbytes, dict(suppressed))
 
 
-def _expanded(items: Iterable[Blob | SkippedItem]) -> Iterator[Blob | SkippedItem]:
+def _expanded(items: Iterable[Blob | SkippedItem], options: ExpandOptions) -> Iterator[Blob | SkippedItem]:
     for item in items:
         if isinstance(item, SkippedItem):
             yield item
         else:
-            yield from expand(item)
+            yield from expand(item, options)
 
 
 def _run_unit(unit: WorkUnit) -> UnitResult:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from tokenward import __version__
 from tokenward.engine import Matcher
+from tokenward.expand import ExpandOptions
 from tokenward.findings import Finding, make_finding
 from tokenward.identity import Fingerprinter
 from tokenward.parallel import run_parallel, scan_items
@@ -82,8 +83,10 @@ class Scanner:
     """Runs sources through the matcher and turns matches into suppressed/filtered Findings."""
 
     def __init__(self, matcher: Matcher, fingerprinter: Fingerprinter, *, allow_paths: tuple[str, ...] = (),
-                 baseline: Baseline | None = None, show_secrets: bool = False, jobs: int = 0) -> None:
+                 baseline: Baseline | None = None, show_secrets: bool = False, jobs: int = 0,
+                 expand_options: ExpandOptions | None = None) -> None:
         self.matcher = matcher
+        self.expand_options = expand_options or ExpandOptions()  # forked into workers with the scanner
         self.jobs = jobs or min(os.cpu_count() or 1, MAX_JOBS)
         self.fp = fingerprinter
         self.allow_paths = allow_paths

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -12,6 +13,7 @@ from rich.console import Console
 
 from tokenward.engine import Matcher
 from tokenward.errors import TokenwardError
+from tokenward.expand import ExpandOptions
 from tokenward.identity import Fingerprinter, load_key
 from tokenward.rules.compile import compile_rules
 from tokenward.rules.spec import load_rules
@@ -42,12 +44,15 @@ def user_errors() -> Iterator[None]:
 
 
 def build_scanner(settings: Settings, extra_rules: list[Path], *, builtin: bool = True,
-                  baseline: Baseline | None = None, show_secrets: bool = False) -> Scanner:
+                  baseline: Baseline | None = None, show_secrets: bool = False,
+                  expand_options: ExpandOptions | None = None) -> Scanner:
     """Load and compile rules, load the key, and assemble a Scanner."""
     specs = load_rules([*settings.rule_paths, *extra_rules], builtin=builtin)
     matcher = Matcher(compile_rules(specs))
+    # the rule database doubles as the exports' probe: only messages a rule may match become blobs
+    expand_options = replace(expand_options or ExpandOptions(), probe=matcher.ruleset.database)
     return Scanner(matcher, Fingerprinter(load_key()), allow_paths=settings.allow_paths,
-                   baseline=baseline, show_secrets=show_secrets)
+                   baseline=baseline, show_secrets=show_secrets, expand_options=expand_options)
 
 
 @contextmanager

@@ -47,6 +47,7 @@ class Origin:
     blob_id: str | None = None  # git object id when the content is a git blob
     details: tuple[tuple[str, str], ...] = ()  # format-specific provenance (channel, cell, layer…)
     git: GitProvenance | None = None
+    line_offset: int = 0  # lines of the enclosing file before this blob's first line (decoded values)
 
 
 @dataclass(frozen=True)

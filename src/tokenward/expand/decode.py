@@ -1,0 +1,248 @@
+"""Encoded content: find base64, hex, URL-encoded and escaped runs that decode to text, and scan that text.
+
+One Hyperscan pass over literals finds candidates cheaply: the base64 spellings (at each of the three
+byte alignments) and hex spellings of token keywords (`ghp_`, `xoxb-`, `password`, …), plus the
+literal starts of `Basic ` auth, data URIs, docker `"auth"` fields, `%XX` and `\\uXXXX` runs. Only
+the run around a hit is decoded, and only text is kept, so ordinary files cost one fast pass.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import hyperscan
+
+from tokenward.sources.interface import Blob, Origin, SkippedItem
+
+# Token prefixes and context words whose encoded forms mark a candidate (rule-set keywords can be
+# passed instead; see ExpandOptions.keywords).
+DEFAULT_KEYWORDS = (
+    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "xoxb-", "xoxp-", "xoxa-",
+    "xoxe", "xapp-", "hooks.slack.com", "sk_live_", "sk_test_", "rk_live_", "AKIA", "ASIA", "AIza", "sk-proj-",
+    "sk-ant-", "sk-", "hf_", "npm_", "pypi-", "dckr_pat_", "SG.", "shpat_", "shpss_", "dop_v1_", "dapi", "hvs.",
+    "glsa_", "lin_api_", "PMAK-", "NRAK-", "pul-", "r8_", "gsk_", "figd_", "sntrys_", "dp.pt.", "AGE-SECRET-KEY",
+    "PRIVATE KEY", "eyJ", "password", "passwd", "secret", "token", "api_key", "apikey", "api-key", "bearer",
+    "authorization", "credential", "://",
+)
+B64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
+HEX_CHARS = b"0123456789abcdefABCDEF"
+PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+MIN_TEXT = 12  # decoded bytes: shorter text cannot hold a token
+MAX_RUNS = 2000  # candidate runs examined per blob
+MAX_RUN = 8 << 20  # one encoded run
+WINDOW = 4096
+ESCAPE = re.compile(rb"\\u(00[2-7][0-9a-fA-F])|\\x([2-7][0-9a-fA-F])")  # escapes of printable ASCII
+PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
+WORD_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/=.:~-"
+WORD_TAIL = re.compile(rb"[A-Za-z0-9_+/=.:~-]{0,256}")
+MAX_GAP = 64
+TAIL = re.compile(rb"[A-Za-z0-9+/_-]*={0,2}")
+RUN, ESCAPES, PERCENTS = 0, 1, 2
+GATES = ((rb"(?:\\u00[2-7][0-9a-fA-F]|\\x[2-7][0-9a-fA-F]){3}", ESCAPES),
+         (rb"%[0-9A-Fa-f]{2}[A-Za-z0-9._~+/=-]{0,12}%[0-9A-Fa-f]{2}", PERCENTS))
+RUN_STARTS = (rb"(?i)basic\s+[A-Za-z0-9+/]{12}", rb";base64,[A-Za-z0-9+/]{12}", rb'"auth"\s*:\s*"[A-Za-z0-9+/]{12}')
+
+
+def base64_spellings(word: bytes) -> set[bytes]:
+    """The base64 characters that spell word whatever bytes surround it (one string per byte alignment)."""
+    out = set()
+    for align in range(3):
+        encoded = base64.b64encode(b"\0" * align + word)
+        spelled = encoded[-(-align * 8 // 6): (align + len(word)) * 8 // 6]
+        if len(spelled) >= 4:
+            out |= {spelled, spelled.replace(b"+", b"-").replace(b"/", b"_")}
+    return out
+
+
+def literals(keywords: tuple[str, ...]) -> list[bytes]:
+    """Hyperscan literals for the base64 and hex spellings of each keyword (4+ bytes) in three cases."""
+    out: set[bytes] = set()
+    for keyword in keywords:
+        for word in {keyword, keyword.lower(), keyword.upper()}:
+            raw = word.encode()
+            if len(raw) >= 4:
+                hexed = {raw.hex().encode(), raw.hex().upper().encode()}
+                out |= base64_spellings(raw) | hexed | base64_spellings(raw.hex().encode())
+    return sorted(out)
+
+
+def _cache_path(key: str) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("TOKENWARD_CACHE_DIR", str(Path(base) / "tokenward"))) / f"hs-decode-{key}.db"
+
+
+def _literal_database(lits: list[bytes]) -> Any:
+    """Compile the literals (≈1 s for a thousand), or load them from the on-disk cache."""
+    key = hashlib.sha256(repr((lits, getattr(hyperscan, "__version__", "?"))).encode()).hexdigest()[:24]
+    path = _cache_path(key)
+    try:
+        db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)
+        return db
+    except (hyperscan.error, OSError, ValueError, TypeError):
+        pass  # no cache yet (or a stale one): compile
+    db = hyperscan.Database()
+    db.compile(expressions=lits, ids=[RUN] * len(lits), elements=len(lits), flags=0, literal=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(hyperscan.dumpb(db))
+        tmp.replace(path)
+    except OSError:
+        pass  # the cache is an optimisation
+    return db
+
+
+@cache
+def _databases(keywords: tuple[str, ...]) -> tuple[Any, Any]:
+    """The candidate finders for a keyword set (literal spellings; literal-led patterns), once per process."""
+    patterns = list(RUN_STARTS) + [g for g, _ in GATES]
+    ids = [RUN] * len(RUN_STARTS) + [i for _, i in GATES]
+    flags = [0] * len(RUN_STARTS) + [hyperscan.HS_FLAG_SINGLEMATCH] * len(GATES)
+    starts = hyperscan.Database()
+    starts.compile(expressions=patterns, ids=ids, elements=len(patterns), flags=flags)
+    return _literal_database(literals(keywords)), starts
+
+
+def looks_like_text(data: bytes) -> bool:
+    """True when decoded bytes are printable ASCII text long enough to hold a token."""
+    return len(data) >= MIN_TEXT and data.isascii() and len(data.translate(None, PRINTABLE)) * 20 <= len(data)
+
+
+def decode_run(run: bytes) -> tuple[str, bytes] | None:
+    """(encoding, text) for a base64 or hex run that decodes to text, else None."""
+    if len(run) % 2 == 0 and not run.strip(HEX_CHARS):
+        try:
+            decoded = bytes.fromhex(run.decode("ascii"))
+        except ValueError:
+            return None
+        return ("hex", decoded) if looks_like_text(decoded) else None
+    body = run.rstrip(b"=")
+    urlsafe = b"-" in body or b"_" in body
+    if urlsafe and (b"+" in body or b"/" in body):
+        return None
+    try:
+        padded = body + b"=" * (-len(body) % 4)
+        decoded = base64.b64decode(padded, b"-_" if urlsafe else None, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return ("base64", decoded) if looks_like_text(decoded) else None
+
+
+def _run_start(data: bytes, end: int) -> int:
+    width = WINDOW
+    while True:
+        lo = max(0, end - width)
+        window = data[lo:end]
+        start = lo + len(window.rstrip(B64_CHARS))
+        if start > lo or lo == 0 or width >= MAX_RUN:
+            return start
+        width *= 4
+
+
+def candidates(data: bytes, keywords: tuple[str, ...] = DEFAULT_KEYWORDS) -> tuple[list[tuple[int, int]], set[int]]:
+    """Encoded runs (start, end) worth decoding, and which escape/percent gates fired."""
+    runs: list[tuple[int, int]] = []
+    gates: set[int] = set()
+    last = [-1]
+
+    def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+        if pid >= ESCAPES:
+            gates.add(pid)
+        elif end > last[0] and len(runs) < MAX_RUNS:
+            m = TAIL.match(data, end)
+            stop = m.end() if m else end
+            runs.append((_run_start(data, end), stop))
+            last[0] = stop
+
+    for db in _databases(keywords or DEFAULT_KEYWORDS):
+        last[0] = -1
+        db.scan(data, match_event_handler=on_match)
+    return sorted(set(runs)), gates
+
+
+def _origin(parent: Origin, chain: str, line: int) -> Origin:
+    kept = tuple((k, v) for k, v in parent.details if k not in ("encoding", "encoded_at"))
+    # The decoded text's line 1 is reported as the line the encoded value stands on.
+    return Origin(parent.kind, parent.root, parent.path, parent.blob_id,
+                  (*kept, ("encoding", chain), ("encoded_at", f"line {line}")), parent.git,
+                  line_offset=parent.line_offset + line - 1)
+
+
+def _chain(parent: Origin, encoding: str) -> str:
+    before = dict(parent.details).get("encoding")
+    return f"{before}>{encoding}" if before else encoding
+
+
+def clusters(data: bytes, finder: re.Pattern[bytes], least: int) -> Iterator[tuple[int, int]]:
+    """Word-like runs holding at least `least` escapes close together (the finder starts with a literal)."""
+    start = end = -MAX_GAP - 1
+    count = 0
+    for m in finder.finditer(data):
+        gap = data[end:m.start()]
+        if m.start() - end <= MAX_GAP and not gap.strip(WORD_CHARS):
+            end, count = m.end(), count + 1
+            continue
+        if count >= least:
+            yield _widen(data, start, end)
+        start, end, count = m.start(), m.end(), 1
+    if count >= least:
+        yield _widen(data, start, end)
+
+
+def _widen(data: bytes, start: int, end: int) -> tuple[int, int]:
+    window = data[max(0, start - 256):start]
+    tail = WORD_TAIL.match(data, end)
+    return start - (len(window) - len(window.rstrip(WORD_CHARS))), tail.end() if tail else end
+
+
+def _unescape(m: re.Match[bytes]) -> bytes:
+    return chr(int(m.group(1) or m.group(2), 16)).encode("utf-8", "replace")
+
+
+def decodings(data: bytes, keywords: tuple[str, ...]) -> Iterator[tuple[int, str, bytes]]:
+    """(offset, encoding, decoded text) of every encoded run in data that decodes to text."""
+    runs, gates = candidates(data, keywords)
+    for start, end in runs:
+        found = decode_run(data[start:end])
+        if found:
+            yield start, found[0], found[1]
+    if ESCAPES in gates:
+        for start, end in clusters(data, ESCAPE, 3):
+            text = ESCAPE.sub(_unescape, data[start:end])
+            if looks_like_text(text):
+                yield start, "unicode-escape", text
+    if PERCENTS in gates:
+        for start, end in clusters(data, PERCENT, 2):
+            text = unquote_to_bytes(data[start:end])
+            if looks_like_text(text):
+                yield start, "url", text
+
+
+def decoded(blob: Blob, depth: int, keywords: tuple[str, ...] = ()) -> Iterator[Blob | SkippedItem]:
+    """Blobs of the text hidden in blob's encoded runs, decoding nested encodings up to depth levels."""
+    if depth <= 0:
+        return
+    try:
+        yield from _decoded(blob, depth, keywords)
+    except Exception as exc:  # decoding is best effort: a bug here must not cost the input
+        yield SkippedItem(blob.origin.path, f"decoding pass failed: {type(exc).__name__}: {exc}", "error")
+
+
+def _decoded(blob: Blob, depth: int, keywords: tuple[str, ...]) -> Iterator[Blob]:
+    if depth <= 0:
+        return
+    for offset, encoding, text in decodings(blob.data, keywords):
+        line = blob.data.count(b"\n", 0, offset) + 1
+        inner = Blob(text, _origin(blob.origin, _chain(blob.origin, encoding), line))
+        yield inner
+        yield from _decoded(inner, depth - 1, keywords)
