@@ -11,6 +11,9 @@ from tests.conftest import env_for
 from tests.tokens import provider_tokens
 
 FORMATS = ("json", "jsonl", "csv", "sarif", "text")
+# An AWS access key id is a public identifier (CloudTrail logs it, alerts show it whole); the secret
+# half of the pair is what must never be written.
+PUBLIC_IDENTIFIERS = frozenset({"aws.access-key-id"})
 
 
 def _secret_of(line: str) -> str:
@@ -53,6 +56,8 @@ def test_no_output_or_state_file_contains_a_plaintext(tmp_path: Path, isolated_h
     assert any(p.name == "key" for p, _ in files)
     for rule_id, secret in secrets.items():
         assert len(secret) >= 16, rule_id
+        if rule_id in PUBLIC_IDENTIFIERS:
+            continue
         needle = secret.encode()
         leaks = [str(p) for p, data in files if needle in data]
         assert not leaks, f"{rule_id} plaintext in {leaks}"
