@@ -27,3 +27,19 @@ class IdentityError(TokenwardError):
 
 class ReportError(TokenwardError):
     """An output could not be written."""
+
+
+class StoreError(TokenwardError):
+    """The inventory database cannot be opened, migrated or written (or belongs to another key)."""
+
+
+class UsageError(TokenwardError):
+    """A usage log, alert sink or monitoring option cannot be used (single bad lines are counted, not raised)."""
+
+
+class ImporterError(TokenwardError):
+    """An inventory import (manifest, provider listing, secrets manager) cannot be read or is invalid."""
+
+
+class PolicyError(TokenwardError):
+    """A policy file is malformed or names an unknown check."""

@@ -19,7 +19,9 @@ from tokenward.cli.common import (
     progress_bar,
     user_errors,
 )
+from tokenward.cli.inventory import scan_recorder
 from tokenward.errors import ConfigError, ReportError
+from tokenward.expand import SOURCE_TYPE_NAMES, ExpandOptions, Limits
 from tokenward.report import REPORTERS
 from tokenward.scanner import ScanResult
 from tokenward.settings import Settings, find_config, load_settings
@@ -56,6 +58,15 @@ def _sources(paths: list[str], settings: Settings, options: SourceOptions) -> li
         if p != "-" and not Path(p).exists() and not Path(p).is_symlink():
             raise ConfigError(f"{p}: no such file or directory")
     return [s for p in paths for s in sources_for(p, settings, options)]
+
+
+def _expand_options(source_type: str, max_depth: int, decode_depth: int) -> ExpandOptions:
+    if source_type not in SOURCE_TYPE_NAMES:
+        raise ConfigError(f"unknown --source-type {source_type!r} (choose from {', '.join(SOURCE_TYPE_NAMES)})")
+    if max_depth < 0 or decode_depth < 0:
+        raise ConfigError("--max-depth and --decode-depth must be 0 or more")
+    limits = Limits(max_depth=max_depth, decode_depth=decode_depth)
+    return ExpandOptions(None if source_type == "auto" else source_type, limits)
 
 
 def exit_code(result: ScanResult) -> int:
@@ -99,6 +110,11 @@ def scan(
     staged: Annotated[bool, typer.Option("--staged", help="Repository: only staged changes.")] = False,
     all_objects: Annotated[bool, typer.Option("--all-objects", help="Also unreachable objects.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Ignore the incremental scan cache.")] = False,
+    source_type: Annotated[str, typer.Option(help="Force the input format: " + "|".join(SOURCE_TYPE_NAMES))] = "auto",
+    max_depth: Annotated[int, typer.Option(help="Containers nested deeper than this are skipped.")] = 8,
+    decode_depth: Annotated[int, typer.Option(help="Nested encodings decoded (base64, hex, …); 0: off.")] = 2,
+    db: Annotated[str | None, typer.Option("--db", envvar="TOKENWARD_DB", help="Inventory URL or SQLite file.")] = None,
+    no_db: Annotated[bool, typer.Option("--no-db", help="Do not record this scan in the inventory.")] = False,
 ) -> None:
     """Scan files, directories or stdin for tokens.
 
@@ -110,13 +126,19 @@ def scan(
             raise ConfigError(f"unknown --format {fmt!r} (choose from {', '.join(REPORTERS)})")
         settings = _settings(config, paths, exclude, max_file_size, follow_symlinks, gitignore)
         base = load_baseline(baseline) if baseline else None
-        scanner = build_scanner(settings, rules or [], baseline=base, show_secrets=show_secrets)
+        scanner = build_scanner(settings, rules or [], baseline=base, show_secrets=show_secrets,
+                                expand_options=_expand_options(source_type, max_depth, decode_depth))
         options = SourceOptions(
             history=not no_history, branches=tuple(branch or ()), since_commit=since_commit,
             staged=staged, all_objects=all_objects, full=full, ruleset=scanner.matcher.ruleset.digest)
         sources = _sources(paths, settings, options)
+        recorder = None if no_db else scan_recorder(db, scanner, paths)
         with progress_bar(not quiet) as progress:
             result = scanner.run(sources, progress)
+        if recorder is not None:
+            recorded = recorder.record(result)
+            if not quiet:
+                err.print(recorded.describe())
         write_report(result, fmt, output)
         if output is not None and not quiet:
             err.print(f"{result.summary.findings} findings written to {output}")

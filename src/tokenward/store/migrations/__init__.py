@@ -1,0 +1,1 @@
+"""Alembic migrations for the inventory schema (run through tokenward.store.inventory.upgrade)."""

@@ -1,0 +1,313 @@
+"""The inventory on both backends: idempotent rescans, the key check, triage and its audit trail,
+re-opening, prefixes, filters, exports, the blob cache and the absence of plaintext."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.tokens import TokenFactory, provider_tokens
+from tokenward.engine import Matcher
+from tokenward.errors import StoreError
+from tokenward.findings import Finding, Location
+from tokenward.identity import Fingerprinter, github_hashed_token, preview
+from tokenward.scanner import Scanner
+from tokenward.sources.blobcache import BlobCache
+from tokenward.sources.filesystem import FilesystemSource
+from tokenward.sources.interface import CommitInfo, GitProvenance, Origin
+from tokenward.store import Inventory, ScanRecorder
+from tokenward.store.blobcache import InventoryBlobCache
+from tokenward.store.records import TokenFilter
+from tokenward.store.writer import source_kind
+
+pytest_plugins = ["tests.conftest_pg"]
+Planter = Callable[..., list[str]]
+
+KEY = bytes(range(32))
+OTHER_KEY = bytes(range(1, 33))
+
+
+def scan(url: str, roots: Sequence[Path], matcher: Matcher, key: bytes = KEY) -> ScanRecorder:
+    """Scan roots with the real scanner and record the result; returns the (closed) recorder."""
+    scanner = Scanner(matcher, Fingerprinter(key))
+    result = scanner.run([FilesystemSource(r) for r in roots])
+    recorder = ScanRecorder.open(url, key, [str(r) for r in roots], matcher.ruleset.digest, 1)
+    recorder.record(result)
+    return recorder
+
+
+def rows(url: str, query: str) -> list[tuple[object, ...]]:
+    """Raw rows, read outside the code under test."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+def table_counts(url: str) -> dict[str, int]:
+    """Rows per table."""
+    tables = ("token", "token_rule", "token_public_id", "source", "occurrence", "scan", "event", "scanned_blob")
+    return {t: int(rows(url, f"SELECT count(*) FROM {t}")[0][0]) for t in tables}
+
+
+def git_finding(fp: Fingerprinter, secret: str, root: str, blob: str, in_head: bool, offset: int = 10) -> Finding:
+    """A finding as the git-history source reports it (provenance attached)."""
+    commit = CommitInfo("c" * 40, "Dev One", "dev@example.test", "2024-05-01T10:00:00+00:00", "add config")
+    raw = secret.encode()
+    return Finding(
+        rule_id="github.pat-classic", rule_name="GitHub PAT", provider="github", kind="pat-classic",
+        confidence="high", token_id=fp.token_id(raw), preview=preview(raw), public_id=None,
+        public_ids=(("github_hashed_token", github_hashed_token(raw)),),
+        origin=Origin("git", root, "config/app.env", blob_id=blob,
+                      git=GitProvenance(commit, ("config/app.env",), ("refs/heads/main",), 1, 1, in_head)),
+        location=Location(2, 14, 2, 54, offset, 40),
+    )
+
+
+def test_rescan_adds_only_a_scan_record(plant: Planter, db_url: str, tmp_path: Path, matcher: Matcher) -> None:
+    secrets = plant(tmp_path / "tree", 12, 5, seed=1)
+    shared = TokenFactory(2).github_classic()
+    (tmp_path / "tree" / "twice.env").write_text(f"A={shared}\nB={shared}\n")
+    scan(db_url, [tmp_path / "tree"], matcher)
+    first = table_counts(db_url)
+    assert first["token"] == len(secrets) + 1
+    assert first["occurrence"] == len(secrets) + 2  # the same token twice in one file: two occurrences
+    assert first["scan"] == 1
+    scan(db_url, [tmp_path / "tree"], matcher)
+    second = table_counts(db_url)
+    assert second == {**first, "scan": 2}
+    statuses = rows(db_url, "SELECT status, new_tokens, new_occurrences FROM scan ORDER BY started_at")
+    assert statuses == [("complete", len(secrets) + 1, len(secrets) + 2), ("complete", 0, 0)]
+    with Inventory.open(db_url) as inv:
+        twice = inv.list_tokens()
+        assert sum(t.occurrences for t in twice) == len(secrets) + 2
+        assert {t.occurrences for t in twice} == {1, 2}
+
+
+def test_a_writer_with_another_key_is_refused(plant: Planter, db_url: str, tmp_path: Path, matcher: Matcher) -> None:
+    plant(tmp_path / "tree", 1, 2, seed=3)
+    scan(db_url, [tmp_path / "tree"], matcher)
+    before = table_counts(db_url)
+    with pytest.raises(StoreError, match="different fingerprint key"):
+        scan(db_url, [tmp_path / "tree"], matcher, key=OTHER_KEY)
+    assert table_counts(db_url) == before
+    scan(db_url, [tmp_path / "tree"], matcher)  # the right key still writes
+    assert table_counts(db_url)["scan"] == before["scan"] + 1
+
+
+def test_sources_and_aggregates(db_url: str, tmp_path: Path, matcher: Matcher) -> None:
+    secret = TokenFactory(4).github_classic()
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.env").write_text(f"T={secret}\n")
+    scan(db_url, [tmp_path / "one", tmp_path / "two"], matcher)
+    with Inventory.open(db_url) as inv:
+        (token,) = inv.list_tokens()
+        assert (token.occurrences, token.sources, token.source_kinds, token.current) == (2, 2, ("file",), True)
+        detail = inv.token_detail(token.token_id)
+    assert {o.source for o in detail.occurrences} == {str(tmp_path / "one"), str(tmp_path / "two")}
+    assert {(o.path, o.line) for o in detail.occurrences} == {("a.env", 1)}
+    assert detail.public_ids == (("github_hashed_token", github_hashed_token(secret.encode())),)
+    assert detail.rule_ids == ("github.pat-classic",)
+
+
+def test_single_file_and_directory_scans_name_the_same_occurrence(plant: Planter, db_url: str, tmp_path: Path,
+                                                                  matcher: Matcher) -> None:
+    plant(tmp_path / "tree", 1, 1, seed=5)
+    (nested,) = (tmp_path / "tree").rglob("*.env")
+    top = tmp_path / "tree" / "top.env"
+    top.write_text(nested.read_text())
+    scan(db_url, [tmp_path / "tree"], matcher)
+    assert table_counts(db_url)["occurrence"] == 2
+    scan(db_url, [top], matcher)  # one file: its source is its directory, its path its name
+    assert table_counts(db_url)["occurrence"] == 2
+    paths = sorted(str(r[0]) for r in rows(db_url, "SELECT path FROM occurrence"))
+    assert paths == sorted([nested.relative_to(tmp_path / "tree").as_posix(), "top.env"])
+
+
+def test_triage_is_audited_and_the_trail_is_append_only(plant: Planter, db_url: str, tmp_path: Path,
+                                                        matcher: Matcher) -> None:
+    plant(tmp_path / "tree", 1, 1, seed=6)
+    scan(db_url, [tmp_path / "tree"], matcher)
+    with Inventory.open(db_url) as inv:
+        (token,) = inv.list_tokens()
+        now = datetime.now(UTC)
+        first = inv.triage(token.token_id, "false-positive", "test fixture", "alice", now)
+        second = inv.triage(token.token_id, "accepted-risk", None, "bob", now)
+        with pytest.raises(StoreError, match="unknown status"):
+            inv.triage(token.token_id, "ignored", None, "bob", now)
+        detail = inv.token_detail(token.token_id)
+    assert (first.old_status, first.new_status, second.old_status) == ("open", "false-positive", "false-positive")
+    assert [(e.actor, e.action, e.old_status, e.new_status, e.note) for e in detail.events] == [
+        ("alice", "triage", "open", "false-positive", "test fixture"),
+        ("bob", "triage", "false-positive", "accepted-risk", None)]
+    assert detail.token.status == "accepted-risk"
+    engine = sa.create_engine(db_url)
+    for statement in ("UPDATE event SET note = 'rewritten'", "DELETE FROM event"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    engine.dispose()
+    assert len(rows(db_url, "SELECT * FROM event")) == 2
+
+
+def test_token_found_again_after_revocation_reopens(db_url: str, tmp_path: Path, matcher: Matcher) -> None:
+    secret = TokenFactory(7).github_classic()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "old.env").write_text(f"T={secret}\n")
+    scan(db_url, [tmp_path / "a"], matcher)
+    with Inventory.open(db_url) as inv:
+        token_id = inv.list_tokens()[0].token_id
+        inv.triage(token_id, "revoked", "revoked at GitHub", "alice", datetime.now(UTC))
+    scan(db_url, [tmp_path / "a"], matcher)  # the same, known leak: still revoked
+    assert rows(db_url, "SELECT status FROM token") == [("revoked",)]
+    (tmp_path / "a" / "new.env").write_text(f"AGAIN={secret}\n")
+    scan(db_url, [tmp_path / "a"], matcher)
+    with Inventory.open(db_url) as inv:
+        detail = inv.token_detail(token_id)
+    assert detail.token.status == "open"
+    last = detail.events[-1]
+    assert (last.action, last.old_status, last.new_status) == ("reopened", "revoked", "open")
+    assert last.note is not None and last.note.startswith("seen after revocation") and "new.env:1" in last.note
+    assert last.scan_id is not None
+
+
+def test_prefix_resolution(db_url: str, matcher: Matcher) -> None:
+    base = git_finding(Fingerprinter(KEY), TokenFactory(8).github_classic(), "/repo", "a" * 40, in_head=True)
+    ids = ["abcd" + "0" * 60, "abcd" + "1" * 60, "abce" + "f" * 60]
+    findings = [replace(base, token_id=i, origin=replace(base.origin, blob_id=f"{n:040x}")) for n, i in enumerate(ids)]
+    recorder = ScanRecorder.open(db_url, KEY, ["/repo"], matcher.ruleset.digest, 1)
+    recorder.write(findings)
+    recorder.inventory.close()
+    with Inventory.open(db_url) as inv:
+        assert inv.resolve("ABCE") == ids[2]
+        assert inv.resolve("abcd1") == ids[1]
+        assert inv.resolve(ids[0]) == ids[0]
+        with pytest.raises(StoreError, match="ambiguous"):
+            inv.resolve("abcd")
+        with pytest.raises(StoreError, match="not a token id prefix"):
+            inv.resolve("xyz!")
+        with pytest.raises(StoreError, match="not a token id prefix"):
+            inv.resolve("abc")
+        with pytest.raises(StoreError, match="no token id starts with"):
+            inv.resolve("abcf")
+
+
+def test_filters_and_history_only(db_url: str, tmp_path: Path, matcher: Matcher) -> None:
+    fp = Fingerprinter(KEY)
+    f = TokenFactory(9)
+    gone, still, both = f.github_classic(), f.github_classic(), f.github_classic()
+    repo = str(tmp_path / "repo")
+    findings = [git_finding(fp, gone, repo, "a" * 40, in_head=False),
+                git_finding(fp, still, repo, "b" * 40, in_head=True),
+                git_finding(fp, both, repo, "d" * 40, in_head=False)]
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "x.env").write_text(f"T={both}\n")
+    file_findings = Scanner(matcher, fp).run([FilesystemSource(tmp_path / "files")]).findings
+    recorder = ScanRecorder.open(db_url, KEY, [repo], matcher.ruleset.digest, 1)
+    recorder.write([*findings, *file_findings])
+    recorder.inventory.close()
+    with Inventory.open(db_url) as inv:
+        history = inv.list_tokens(TokenFilter(history_only=True))
+        assert [t.token_id for t in history] == [fp.token_id(gone.encode())]
+        assert len(inv.list_tokens(TokenFilter(source_kind="repo"))) == 3
+        assert [t.token_id for t in inv.list_tokens(TokenFilter(source_kind="file"))] == [fp.token_id(both.encode())]
+        assert inv.list_tokens(TokenFilter(source_kind="log")) == []
+        assert len(inv.list_tokens(TokenFilter(provider="GitHub", status="open"))) == 3
+        assert inv.list_tokens(TokenFilter(provider="aws")) == []
+        detail = inv.token_detail(fp.token_id(gone.encode()))
+    (occ,) = detail.occurrences
+    assert (occ.source_kind, occ.blob_id, occ.commit_id, occ.author, occ.in_head) == (
+        "repo", "a" * 40, "c" * 40, "Dev One", False)
+    assert occ.committed_at is not None and occ.committed_at.isoformat() == "2024-05-01T10:00:00+00:00"
+    assert detail.token.source_kinds == ("repo",) and not detail.token.current
+
+
+def test_source_kinds() -> None:
+    assert [source_kind(k) for k in ("git", "file", "stdin", "archive", "ci-log", "slack", "jira")] == [
+        "repo", "file", "file", "file", "log", "export", "export"]
+
+
+def test_export_streams_every_occurrence(plant: Planter, db_url: str, tmp_path: Path, matcher: Matcher) -> None:
+    secrets = plant(tmp_path / "tree", 30, 40, seed=10)
+    scan(db_url, [tmp_path / "tree"], matcher)
+    with Inventory.open(db_url) as inv:
+        exported = list(inv.export(page=100))
+        github = list(inv.export(TokenFilter(provider="github", status="revoked")))
+    assert len(exported) == len(secrets) == 1200
+    assert [t.token_id for t, _ in exported] == sorted(t.token_id for t, _ in exported)
+    assert all(len(occ) == 1 and occ[0].token_id == t.token_id for t, occ in exported)
+    assert github == []
+
+
+def test_blob_cache_round_trip_per_repository(db_url: str) -> None:
+    fp = Fingerprinter(KEY)
+    secret = TokenFactory(11).github_classic()
+    finding = git_finding(fp, secret, "/repo", "e" * 40, in_head=True)
+    with Inventory.open(db_url) as inv:
+        cache: BlobCache = InventoryBlobCache(inv, "scan1", "/repo")
+        other: BlobCache = InventoryBlobCache(inv, "scan1", "/fork")
+        cache.record("rules-v1:kcv", ["e" * 40, "f" * 40], [finding])
+        cache.record("rules-v1:kcv", ["f" * 40], [])  # recording again is harmless
+        assert cache.scanned("rules-v1:kcv", ["e" * 40, "f" * 40, "0" * 40]) == {"e" * 40, "f" * 40}
+        assert cache.scanned("rules-v2:kcv", ["e" * 40]) == set()
+        assert other.scanned("rules-v1:kcv", ["e" * 40]) == set() and other.findings("rules-v1:kcv") == {}
+        (replayed,) = cache.findings("rules-v1:kcv")["e" * 40]
+    assert replayed.token_id == finding.token_id and replayed.location == finding.location
+    assert replayed.origin.blob_id == "e" * 40 and replayed.secret is None
+    assert secret not in str(rows(db_url, "SELECT * FROM scanned_blob"))
+
+
+def _database_bytes(url: str, tmp_path: Path) -> bytes:
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    bindir = subprocess.run(["bash", "scripts/pg.sh", "bindir"], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    dump = subprocess.run([os.path.join(bindir, "pg_dump"), "--data-only", plain], capture_output=True, check=True)
+    return dump.stdout
+
+
+def test_no_plaintext_in_the_database(plant: Planter, db_url: str, tmp_path: Path, matcher: Matcher) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    lines = provider_tokens(seed=21)
+    for i, line in enumerate(lines.values()):
+        (tree / f"conf{i}.env").write_text(f"# settings\n{line}\n")
+    secrets = plant(tree, 3, 3, seed=22)
+    scan(db_url, [tree], matcher)
+    found = table_counts(db_url)["token"]
+    assert found >= len(secrets) + 25
+    data = _database_bytes(db_url, tmp_path)
+    assert len(data) > 1000
+    for secret in secrets:
+        assert secret.encode() not in data
+        assert secret[4:24].encode() not in data  # not even a long fragment
+    for line in lines.values():
+        value = line.split("=", 1)[-1].split(": ", 1)[-1].strip("'\" ")
+        if len(value) >= 24:
+            assert value[-20:].encode() not in data, line.split("=")[0]
+
+
+def test_stale_running_scan_is_marked_interrupted(plant: Planter, db_url: str, tmp_path: Path,
+                                                  matcher: Matcher) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    plant(tmp_path / "tree", 1, 1, seed=12)
+    recorder = ScanRecorder.open(db_url, KEY, [str(tmp_path)], matcher.ruleset.digest, 1)
+    recorder.inventory.close()
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE scan SET pid = :pid"), {"pid": dead.pid})
+    engine.dispose()
+    scan(db_url, [tmp_path / "tree"], matcher)
+    assert sorted(r[0] for r in rows(db_url, "SELECT status FROM scan")) == ["complete", "interrupted"]
