@@ -1,4 +1,6 @@
-"""Build the bundled demo project (fake tokens generated now, never stored) and scan it.
+"""Build the bundled demo project (fake tokens generated now, never stored), scan it, then run a full
+token review: a git project with leaks, a tokens.yaml manifest, AWS/GitHub/GitLab/Kubernetes samples and
+(when `bao` is installed) a real OpenBao dev server, reviewed in every format.
 
 Usage: python scripts/demo.py [--out build/demo]
 """
@@ -6,14 +8,17 @@ Usage: python scripts/demo.py [--out build/demo]
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.review_samples import Scenario, scenario, write_imports, write_project  # noqa: E402
 from tests.tokens import ALNUM, HEX, TokenFactory  # noqa: E402
 
 
@@ -62,7 +67,58 @@ def main() -> int:
         subprocess.run([*tw, "scan", "-q", "-f", fmt, "-o", str(reports / f"scan.{fmt}"), str(project)],
                        check=False, capture_output=True)
     print(f"\nreports written to {reports}")
+    review_demo(args.out / "review", reports)
     return 0
+
+
+REVIEW_FORMATS = {"text": "txt", "json": "json", "sarif": "sarif", "md": "md", "html": "html"}
+
+
+def _openbao_import(s: Scenario, run: Callable[..., object]) -> None:
+    """Put the live Stripe key in a real OpenBao dev server (when `bao` is installed) and import it."""
+    try:
+        from tests.openbao import openbao_dev_server
+
+        with openbao_dev_server() as bao:
+            bao.kv_put("payments/prod/stripe", {"api_key": s.tokens["stripe_live"]},
+                       {"owner": "@acme/payments", "service": "payments"})
+            bao.policy("everything", 'path "*" { capabilities = ["create", "read", "update", "delete", "sudo"] }')
+            bao.token(["everything"], meta={"owner": "ops-bot"})
+            run("import", "openbao", "--addr", bao.addr, extra_env={"BAO_TOKEN": bao.root_token})
+    except BaseException as exc:  # pytest's skip is a BaseException: no bao here, the demo goes on
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        print(f"(OpenBao step skipped: {exc})")
+
+
+def review_demo(root: Path, reports: Path) -> None:
+    """Scan a git project with leaks, import a tokens.yaml manifest and provider listings, review everything."""
+    s = scenario()
+    repo, logs = write_project(s, root)
+    files = write_imports(s, root / "imports")
+    db = root / "inventory.db"
+    env = {**os.environ, **s.env, "TOKENWARD_DB": str(db)}
+    tw = [sys.executable, "-m", "tokenward"]
+
+    def run(*argv: str, extra_env: dict[str, str] | None = None, quiet: bool = False) -> object:
+        print(f"$ tokenward {' '.join(argv)}", flush=True)
+        return subprocess.run([*tw, *argv], check=False, env={**env, **(extra_env or {})},
+                              stdout=subprocess.DEVNULL if quiet else None)
+
+    print("\n== review: scan, import the declared and provider inventories, apply the policy ==")
+    run("scan", "-q", str(repo), quiet=True)
+    run("scan", "-q", str(logs), quiet=True)
+    run("import", "manifest", str(files["tokens.yaml"]))
+    run("import", "aws-credential-report", str(files["credential-report.csv"]), "--access-keys",
+        str(files["access-keys.json"]))
+    run("import", "github-tokens", str(files["github-tokens.json"]))
+    run("import", "gitlab-tokens", str(files["gitlab-tokens.json"]))
+    run("import", "k8s-secrets", str(files["k8s-secrets.json"]))
+    _openbao_import(s, run)
+    for fmt, ext in REVIEW_FORMATS.items():
+        run("review", "-f", fmt, "-o", str(reports / f"review.{ext}"))
+    run("review", "-f", "text", "--fail-on", "none")
+    print(f"\nreview written to {reports}/review.{{txt,json,sarif,md,html}} (open review.html in a browser)")
 
 
 if __name__ == "__main__":

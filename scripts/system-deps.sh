@@ -4,6 +4,7 @@ set -euo pipefail
 need=()
 command -v git >/dev/null || need+=(git)
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing system packages: ${need[*]} (run as root or install them)" >&2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -83,3 +84,129 @@ def classify(provider: str, kind: str, environment: str | None, privilege: str |
     if provider == "private-key":
         attrs = (("encrypted", str(b"ENCRYPTED" in secret[:200]).lower()),)
     return Classification(environment, privilege, expires, where_it_lives(source_kind, path), attrs)
+
+
+# -- privilege from provider data -------------------------------------------------------------------
+
+PRIVILEGES = ("read", "write", "admin")  # ascending; "unknown" sits outside the order
+GITHUB_CLASSIC_ADMIN = frozenset({"admin:org", "admin:enterprise", "delete_repo", "site_admin", "admin:org_hook",
+                                  "admin:repo_hook", "admin:public_key", "admin:gpg_key", "admin:ssh_signing_key",
+                                  "delete:packages"})
+GITHUB_CLASSIC_WRITE = frozenset({"repo", "public_repo", "workflow", "write:packages", "write:org", "write:discussion",
+                                  "write:repo_hook", "write:public_key", "write:gpg_key", "gist", "user", "codespace",
+                                  "project", "repo:invite", "repo_deployment", "notifications", "security_events"})
+GITLAB_SCOPES = {"sudo": "admin", "admin_mode": "admin", "api": "write", "write_repository": "write",
+                 "write_registry": "write", "write_package_registry": "write", "create_runner": "write",
+                 "manage_runner": "write", "k8s_proxy": "write", "ai_features": "read", "read_api": "read",
+                 "read_user": "read", "read_repository": "read", "read_registry": "read",
+                 "read_package_registry": "read", "read_service_ping": "read"}
+GITHUB_FINE_ADMIN = frozenset({"administration", "organization_administration", "members", "secrets",
+                               "organization_secrets", "organization_user_blocking", "custom_roles"})
+GOD_MODE_SCOPES = frozenset({"admin:org", "admin:enterprise", "delete_repo", "site_admin", "sudo", "admin_mode",
+                             "root", "*", "owner", "iam:*"})
+
+
+def scope_level(provider: str, scope: str) -> str:
+    """read | write | admin | unknown for one granted scope or permission ('contents:write' for fine-grained)."""
+    s = scope.strip().lower()
+    if s in GOD_MODE_SCOPES or s.startswith("admin:"):
+        return "admin"
+    if provider == "gitlab":
+        return GITLAB_SCOPES.get(s, "unknown")
+    if provider == "github":
+        if ":" in s and s.rsplit(":", 1)[1] in ("read", "write", "admin"):
+            name, access = s.rsplit(":", 1)
+            return "admin" if access == "admin" or (access == "write" and name in GITHUB_FINE_ADMIN) else access
+        if s in GITHUB_CLASSIC_ADMIN:
+            return "admin"
+        if s in GITHUB_CLASSIC_WRITE:
+            return "write"
+        return "read" if s.startswith("read:") or s in ("user:email", "user:follow", "repo:status") else "unknown"
+    if s.endswith(("_admin", ":admin")) or "admin" in s.split(":")[-1:]:
+        return "admin"
+    if s.startswith(("read", "get", "list")) or s.endswith(("read", ":ro", "_read", "readonly")):
+        return "read"
+    return "write" if s.startswith(("write", "create", "update", "delete")) or s.endswith("write") else "unknown"
+
+
+def max_privilege(levels: Iterable[str | None]) -> str | None:
+    """The highest of read < write < admin; 'unknown' when only unknowns; None when nothing."""
+    seen = [lv for lv in levels if lv]
+    known = [lv for lv in seen if lv in PRIVILEGES]
+    if known:
+        return max(known, key=PRIVILEGES.index)
+    return "unknown" if seen else None
+
+
+def privilege_from_scopes(provider: str, scopes: Iterable[str]) -> str | None:
+    """The privilege a set of granted scopes amounts to (None when there are no scopes)."""
+    return max_privilege(scope_level(provider, s) for s in scopes)
+
+
+def god_mode_scopes(provider: str, scopes: Iterable[str]) -> tuple[str, ...]:
+    """The granted scopes that amount to full control of an account, organisation or server."""
+    return tuple(sorted(s for s in scopes if scope_level(provider, s) == "admin"))
+
+
+def privilege_from_kind(provider: str, kind: str) -> str | None:
+    """Privilege implied by a token's kind where the format says it (Stripe secret vs restricted, Slack user)."""
+    if provider == "stripe":
+        return "admin" if kind.startswith("secret-key") else "write" if kind.startswith("restricted") else None
+    if provider == "slack":
+        return "admin" if "user" in kind else "write" if "bot" in kind or "app" in kind else None
+    if provider == "aws" and "root" in kind:
+        return "admin"
+    return None
+
+
+# -- environment, age, exposure ---------------------------------------------------------------------
+
+ENV_HINTS = (("production", re.compile(r"(^|[^a-z])(prod|production|live|prd)([^a-z]|$)")),
+             ("staging", re.compile(r"(^|[^a-z])(staging|stage|stg|preprod)([^a-z]|$)")),
+             ("test", re.compile(r"(^|[^a-z])(test|tests|testing|qa|sandbox)([^a-z]|$)")),
+             ("development", re.compile(r"(^|[^a-z])(dev|development|local)([^a-z]|$)")))
+MANAGED_PLACES = frozenset({"secrets-manager", "vault", "openbao", "kubernetes-secret", "aws-secrets-manager"})
+PLAINTEXT_PLACES = frozenset({"source-code", "config", "env-file", "ci-config", "ci-log", "log", "chat", "ticket",
+                              "notes", "wiki", "docs", "container-image", "notebook", "document", "test-fixture"})
+
+
+def environment_hint(text: str) -> str | None:
+    """production | staging | test | development when a path, namespace or name says so."""
+    low = text.lower()
+    return next((env for env, pattern in ENV_HINTS if pattern.search(low)), None)
+
+
+def normalise_environment(value: str | None) -> str | None:
+    """Rule/format environments (live, test, sandbox) and declared ones on one scale."""
+    if value is None:
+        return None
+    v = value.lower()
+    return {"live": "production", "prod": "production", "sandbox": "test", "stage": "staging",
+            "dev": "development"}.get(v, v)
+
+
+def age_days(created: datetime | None, first_seen: datetime | None, now: datetime) -> int | None:
+    """Days since the token was created (provider data), else since tokenward first saw it."""
+    start = created or first_seen
+    return None if start is None else max(0, (now - start).days)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How exposed a leaked token is: where it leaked, whether it is still in HEAD, whether public."""
+
+    leaked: bool
+    in_head: bool | None
+    history_only: bool
+    public: bool | None
+    places: tuple[str, ...]
+
+
+def exposure(places: Iterable[tuple[str, bool | None]], public: bool | None = None) -> Exposure:
+    """Exposure from (where-it-lives, in-HEAD) pairs of every plaintext occurrence."""
+    items = list(places)
+    in_head_values = [h for _, h in items if h is not None]
+    in_head = any(in_head_values) if in_head_values else None
+    history_only = bool(items) and len(in_head_values) == len(items) and not any(in_head_values)
+    where = tuple(sorted({w for w, _ in items} | ({"history-only"} if history_only else set())))
+    return Exposure(bool(items), in_head, history_only, public, where)

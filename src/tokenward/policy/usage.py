@@ -1,0 +1,45 @@
+"""What the review reads from usage monitoring, through one small interface (absent → degrade gracefully).
+
+Usage monitoring (tokenward.usage) is expected to offer `tokenward.usage.review.usage_view(db_url)` returning
+an object with this interface; until it does, the review uses importers' last-used dates only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime
+from typing import Protocol
+
+
+class UsageView(Protocol):
+    """Observed use of tokens, keyed by token id or public id (AWS key id, accessor, …)."""
+
+    def last_used(self, keys: tuple[str, ...]) -> datetime | None:
+        """When any of these identifiers was last seen in a usage log."""
+        ...
+
+    def used_scopes(self, keys: tuple[str, ...]) -> frozenset[str] | None:
+        """The scopes/permissions observed in use (None when usage cannot tell)."""
+        ...
+
+
+class NoUsage:
+    """The stand-in when usage monitoring is not installed or has no data."""
+
+    def last_used(self, keys: tuple[str, ...]) -> datetime | None:
+        """Nothing observed."""
+        return None
+
+    def used_scopes(self, keys: tuple[str, ...]) -> frozenset[str] | None:
+        """Unknown."""
+        return None
+
+
+def load_usage(db_url: str | None) -> tuple[UsageView, str | None]:
+    """The usage view for this inventory, and a note when it is unavailable."""
+    try:
+        module = importlib.import_module("tokenward.usage.review")
+        view: UsageView = module.usage_view(db_url)
+    except (ImportError, AttributeError):
+        return NoUsage(), "usage monitoring data not available: dormancy uses provider last-used dates only"
+    return view, None
