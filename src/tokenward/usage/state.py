@@ -1,0 +1,284 @@
+"""Usage monitoring state in the inventory database: baselines, read offsets, alerts, identities.
+
+These tables live on their own MetaData and are created with create_all(checkfirst=True) in the
+inventory's database; they are meant to move into an Alembic migration of the store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from tokenward.errors import StoreError
+from tokenward.usage.alerts import Alert, Recent
+from tokenward.usage.events import StorageViolation
+
+metadata = MetaData(naming_convention={"ix": "ix_%(table_name)s_%(column_0_N_name)s", "pk": "pk_%(table_name)s"})
+
+usage_profile = Table(
+    "usage_profile", metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+usage_file = Table(
+    "usage_file", metadata,
+    Column("file_id", Integer, primary_key=True, autoincrement=True),
+    Column("head_hash", String(64), nullable=False),
+    Column("head_len", Integer, nullable=False),
+    Column("first_hash", String(64), nullable=False),
+    Column("device", BigInteger, nullable=False),
+    Column("inode", BigInteger, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("lines", BigInteger, nullable=False),
+    Column("complete", Boolean, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index(None, "first_hash"),
+    Index(None, "device", "inode"),
+)
+usage_alert = Table(
+    "usage_alert", metadata,
+    Column("alert_id", String(16), primary_key=True),
+    Column("token_id", String(64), nullable=False),
+    Column("detector", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("last_at", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("data", Text, nullable=False),
+    Index(None, "token_id"),
+)
+usage_ident = Table(
+    "usage_ident", metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("value", String(255), primary_key=True),
+    Column("token_id", String(64), nullable=False),
+)
+usage_token = Table(
+    "usage_token", metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("declared", Boolean, nullable=False),
+    Column("honeytoken", Boolean, nullable=False),
+    Column("granted", Text),  # comma-separated scopes or actions granted (import, verification, logs)
+    Column("note", Text),
+)
+usage_violation = Table(
+    "usage_violation", metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("preview", Text, nullable=False),
+    Column("where", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("first_at", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """How far one log file (known by content head and inode) has been read."""
+
+    file_id: int | None
+    head_hash: str
+    head_len: int
+    first_hash: str
+    device: int
+    inode: int
+    path: str
+    offset: int
+    lines: int
+    complete: bool
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Everything one checkpoint writes, in one transaction (so a crash never double counts)."""
+
+    profiles: dict[str, dict[str, Any]]
+    files: tuple[FileRecord, ...]
+    alerts: tuple[Alert, ...]
+    suppressed: dict[str, int]
+    idents: dict[tuple[str, str], str]
+    tokens: tuple[tuple[str, bool, str | None], ...]  # (token_id, declared, note) of newly seen tokens
+    violations: tuple[StorageViolation, ...]
+
+
+class UsageState:
+    """Reads and writes the usage tables; the only place usage monitoring issues SQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        try:
+            metadata.create_all(engine, checkfirst=True)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot create the usage tables: {exc}") from None
+
+    def _insert(self, table: Table) -> Any:
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    def _read(self, query: Any) -> list[Any]:
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(query))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"reading usage state: {exc}") from None
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def profiles(self, token_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Stored baselines (all, or of token_ids)."""
+        q = select(usage_profile.c.token_id, usage_profile.c.data)
+        if token_ids is not None:
+            q = q.where(usage_profile.c.token_id.in_(sorted(set(token_ids))))
+        return {tid: json.loads(data) for tid, data in self._read(q)}
+
+    def find_file(self, first_hash: str, device: int, inode: int) -> list[FileRecord]:
+        """Remembered files with this device/inode or first line (candidates; callers verify the head)."""
+        f = usage_file.c
+        q = select(usage_file).where(((f.device == device) & (f.inode == inode)) | (f.first_hash == first_hash))
+        return [FileRecord(**{k: v for k, v in r._mapping.items() if k != "updated_at"}) for r in self._read(q)]
+
+    def recent_alerts(self) -> dict[tuple[str, str, str], Recent]:
+        """The last alert of every (token, detector, key), for dedup across runs."""
+        a = usage_alert.c
+        recent: dict[tuple[str, str, str], Recent] = {}
+        for tid, det, key, aid, last in self._read(select(a.token_id, a.detector, a.key, a.alert_id, a.last_at)):
+            old = recent.get((tid, det, key))
+            if old is None or last > old.last_at:
+                recent[(tid, det, key)] = Recent(aid, last)
+        return recent
+
+    def alerts(self, token_id: str | None = None, alert_id: str | None = None) -> list[Alert]:
+        """Stored alerts, newest first (of one token, or the one alert_id prefix)."""
+        a = usage_alert.c
+        q = select(a.data, a.count).order_by(a.last_at.desc())
+        if token_id:
+            q = q.where(a.token_id == token_id)
+        if alert_id:
+            q = q.where(a.alert_id.startswith(alert_id.lower()))
+        return [replace(Alert.from_dict(json.loads(data)), count=count) for data, count in self._read(q)]
+
+    def idents(self) -> dict[tuple[str, str], str]:
+        """Every learned identifier → token id mapping."""
+        i = usage_ident.c
+        return {(k, v): t for k, v, t in self._read(select(i.kind, i.value, i.token_id))}
+
+    def token_flags(self) -> dict[str, tuple[bool, bool, str | None]]:
+        """token_id → (declared, honeytoken, granted) for tokens the monitor knows."""
+        t = usage_token.c
+        return {tid: (d, h, g) for tid, d, h, g in self._read(select(t.token_id, t.declared, t.honeytoken, t.granted))}
+
+    def violations(self) -> list[StorageViolation]:
+        """Storage violations found in logs (tokens in URLs)."""
+        v = usage_violation.c
+        rows = self._read(select(v.token_id, v.preview, v.kind, v.where, v.detail).order_by(v.first_at))
+        return [StorageViolation(*r) for r in rows]
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def checkpoint(self, cp: Checkpoint) -> list[FileRecord]:
+        """Write a checkpoint atomically; returns the file records with their ids."""
+        try:
+            with self.engine.begin() as conn:
+                files = [self._save_file(conn, f) for f in cp.files]
+                self._save_profiles(conn, cp.profiles)
+                self._save_alerts(conn, cp.alerts, cp.suppressed)
+                self._save_small(conn, cp)
+            return files
+        except SQLAlchemyError as exc:
+            raise StoreError(f"writing usage state: {exc}") from None
+
+    def _save_file(self, conn: Connection, f: FileRecord) -> FileRecord:
+        values = {k: getattr(f, k) for k in ("head_hash", "head_len", "first_hash", "device", "inode", "path",
+                                             "offset", "lines", "complete")}
+        values["updated_at"] = time.time()
+        if f.file_id is None:
+            key = conn.execute(usage_file.insert().values(**values)).inserted_primary_key
+            assert key is not None
+            return replace(f, file_id=int(key[0]))
+        conn.execute(update(usage_file).where(usage_file.c.file_id == f.file_id).values(**values))
+        return f
+
+    def _save_profiles(self, conn: Connection, profiles: dict[str, dict[str, Any]]) -> None:
+        if not profiles:
+            return
+        now = time.time()
+        ins = self._insert(usage_profile)
+        stmt = ins.on_conflict_do_update(index_elements=["token_id"],
+                                         set_={"data": ins.excluded.data, "updated_at": ins.excluded.updated_at})
+        conn.execute(stmt, [{"token_id": t, "data": json.dumps(d, separators=(",", ":")), "updated_at": now}
+                            for t, d in sorted(profiles.items())])
+
+    def _save_alerts(self, conn: Connection, alerts: Sequence[Alert], suppressed: dict[str, int]) -> None:
+        if alerts:
+            rows = [{"alert_id": a.alert_id, "token_id": a.token_id, "detector": a.detector, "severity": a.severity,
+                     "key": a.key, "at": a.at, "last_at": _seconds(a.at), "count": 1,
+                     "data": json.dumps(a.to_dict(), default=str)} for a in alerts]
+            conn.execute(self._insert(usage_alert).on_conflict_do_nothing(index_elements=["alert_id"]), rows)
+        for aid, n in sorted(suppressed.items()):
+            conn.execute(update(usage_alert).where(usage_alert.c.alert_id == aid)
+                         .values(count=usage_alert.c.count + n))
+
+    def _save_small(self, conn: Connection, cp: Checkpoint) -> None:
+        rows: list[dict[str, Any]]
+        if cp.idents:
+            rows = [{"kind": k, "value": v, "token_id": t} for (k, v), t in sorted(cp.idents.items())]
+            conn.execute(self._insert(usage_ident).on_conflict_do_nothing(index_elements=["kind", "value"]), rows)
+        if cp.tokens:
+            rows = [{"token_id": t, "declared": d, "honeytoken": False, "granted": None, "note": n}
+                    for t, d, n in cp.tokens]
+            conn.execute(self._insert(usage_token).on_conflict_do_nothing(index_elements=["token_id"]), rows)
+        if cp.violations:
+            now = time.time()
+            rows = [{"token_id": v.token_id, "kind": v.kind, "preview": v.preview, "where": v.where,
+                     "detail": v.detail, "first_at": now} for v in cp.violations]
+            conn.execute(self._insert(usage_violation).on_conflict_do_nothing(index_elements=["token_id", "kind"]),
+                         rows)
+
+    def set_token(self, token_id: str, *, honeytoken: bool | None = None, granted: str | None = None) -> None:
+        """Mark a token as a honeytoken (or not) and/or record the scopes it was granted."""
+        values: dict[str, Any] = {}
+        if honeytoken is not None:
+            values["honeytoken"] = honeytoken
+        if granted is not None:
+            values["granted"] = granted
+        ins = self._insert(usage_token)
+        stmt = ins.on_conflict_do_update(index_elements=["token_id"], set_=values) if values else \
+            ins.on_conflict_do_nothing(index_elements=["token_id"])
+        row: dict[str, Any] = {"token_id": token_id, "declared": True, "honeytoken": bool(honeytoken),
+                               "granted": granted, "note": None}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(stmt, row)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"writing usage state: {exc}") from None
+
+
+def _seconds(iso_text: str) -> float:
+    from tokenward.usage.events import iso_seconds
+
+    return iso_seconds(iso_text)
