@@ -57,6 +57,7 @@ def test_jsonl_and_csv(tree: Path) -> None:
 def test_sarif_validates_against_schema(tree: Path, tmp_path: Path) -> None:
     target = tmp_path / "out.sarif"
     code, _ = run("scan", "-q", "-f", "sarif", "-o", str(target), str(tree))
+    assert code == 1
     doc = json.loads(target.read_text())
     schema = json.loads((SHARED / "schemas" / "sarif-2.1.0.json").read_text())
     jsonschema.validate(doc, schema)

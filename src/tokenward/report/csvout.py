@@ -21,7 +21,8 @@ def render_csv(result: ScanResult, out: TextIO) -> None:
         first = git.first_commit if git else None
         writer.writerow([
             f.rule_id, f.provider, f.kind, f.confidence, f.token_id, f.preview, f.public_id or "",
-            f.environment or "", f.expires_at or "", f.where, f.origin.kind, f.origin.path, f.location.line, f.location.column,
+            f.environment or "", f.expires_at or "", f.where, f.origin.kind, f.origin.path,
+            f.location.line, f.location.column,
             first.commit if first else "", first.author if first else "", first.date if first else "",
             "" if git is None else str(git.in_head).lower(),
             *((f.secret or "",) if with_secret else ()),

@@ -153,7 +153,7 @@ def _describe(exc: ValidationError, path: Path) -> str:
 def load_rule_file(path: Path) -> list[RuleSpec]:
     """Parse one YAML rule file; raise RuleError naming the file and field on any problem."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{path}: cannot read rule file: {exc}") from exc
     except yaml.YAMLError as exc:
