@@ -154,11 +154,19 @@ def _pdf_pages(blob: Blob, pages: Any, count: int, ctx: Ctx) -> Iterator[Item]:
         yield error(blob.origin.path, f"corrupt PDF: {failed} of {count} pages unreadable")
 
 
+def _without_wal(data: bytes) -> bytes:
+    # A WAL-mode database (header bytes 18-19 = 2) cannot be opened from memory; marking it as a
+    # rollback-journal database (1, 1) reads the same pages (what the WAL file holds is not here).
+    if len(data) >= 100 and data[18:20] == b"\x02\x02":
+        return data[:18] + b"\x01\x01" + data[20:]
+    return data
+
+
 def expand_sqlite(blob: Blob, ctx: Ctx) -> Iterator[Item]:
     """A SQLite database file: each table's text cells, one row per line (row order in details)."""
     db = sqlite3.connect(":memory:")
     try:
-        db.deserialize(blob.data)
+        db.deserialize(_without_wal(blob.data))
         db.execute("PRAGMA query_only = ON")
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
