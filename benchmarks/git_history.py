@@ -1,0 +1,273 @@
+"""Git history benchmark: tokenward vs Kingfisher 2.14 vs gitleaks 8.30 vs the `git cat-file` floor.
+
+    .venv/bin/python benchmarks/git_history.py [--commits N] [--bytes B] [--repeat R] [--skip-peers]
+
+Builds (once, deterministically) a large repository with git_synth.py, installs the peers with
+benchmarks/peers.py (pinned, into benchmarks/work/peers-venv), then measures, in interleaved
+rounds, each tool's wall time, CPU time (user + sys of its process tree) and peak RSS (its largest
+process) under GNU time, the recall of the planted tokens, and an incremental rescan after one more
+commit. Prints a Markdown table and writes benchmarks/work/git_history.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import git_synth  # noqa: E402
+from tests.tokens import TokenFactory  # noqa: E402
+
+WORK = HERE / "work"
+KEY = "5e" * 32
+TOKENWARD = [os.environ.get("TOKENWARD_BIN") or str(Path(sys.executable).parent / "tokenward")]
+
+
+@dataclass
+class Run:
+    """One measured process."""
+
+    name: str
+    wall: float
+    cpu: float
+    rss_mb: float
+    code: int
+
+
+def measure(name: str, argv: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run argv under /usr/bin/time: wall, CPU (user+sys, its process tree) and peak RSS (largest process).
+
+    GNU time is a small C parent, so a child's peak RSS is its own (a child forked from this Python
+    process would inherit our resident size into its maximum).
+    """
+    stats = WORK / "time.out"
+    timed = ["/usr/bin/time", "-o", str(stats), "-f", "%e %U %S %M %x", *argv]
+    with open(WORK / "tool.log", "wb") as log:  # not /dev/null: a tool writing its report there replaces it
+        subprocess.run(timed, stdout=log, stderr=log, env=env, check=False)
+    wall, user, system, rss_kb, code = stats.read_text().split()[-5:]
+    return Run(name, float(wall), float(user) + float(system), int(rss_kb) / 1024, int(code))
+
+
+def median(runs: list[Run]) -> Run:
+    """The run with the median wall time."""
+    return sorted(runs, key=lambda r: r.wall)[len(runs) // 2]
+
+
+def ensure_peers() -> tuple[str, str]:
+    """Kingfisher and gitleaks binaries from the shared peers venv (benchmarks/peers.py installs the pins)."""
+    import peers
+
+    found = peers.tools()
+    return str(found.kingfisher), str(found.gitleaks)
+
+
+def ensure_repo(plan: git_synth.Plan) -> tuple[Path, list[git_synth.Planted]]:
+    """The benchmark repository for plan, built unless a previous run left it (stamp file)."""
+    repo = WORK / "git" / f"bench-{plan.commits}-{plan.target_bytes}.git"
+    stamp = repo.with_suffix(".json")
+    if not stamp.exists():
+        started = time.monotonic()
+        planted = git_synth.build(repo, plan)
+        stamp.write_text(json.dumps({"build_seconds": time.monotonic() - started,
+                                     "planted": [asdict(p) for p in planted]}))
+    return repo, [git_synth.Planted(**p) for p in json.loads(stamp.read_text())["planted"]]
+
+
+def repo_stats(repo: Path) -> dict[str, int]:
+    """Commits, refs, and the count and inflated size of blobs (and all objects)."""
+    out = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--unordered",
+                          "--batch-check=%(objecttype) %(objectsize)"], capture_output=True, check=True).stdout
+    stats = {"commits": 0, "blobs": 0, "blob_bytes": 0, "objects": 0, "object_bytes": 0}
+    for line in out.split(b"\n"):
+        if line:
+            kind, size = line.split()
+            stats["objects"] += 1
+            stats["object_bytes"] += int(size)
+            stats["blobs"] += kind == b"blob"
+            stats["blob_bytes"] += int(size) if kind == b"blob" else 0
+            stats["commits"] += kind == b"commit"
+    refs = subprocess.run(["git", "-C", str(repo), "for-each-ref"], capture_output=True, check=True).stdout
+    stats["refs"] = len(refs.splitlines())
+    pack = sum(p.stat().st_size for p in (repo / "objects" / "pack").glob("*.pack"))
+    stats["pack_bytes"] = pack
+    return stats
+
+
+def tokenward_env() -> dict[str, str]:
+    """The environment of a measured tokenward run: own caches (rule database kept warm), fixed key."""
+    env = dict(os.environ, TOKENWARD_KEY=KEY, TOKENWARD_CACHE_DIR=str(WORK / "tw-cache"),
+               XDG_DATA_HOME=str(WORK / "xdg-data"), XDG_CACHE_HOME=str(WORK / "xdg-cache"))
+    env.pop("TOKENWARD_DB", None)
+    return env
+
+
+def tokenward_argv(repo: Path, report: Path, *extra: str) -> list[str]:
+    """The tokenward command line for a scan written as JSON to report."""
+    help_text = subprocess.run([*TOKENWARD, "scan", "--help"], capture_output=True, text=True).stdout
+    no_db = ["--no-db"] if "--no-db" in help_text else []
+    return [*TOKENWARD, "scan", str(repo), "-q", "-f", "json", "-o", str(report), *no_db, *extra]
+
+
+def recall_tokenward(report: Path, planted: list[git_synth.Planted]) -> dict[str, object]:
+    """Planted tokens tokenward found (by token id), and whether history-only ones were classified so."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from tokenward.identity import Fingerprinter
+
+    fp = Fingerprinter(bytes.fromhex(KEY))
+    doc = json.loads(report.read_text())
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for f in doc["findings"]:
+        by_id.setdefault(f["token_id"], []).append(f)
+    found = [p for p in planted if fp.token_id(p.token.encode()) in by_id]
+    right = 0
+    for p in found:
+        live = any(f["source"].get("git", {}).get("in_head") for f in by_id[fp.token_id(p.token.encode())])
+        right += live == (p.fate != "history-only")
+    return {"found": len(found), "planted": len(planted), "classified_right": right,
+            "history_only_found": sum(1 for p in found if p.fate == "history-only"),
+            "history_only_planted": sum(1 for p in planted if p.fate == "history-only")}
+
+
+def recall_plaintext(report: Path, planted: list[git_synth.Planted]) -> dict[str, object]:
+    """Planted tokens whose plaintext appears in a peer's report."""
+    text = report.read_text(errors="replace") if report.exists() else ""
+    found = [p for p in planted if p.token in text]
+    return {"found": len(found), "planted": len(planted),
+            "history_only_found": sum(1 for p in found if p.fate == "history-only")}
+
+
+def add_commit(repo: Path, token: str) -> None:
+    """One more commit on main: a new settings file leaking token, and one edited file."""
+    head = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "--name-only", "main"], capture_output=True,
+                          text=True, check=True).stdout.split("\n")
+    path = next(p for p in head if p.endswith(".py") and not p.startswith("config/"))
+    old = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"main:{path}"], capture_output=True,
+                         check=True).stdout
+    new_file = f'GITHUB_TOKEN = "{token}"\n'.encode()
+    edited = old + b"\n# one more line\n"
+    stream = (b"commit refs/heads/main\ncommitter Bench <bench@example.org> 1900000000 +0000\ndata 9\nrescan!!\n"
+              b"from refs/heads/main^0\n"
+              + b"M 100644 inline config/rescan/settings.py\ndata %d\n" % len(new_file) + new_file + b"\n"
+              + b"M 100644 inline " + path.encode() + b"\ndata %d\n" % len(edited) + edited + b"\n\n")
+    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input=stream, check=True)
+
+
+def rescan(repo: Path, token: str, full_run: Run) -> dict[str, object]:
+    """Full scan of a local clone to fill the cache, one more commit, then the measured rescan."""
+    clone, report = WORK / "git" / "rescan.git", WORK / "tw-rescan.json"
+    shutil.rmtree(clone, ignore_errors=True)
+    subprocess.run(["git", "clone", "-q", "--bare", "--local", str(repo), str(clone)], check=True)
+    env = tokenward_env()
+    seed = measure("tokenward (fill cache)", tokenward_argv(clone, report, "--full"), env)
+    add_commit(clone, token)
+    run = measure("tokenward rescan", tokenward_argv(clone, report), env)
+    doc = json.loads(report.read_text())
+    return {"seed": asdict(seed), "run": asdict(run), "blobs_read": doc["summary"]["blobs_scanned"],
+            "scan_seconds": doc["summary"]["seconds"], "findings": doc["summary"]["findings"],
+            "ratio_to_full": run.wall / full_run.wall,
+            "new_token_found": any(f["preview"].endswith(token[-4:]) for f in doc["findings"])}
+
+
+def fmt_table(runs: dict[str, Run], floor: Run, kf: Run | None) -> str:
+    """The Markdown table of the measurements."""
+    rows = ["| tool | wall s | CPU s | peak RSS MB | wall / floor | wall / Kingfisher | RSS / Kingfisher |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for run in runs.values():
+        vs_kf = f"{run.wall / kf.wall:.2f}" if kf else "–"
+        rss_kf = f"{run.rss_mb / kf.rss_mb:.2f}" if kf else "–"
+        rows.append(f"| {run.name} | {run.wall:.1f} | {run.cpu:.1f} | {run.rss_mb:.0f} | "
+                    f"{run.wall / floor.wall:.2f} | {vs_kf} | {rss_kf} |")
+    return "\n".join(rows)
+
+
+def paired(rounds: dict[str, list[Run]]) -> dict[str, list[float]]:
+    """tokenward's wall-time ratios within each round (load drifts less within a round than across)."""
+    tw = rounds["tokenward"]
+    out = {"tokenward / floor": [t.wall / f.wall for t, f in zip(tw, rounds["git cat-file floor"], strict=True)]}
+    if "Kingfisher 2.14" in rounds:
+        out["tokenward / Kingfisher"] = [t.wall / k.wall for t, k in zip(tw, rounds["Kingfisher 2.14"], strict=True)]
+        out["tokenward RSS / Kingfisher"] = [t.rss_mb / k.rss_mb for t, k in zip(tw, rounds["Kingfisher 2.14"],
+                                                                                  strict=True)]
+    return {k: [round(x, 2) for x in v] for k, v in out.items()}
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    return {"date": time.strftime("%Y-%m-%d"), "commit": commit, "cpus": str(os.cpu_count()),
+            "python": platform.python_version(), "git": git_version, "platform": platform.platform(),
+            "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg())}
+
+
+def scan_runs(repo: Path, repeat: int, peers: tuple[str, str] | None) -> dict[str, list[Run]]:
+    """Every measured full scan, the tools interleaved so that load drift hits them alike."""
+    runs: dict[str, list[Run]] = {}
+    floor_argv = ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch", "--unordered"]
+    for _ in range(repeat):
+        todo = [("git cat-file floor", floor_argv, None),  # --full: every blob read, the whole history walked
+                ("tokenward", tokenward_argv(repo, WORK / "tw.json", "--full"), tokenward_env())]
+        if peers:
+            todo += [("Kingfisher 2.14", [peers[0], "scan", "--no-validate", "--no-update-check", str(repo),
+                                          "--format", "json", "--output", str(WORK / "kf.json")], None),
+                     ("gitleaks 8.30", [peers[1], "git", str(repo), "--no-banner", "--exit-code", "0",
+                                        "-f", "json", "-r", str(WORK / "gl.json")], None)]
+        for name, argv, env in todo:
+            run = measure(name, argv, env)
+            print(f"  {name}: {run.wall:.1f}s wall, {run.cpu:.1f}s CPU, {run.rss_mb:.0f} MB", flush=True)
+            runs.setdefault(name, []).append(run)
+    return runs
+
+
+def main() -> None:
+    """Build, measure, report."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--commits", type=int, default=git_synth.Plan.commits)
+    ap.add_argument("--bytes", type=int, default=git_synth.Plan.target_bytes)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-peers", action="store_true")
+    args = ap.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    repo, planted = ensure_repo(git_synth.Plan(commits=args.commits, target_bytes=args.bytes))
+    stats = repo_stats(repo)
+    print(f"repository {repo.name}: {stats}", flush=True)
+    peers = None if args.skip_peers else ensure_peers()
+    measure("warm page cache", ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch", "--unordered"])
+    empty = WORK / "empty"
+    empty.mkdir(exist_ok=True)
+    measure("warm rule cache", tokenward_argv(empty, WORK / "warm.json"), tokenward_env())
+    rounds = scan_runs(repo, args.repeat, peers)
+    runs = {name: median(rs) for name, rs in rounds.items()}
+    floor, tw, kf = runs["git cat-file floor"], runs["tokenward"], runs.get("Kingfisher 2.14")
+    recall = {"tokenward": recall_tokenward(WORK / "tw.json", planted)}
+    if peers:
+        recall["Kingfisher 2.14"] = recall_plaintext(WORK / "kf.json", planted)
+        recall["gitleaks 8.30"] = recall_plaintext(WORK / "gl.json", planted)
+    token = TokenFactory(4242).crc_base62("ghp_")
+    again = rescan(repo, token, tw)
+    table = fmt_table(runs, floor, kf)
+    result = {"machine": info, "repository": stats, "runs": {k: asdict(v) for k, v in runs.items()},
+              "rounds": {k: [asdict(r) for r in rs] for k, rs in rounds.items()},
+              "paired_ratios": paired(rounds), "recall": recall, "rescan": again, "table": table}
+    (WORK / "git_history.json").write_text(json.dumps(result, indent=2))
+    print(table)
+    print(json.dumps({"paired_ratios": result["paired_ratios"], "recall": recall, "rescan": again}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

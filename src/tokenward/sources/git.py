@@ -1,0 +1,391 @@
+"""Git source: every unique blob of a repository's history scanned once, provenance attached after.
+
+Blobs are listed once (the whole object store, only what commits newer than the last scan brought,
+a rev-list range, or the index); blobs already scanned under the same rule set are not read again
+(their findings are replayed from the cache). The rest are cut into batches of ~32 MB in pack order;
+each batch streams through its own `git cat-file --batch`, so the scanner's worker processes inflate
+and match in parallel. After the scan, annotate() places the blobs that produced findings in history:
+first introducing commit, paths, refs, and whether the token is still at a branch tip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import weakref
+from collections.abc import Iterable, Iterator, Set
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tokenward.errors import SourceError
+from tokenward.findings import Finding
+from tokenward.sources.blobcache import BlobCache
+from tokenward.sources.gitobjects import (
+    BlobReader,
+    Entry,
+    Repo,
+    Unreadable,
+    all_blobs,
+    gitlinks,
+    missing_objects,
+    resolve,
+    rev_blobs,
+    staged_changes,
+)
+from tokenward.sources.gitprov import (
+    BRANCH_PREFIXES,
+    BlobHistory,
+    HistoryWalk,
+    WalkIndex,
+    WalkState,
+    at_tips,
+    flat,
+    histories,
+    list_refs,
+    merge_worktree,
+    place,
+    usable,
+    whole_history,
+)
+from tokenward.sources.interface import Blob, Origin, SkippedItem
+from tokenward.sources.textdecode import SNIFF, to_scannable
+
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+LFS_POINTER_MAX = 1024
+BATCH_BYTES = 32 * 1024 * 1024  # one worker's share of reading: large enough to amortise a cat-file start
+BATCH_BLOBS = 8192
+_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class GitScope:
+    """Which blobs of a repository to scan."""
+
+    every_ref: bool = True  # start from every ref (`--all`)
+    revs: tuple[str, ...] = ()  # more rev-list arguments: branch names, ^REV exclusions
+    staged: bool = False  # only blobs the index adds or changes relative to HEAD
+    snapshot: bool = False  # only the trees of revs, not their history
+    all_objects: bool = False  # also report blobs no ref reaches (dangling, reflog-only)
+
+    @property
+    def whole_history(self) -> bool:
+        """True when every blob of every ref is in scope (the whole object store is read)."""
+        return self.every_ref and not self.revs and not self.staged and not self.snapshot
+
+
+@dataclass(frozen=True)
+class GitOptions:
+    """How a repository is scanned."""
+
+    scope: GitScope = GitScope()
+    max_size: int = 25 * 1024 * 1024
+    exclude: tuple[str, ...] = ()
+    cache_key: str = ""  # rule set (and fingerprint key) the incremental cache is keyed by
+    use_cache: bool = True  # False (--full): read every blob again, still record the results
+
+
+@dataclass
+class GitCounters:
+    """What one scan of a repository did (final once annotate() has run)."""
+
+    enumerated: int = 0  # blobs in scope
+    cached: int = 0  # not read: scanned before under the same rule set
+    read: int = 0  # streamed from git and matched (or skipped as binary / LFS pointer)
+    unreadable: int = 0  # missing or corrupt objects
+    too_large: int = 0
+    restarts: int = 0  # cat-file processes restarted past a corrupt object
+
+
+@dataclass
+class _Plan:
+    oids: list[str] = field(default_factory=list)
+    paths: list[str | None] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    cached: dict[str, str | None] = field(default_factory=dict)  # cached blob id → a path, when known
+    skipped: list[SkippedItem] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # every blob id listed
+
+
+def where(oid: str, path: str | None) -> str:
+    """How a skipped object is named: its path when known, else its id."""
+    return f"{path} ({oid[:12]})" if path else f"git blob {oid}"
+
+
+def blob_item(root: str, oid: str, path: str | None, data: bytes) -> Blob | SkippedItem:
+    """The Blob to match for one object's content (or why it is not matched)."""
+    if data.startswith(LFS_POINTER) and len(data) < LFS_POINTER_MAX:
+        return SkippedItem(where(oid, path), "git LFS pointer (content not fetched)")
+    if data.startswith(_BOMS) or data.find(b"\0", 0, SNIFF) != -1:
+        text = to_scannable(data)
+        if text is None:
+            return SkippedItem(where(oid, path), "binary content")
+        data = text
+    return Blob(data, Origin("git", root, path or oid, blob_id=oid))
+
+
+@dataclass(frozen=True)
+class BlobBatch:
+    """A picklable slice of a repository's blobs, read through its own `git cat-file --batch`.
+
+    Batches may run in worker processes; what went wrong is written to a small report file that
+    the source reads back after the scan (the blobs read are recorded in the incremental cache).
+    """
+
+    repo: Repo
+    root: str
+    oids: tuple[str, ...]
+    paths: tuple[str | None, ...]
+    max_size: int
+    report: str  # file this batch writes its failures to
+
+    def __iter__(self) -> Iterator[Blob | SkippedItem]:
+        """Yield each blob of the batch (or why it was skipped)."""
+        reader, failed = BlobReader(self.repo), []
+        for index, got in reader.read(self.oids):
+            oid, path = self.oids[index], self.paths[index]
+            if isinstance(got, Unreadable):
+                failed.append(f"unreadable {oid}")
+                yield SkippedItem(where(oid, path), f"unreadable object: {got.reason}", "error")
+            elif len(got) > self.max_size:
+                failed.append(f"large {oid}")
+                yield SkippedItem(where(oid, path), f"too large ({len(got)} bytes > {self.max_size})")
+            else:
+                yield blob_item(self.root, oid, path, got)
+        if failed or reader.restarts:
+            Path(self.report).write_text("\n".join([*failed, f"restarts {reader.restarts}"]) + "\n")
+
+
+class GitSource:
+    """Yields each unique blob of a repository (history, range, snapshot or index) once."""
+
+    def __init__(self, repo: Repo, root: str, options: GitOptions, cache: BlobCache | None = None,
+                 walk_index: WalkIndex | None = None) -> None:
+        self.repo = repo
+        self.root = root
+        self.options = options
+        self.cache = cache if options.cache_key else None
+        self.walk_index = walk_index if options.scope.whole_history else None
+        self.counters = GitCounters()
+        self._plan = _Plan()
+        self._state = WalkState()  # the last whole-history pass, when it can be built on
+        self._incremental = False  # list only the objects of commits newer than self._state.tips
+        self._refs_at_start: list[tuple[str, str]] = []
+        self._walk: HistoryWalk | None = None
+        self._reports = ""
+        self._cache_ok = False
+
+    def __iter__(self) -> Iterator[Blob | SkippedItem]:
+        """Yield notes about the repository, skipped objects, then every blob to scan."""
+        for unit in self.units():
+            yield from unit if isinstance(unit, BlobBatch) else [unit]
+
+    def units(self) -> Iterator[BlobBatch | SkippedItem]:
+        """Notes and skipped objects, then batches of blobs that worker processes can read."""
+        try:
+            yield from self._notes()
+            self._begin()
+            entries = list(self._entries())
+            scanned = self._scanned([oid for oid, _, _ in entries])
+            if self._incremental and self.cache is None:  # the cache broke: list everything after all
+                self._incremental = False
+                entries = list(self._entries())
+            self._plan = self._make_plan(entries, scanned)
+            yield from self._plan.skipped
+            self._start_walk()
+            yield from self._batches()
+        except SourceError as exc:
+            yield SkippedItem(self.root, str(exc), "error")
+
+    def _notes(self) -> Iterator[SkippedItem]:
+        scope = self.options.scope
+        if self.repo.shallow and not scope.staged:
+            yield SkippedItem(self.root, "shallow clone: history beyond the shallow boundary is absent")
+        if self.repo.partial and scope.whole_history:
+            for oid in missing_objects(self.repo):
+                self.counters.unreadable += 1
+                yield SkippedItem(where(oid, None), "missing object (partial clone, not fetched)", "error")
+        if not scope.staged:
+            for path, commit in gitlinks(self.repo, "HEAD"):
+                yield SkippedItem(path, f"submodule at {commit[:12]} (not scanned)")
+
+    def _begin(self) -> None:
+        scope = self.options.scope
+        if not (scope.staged or scope.snapshot):
+            self._refs_at_start = self._refs()
+        if self.walk_index is None or not self.options.use_cache:
+            return
+        try:
+            self._state = self.walk_index.load()
+        except (sqlite3.Error, OSError):
+            return
+        # Every blob reachable from the last pass's tips was scanned under this cache key: list only
+        # what newer commits bring (dangling objects are not reported without --all-objects anyway).
+        self._incremental = (self.cache is not None and not scope.all_objects
+                             and self._state.key == self.options.cache_key and usable(self.repo, self._state))
+
+    def _entries(self) -> Iterable[Entry]:
+        scope = self.options.scope
+        if scope.staged:
+            return self._staged()
+        if self._incremental:
+            return rev_blobs(self.repo, True, [f"^{t}" for t in self._state.tips])
+        if scope.whole_history or scope.all_objects:
+            return all_blobs(self.repo)
+        return rev_blobs(self.repo, scope.every_ref, scope.revs, walk=not scope.snapshot)
+
+    def _staged(self) -> Iterator[Entry]:
+        for mode, oid, path in staged_changes(self.repo):
+            if mode == "160000":
+                self._plan.skipped.append(SkippedItem(path, f"submodule at {oid[:12]} (not scanned)"))
+            else:
+                yield oid, 0, path  # size checked when read
+
+    def _scanned(self, oids: list[str]) -> set[str]:
+        if self.cache is None or not self.options.use_cache:
+            return set()
+        try:
+            return self.cache.scanned(self.options.cache_key, oids)
+        except (sqlite3.Error, OSError) as exc:
+            self._plan.skipped.append(SkippedItem(self.root, f"incremental cache unreadable, scanning all: {exc}"))
+            self.cache = None
+            return set()
+
+    def _make_plan(self, entries: Iterable[Entry], scanned: Set[str]) -> _Plan:
+        plan, seen = self._plan, self._plan.seen
+        limit, c = self.options.max_size, self.counters
+        for oid, size, path in entries:
+            if oid in seen:
+                continue
+            seen.add(oid)
+            c.enumerated += 1
+            if size == -1:
+                c.unreadable += 1
+                plan.skipped.append(SkippedItem(where(oid, path), self._missing_reason(), "error"))
+            elif oid in scanned:
+                c.cached += 1
+                plan.cached[oid] = path
+            elif size > limit:
+                c.too_large += 1
+                plan.skipped.append(SkippedItem(where(oid, path), f"too large ({size} bytes > {limit})"))
+            else:
+                plan.oids.append(oid)
+                plan.paths.append(path)
+                plan.sizes.append(size)
+        return plan
+
+    def _missing_reason(self) -> str:
+        if self.repo.partial:
+            return "missing object (partial clone, not fetched)"
+        return "missing or corrupt object"
+
+    def _start_walk(self) -> None:
+        # The first whole-history scan starts its provenance walk now, so that it overlaps blob reading
+        # instead of following it (its output waits in a temporary file); rescans walk only new commits.
+        if self.walk_index is not None and not usable(self.repo, self._state):
+            self._walk = HistoryWalk(self.repo, [], all_refs=True)
+
+    def _batches(self) -> Iterator[BlobBatch]:
+        plan, start, size = self._plan, 0, 0
+        if plan.oids:
+            self._reports = tempfile.mkdtemp(prefix="tokenward-git-")
+            weakref.finalize(self, shutil.rmtree, self._reports, True)
+        for end in range(len(plan.oids)):
+            size += plan.sizes[end]
+            if size >= BATCH_BYTES or end - start + 1 >= BATCH_BLOBS or end == len(plan.oids) - 1:
+                yield BlobBatch(self.repo, self.root, tuple(plan.oids[start:end + 1]),
+                                tuple(plan.paths[start:end + 1]), self.options.max_size,
+                                os.path.join(self._reports, f"{start}.txt"))
+                start, size = end + 1, 0
+
+    def _settle(self) -> set[str]:
+        """Read the batches' reports back: final counters, and the ids of blobs not read in full."""
+        failed: set[str] = set()
+        c = self.counters
+        for report in Path(self._reports).glob("*.txt") if self._reports else ():
+            for entry in report.read_text().splitlines():
+                kind, _, value = entry.partition(" ")
+                if kind == "restarts":
+                    c.restarts += int(value)
+                    continue
+                failed.add(value)
+                c.unreadable += kind == "unreadable"
+                c.too_large += kind == "large"
+        c.read = len(self._plan.oids) - len(failed)
+        if self._reports:
+            shutil.rmtree(self._reports, ignore_errors=True)
+        return failed
+
+    # -- after the scan ----------------------------------------------------------------------
+
+    def annotate(self, findings: list[Finding]) -> list[Finding]:
+        """Attach provenance to this repository's findings, replay cached ones, merge the work tree's."""
+        mine = [f for f in findings if f.origin.kind == "git" and f.origin.root == self.root]
+        files = [f for f in findings if f.origin.kind == "file" and f.origin.root == self.root]
+        others = [f for f in findings if f.origin.root != self.root or f.origin.kind not in ("git", "file")]
+        failed = self._settle()
+        mine += self._recorded(mine, [o for o in self._plan.oids if o not in failed])
+        history: dict[str, BlobHistory] | None
+        try:
+            history = self._histories({f.origin.blob_id for f in mine if f.origin.blob_id})
+        except (SourceError, sqlite3.Error, OSError):
+            history = None  # provenance is lost, findings are not
+            if self._walk is not None:
+                self._walk.close()
+        scope = self.options.scope
+        placed = [p for f in mine if (p := place(f, history, scope.all_objects, self.options.exclude))]
+        return others + merge_worktree(placed, files)
+
+    def _recorded(self, new: list[Finding], done: list[str]) -> list[Finding]:
+        """Record this scan in the cache; the cached findings of blobs not read again."""
+        if self.cache is None:
+            return []
+        try:
+            self.cache.record(self.options.cache_key, done, new)
+            recorded = self.cache.findings(self.options.cache_key)
+        except (sqlite3.Error, OSError):
+            return []
+        self._cache_ok = True
+        out = []
+        for oid, found in recorded.items():
+            if oid in self._plan.cached or (self._incremental and oid not in self._plan.seen):
+                origin = Origin("git", self.root, self._plan.cached.get(oid) or oid, blob_id=oid)
+                out += [replace(f, origin=origin) for f in found]
+        return out
+
+    def _histories(self, wanted: set[str]) -> dict[str, BlobHistory]:
+        scope, refs = self.options.scope, self._refs_at_start
+        if scope.staged or scope.snapshot:
+            paths = {o: p for o, p in zip(self._plan.oids, self._plan.paths, strict=True) if p}
+            paths.update({o: p for o, p in self._plan.cached.items() if p})
+            return {oid: flat(paths.get(oid, oid), "index" if scope.staged else "HEAD") for oid in wanted}
+        tips = [c for name, c in refs if not scope.every_ref or name.startswith(BRANCH_PREFIXES) or name == "HEAD"]
+        if scope.whole_history:
+            intros, state = whole_history(self.repo, wanted, self._state, self._walk)
+            self._save(state)
+        else:
+            intros = HistoryWalk(self.repo, scope.revs, all_refs=scope.every_ref).introductions(wanted)
+        tip_blobs = at_tips(self.repo, tips, {oid: {p for _, p in found} for oid, found in intros.items()})
+        return histories(self.repo, intros, refs, scope.every_ref, scope.revs, tip_blobs)
+
+    def _save(self, state: WalkState) -> None:
+        if self.walk_index is None:
+            return
+        # The next scan may list only newer objects if this one read every blob it listed.
+        complete = self._cache_ok and self.counters.unreadable == 0
+        key = self.options.cache_key if complete else ""
+        self.walk_index.save(replace(state, tips=tuple(sorted({c for _, c in self._refs_at_start})), key=key))
+
+    def _refs(self) -> list[tuple[str, str]]:
+        scope = self.options.scope
+        if scope.every_ref:
+            refs = list_refs(self.repo)
+        else:
+            refs = [(r, c) for r in scope.revs if not r.startswith("^") and (c := resolve(self.repo, r))]
+        head = resolve(self.repo, "HEAD")
+        if head and scope.every_ref and head not in {c for _, c in refs}:
+            refs.append(("HEAD", head))  # a detached HEAD counts as a tip
+        return refs
+
+

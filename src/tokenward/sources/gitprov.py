@@ -1,0 +1,321 @@
+"""Provenance of blobs in history: first introducing commit, paths, refs and presence at branch tips.
+
+One streaming `git log --raw` pass (over all history, or only the commits new since the last pass)
+maps the blobs that produced findings to the commits and paths that introduced them; a commits-only
+`rev-list --parents` pass then tells which refs reach each introduction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import subprocess
+import tempfile
+import weakref
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tokenward.errors import SourceError
+from tokenward.findings import Finding
+from tokenward.sources.filesystem import excluded
+from tokenward.sources.gitobjects import READ_BUFFER, Repo, first_line, git, git_env
+from tokenward.sources.interface import CommitInfo, GitProvenance
+
+MAX_LISTED = 20  # paths and refs listed per blob (the counts are exact)
+BRANCH_PREFIXES = ("refs/heads/", "refs/remotes/")
+Intros = dict[str, list[tuple[str, str]]]
+"""blob id → [(commit, path)] of every commit that added or changed a path to that blob."""
+
+_LOG = ("log", "--raw", "-z", "--no-abbrev", "--no-renames", "--root", "--diff-merges=first-parent",
+        "--no-color", "--no-show-signature", "--format=%x01%H", "--stdin")
+
+
+class HistoryWalk:
+    """A `git log --raw` over revs, run in the background into a temporary file, parsed on demand."""
+
+    def __init__(self, repo: Repo, revs: Iterable[str], all_refs: bool = False) -> None:
+        self.repo = repo
+        self.out = tempfile.TemporaryFile()  # noqa: SIM115 (lives until introductions() or close())
+        self.err = tempfile.TemporaryFile()  # noqa: SIM115
+        args = [*_LOG, *(["--all"] if all_refs else [])]
+        self.proc = subprocess.Popen(repo.cmd(*args), stdin=subprocess.PIPE, stdout=self.out, stderr=self.err,
+                                     env=git_env())
+        weakref.finalize(self, _kill, self.proc)  # a scan that stops early leaves no git behind
+        assert self.proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self.proc.stdin.write(_rev_input(revs))
+            self.proc.stdin.close()
+
+    def introductions(self, wanted: Collection[str]) -> Intros:
+        """Where each wanted blob was introduced; SourceError when git failed."""
+        try:
+            if self.proc.wait() != 0:
+                self.err.seek(0)
+                raise SourceError(f"{self.repo.path}: git log failed: {first_line(self.err.read())}")
+            self.out.seek(0)
+            return parse_log(_chunks(self.out), {w.encode("ascii") for w in wanted}, self.repo.oid_len)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop git (if still running) and drop the temporary files."""
+        _kill(self.proc)
+        self.out.close()
+        self.err.close()
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def _chunks(fh: object) -> Iterator[bytes]:
+    while chunk := fh.read(READ_BUFFER):  # type: ignore[attr-defined]
+        yield chunk
+
+
+def parse_log(chunks: Iterable[bytes], wanted: set[bytes], oid_len: int) -> Intros:
+    """Parse `git log --raw -z --format=%x01%H` output, keeping entries whose new blob is wanted."""
+    found: Intros = {}
+    commit, rest, hit, expect_path = "", b"", b"", False
+    for chunk in chunks:
+        fields = (rest + chunk).split(b"\0")
+        rest = fields.pop()
+        for field in fields:
+            if expect_path:  # the path field that follows every ':' entry
+                if hit:
+                    found.setdefault(hit.decode("ascii"), []).append(
+                        (commit, field.decode("utf-8", "surrogateescape")))
+                expect_path = False
+                continue
+            field = field.lstrip(b"\n")
+            if field[:1] == b"\x01":
+                commit = field[1:].decode("ascii")
+            elif field[:1] == b":":
+                hit, expect_path = field[-(oid_len + 2):-2], True
+                hit = hit if hit in wanted else b""
+    return found
+
+
+def _rev_input(revs: Iterable[str]) -> bytes:
+    return "".join(f"{r}\n" for r in revs).encode("utf-8", "surrogateescape")
+
+
+def list_refs(repo: Repo) -> list[tuple[str, str]]:
+    """(ref name, commit) of every ref that points (directly or through a tag) at a commit."""
+    fmt = "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"
+    out = []
+    for line in git(repo, "for-each-ref", fmt).decode("utf-8", "surrogateescape").splitlines():
+        name, kind, oid, peeled_kind, peeled = line.split("\0")
+        if kind == "commit" or peeled_kind == "commit":
+            out.append((name, oid if kind == "commit" else peeled))
+    return out
+
+
+def reach(repo: Repo, every_ref: bool, revs: Iterable[str],
+          targets: Collection[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """(topological rank of each target commit, bitmask of the targets each reaching commit reaches).
+
+    Bit i of a mask stands for sorted(targets)[i]; commits that reach no target are left out.
+    """
+    index = {c: i for i, c in enumerate(sorted(targets))}
+    ranks: dict[str, int] = {}
+    bits: dict[str, int] = {}
+    args = ["rev-list", "--parents", "--topo-order", "--reverse", *(["--all"] if every_ref else []), "--stdin"]
+    out = git(repo, *args, stdin=_rev_input(revs))
+    for n, line in enumerate(out.decode("ascii").splitlines()):
+        commit, *parents = line.split(" ")
+        mask = 0
+        for parent in parents:
+            mask |= bits.get(parent, 0)
+        if commit in index:
+            ranks[commit] = n
+            mask |= 1 << index[commit]
+        if mask:
+            bits[commit] = mask
+    return ranks, bits
+
+
+def at_tips(repo: Repo, tips: Collection[str], paths: dict[str, set[str]]) -> set[str]:
+    """The blobs present, under one of the given paths, in the tree of at least one tip commit.
+
+    One `cat-file --batch-check` answers every `tip:path` probe: no tree is listed in full.
+    """
+    probes = [(oid, f"{tip}:{path}") for oid, where in paths.items() for path in sorted(where)
+              for tip in sorted(set(tips)) if "\n" not in path]
+    if not probes:
+        return set()
+    query = "".join(f"{probe}\n" for _, probe in probes).encode("utf-8", "surrogateescape")
+    answers = git(repo, "cat-file", "--batch-check=%(objectname)", stdin=query).decode("ascii", "replace")
+    return {oid for (oid, _), answer in zip(probes, answers.split("\n"), strict=False) if answer == oid}
+
+
+def commit_infos(repo: Repo, commits: Collection[str]) -> dict[str, CommitInfo]:
+    """Author, date and summary of each commit (dates in UTC)."""
+    if not commits:
+        return {}
+    out = git(repo, "log", "--no-walk=unsorted", "--stdin", "--no-show-signature",
+              "--date=format-local:%Y-%m-%dT%H:%M:%SZ", "--format=%x01%H%x00%an%x00%ae%x00%ad%x00%s",
+              stdin=_rev_input(sorted(commits)))
+    infos = {}
+    for record in out.decode("utf-8", "replace").split("\x01")[1:]:
+        commit, author, email, date, summary = record.rstrip("\n").split("\0", 4)
+        infos[commit] = CommitInfo(commit, author, email, date, summary)
+    return infos
+
+
+@dataclass(frozen=True)
+class BlobHistory:
+    """A blob's provenance, the path it was first introduced under and every path it appeared under."""
+
+    provenance: GitProvenance
+    path: str
+    all_paths: tuple[str, ...]
+
+
+def histories(repo: Repo, intros: Intros, refs: list[tuple[str, str]], every_ref: bool,
+              revs: Iterable[str], tip_blobs: set[str]) -> dict[str, BlobHistory]:
+    """BlobHistory of every blob with at least one introduction reachable from the walked revs."""
+    targets = {c for found in intros.values() for c, _ in found}
+    ranks, bits = reach(repo, every_ref, revs, targets)
+    index = {c: i for i, c in enumerate(sorted(targets))}
+    firsts: dict[str, tuple[str, str]] = {}
+    for oid, found in intros.items():
+        live = sorted((ranks[c], c, p) for c, p in set(found) if c in ranks)
+        if live:
+            firsts[oid] = (live[0][1], live[0][2])
+    infos = commit_infos(repo, {c for c, _ in firsts.values()})
+    out = {}
+    for oid, (first, path) in firsts.items():
+        live_intros = {(c, p) for c, p in intros[oid] if c in ranks}
+        mask = sum(1 << index[c] for c in {c for c, _ in live_intros})
+        ref_names = [name for name, tip in refs if bits.get(tip, 0) & mask]
+        paths = [path, *sorted({p for _, p in live_intros} - {path})]
+        prov = GitProvenance(first_commit=infos.get(first), paths=tuple(paths[:MAX_LISTED]),
+                             refs=tuple(ref_names[:MAX_LISTED]), ref_count=len(ref_names),
+                             commit_count=len({c for c, _ in live_intros}), in_head=oid in tip_blobs)
+        out[oid] = BlobHistory(prov, path, tuple(paths))
+    return out
+
+
+@dataclass(frozen=True)
+class WalkState:
+    """What the last whole-history pass learned: the tips it walked and where tracked blobs came from."""
+
+    tips: tuple[str, ...] = ()
+    tracked: frozenset[str] = frozenset()
+    intros: tuple[tuple[str, str, str], ...] = ()  # (blob, commit, path)
+    key: str = ""  # every blob reachable from tips is in the blob cache under this key ("" = unknown)
+
+
+class WalkIndex:
+    """A WalkState kept in a small SQLite file, so a rescan walks only the commits added since."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30)
+        db.executescript("CREATE TABLE IF NOT EXISTS tips (git_commit TEXT);"
+                         "CREATE TABLE IF NOT EXISTS cache_key (key TEXT);"
+                         "CREATE TABLE IF NOT EXISTS tracked (blob TEXT);"
+                         "CREATE TABLE IF NOT EXISTS intros (blob TEXT, git_commit TEXT, path BLOB);")
+        return db
+
+    def load(self) -> WalkState:
+        """The saved state (empty when there is none)."""
+        with closing(self._connect()) as db:
+            tips = tuple(r[0] for r in db.execute("SELECT git_commit FROM tips"))
+            key = "".join(r[0] for r in db.execute("SELECT key FROM cache_key"))
+            tracked = frozenset(r[0] for r in db.execute("SELECT blob FROM tracked"))
+            intros = tuple((b, c, bytes(p).decode("utf-8", "surrogateescape"))
+                           for b, c, p in db.execute("SELECT blob, git_commit, path FROM intros"))
+        return WalkState(tips, tracked, intros, key)
+
+    def save(self, state: WalkState) -> None:
+        """Replace the saved state."""
+        with closing(self._connect()) as db, db:
+            for table in ("tips", "tracked", "intros", "cache_key"):
+                db.execute(f"DELETE FROM {table}")
+            db.execute("INSERT INTO cache_key VALUES (?)", (state.key,))
+            db.executemany("INSERT INTO tips VALUES (?)", [(t,) for t in state.tips])
+            db.executemany("INSERT INTO tracked VALUES (?)", [(b,) for b in state.tracked])
+            db.executemany("INSERT INTO intros VALUES (?, ?, ?)",  # paths as bytes: names need not be UTF-8
+                           [(b, c, p.encode("utf-8", "surrogateescape")) for b, c, p in state.intros])
+
+
+def usable(repo: Repo, state: WalkState) -> bool:
+    """True when every tip the state was walked to still exists (history was not pruned)."""
+    if not state.tips:
+        return False
+    out = git(repo, "cat-file", "--batch-check=%(objecttype)", stdin=_rev_input(state.tips), check=False)
+    return out.split() == [b"commit"] * len(state.tips)
+
+
+def _merge(into: Intros, found: Intros) -> None:
+    for oid, entries in found.items():
+        into.setdefault(oid, []).extend(entries)
+
+
+def whole_history(repo: Repo, wanted: set[str], state: WalkState,
+                  walk: HistoryWalk | None) -> tuple[Intros, WalkState]:
+    """Introductions of wanted blobs over all refs (walking only commits newer than a usable state),
+    and the state to save next (tips and key are the caller's to fill in)."""
+    intros: Intros = {}
+    if wanted and usable(repo, state):
+        if walk is not None:
+            walk.close()
+        for blob, commit, path in state.intros:
+            intros.setdefault(blob, []).append((commit, path))
+        _merge(intros, HistoryWalk(repo, [f"^{t}" for t in state.tips], all_refs=True).introductions(wanted))
+        # A blob never tracked and not introduced by a new commit: only a full walk can place it.
+        unplaced = {w for w in wanted if w not in state.tracked and w not in intros}
+        if unplaced:
+            _merge(intros, HistoryWalk(repo, [], all_refs=True).introductions(unplaced))
+    elif wanted:
+        intros = (walk or HistoryWalk(repo, [], all_refs=True)).introductions(wanted)
+    elif walk is not None:
+        walk.close()
+    tracked = state.tracked | wanted
+    rows = {(b, c, p) for b, found in intros.items() if b in tracked for c, p in found}
+    return {w: intros[w] for w in wanted if w in intros}, WalkState((), frozenset(tracked), tuple(sorted(rows)))
+
+
+def flat(path: str, where: str) -> BlobHistory:
+    """The history of a blob that is not (yet) in any commit: staged, or a snapshot's."""
+    return BlobHistory(GitProvenance(None, (path,), (where,), 1, 0, in_head=True), path, (path,))
+
+
+def place(f: Finding, history: dict[str, BlobHistory] | None, all_objects: bool,
+          exclude: tuple[str, ...]) -> Finding | None:
+    """f with its blob's provenance and first path; None when no ref reaches it or its paths are excluded."""
+    h = history.get(f.origin.blob_id or "") if history is not None else None
+    if h is None:
+        if history is not None and not all_objects:
+            return None  # reachable from no ref (dangling, reflog-only): --all-objects reports it
+        return replace(f, origin=replace(f.origin, git=GitProvenance(None)))
+    if exclude and all(excluded(p, exclude) for p in h.all_paths):
+        return None
+    return replace(f, origin=replace(f.origin, path=h.path, git=h.provenance))
+
+
+def merge_worktree(placed: list[Finding], files: list[Finding]) -> list[Finding]:
+    """Git findings with in_head set per token, plus the work tree findings no commit explains.
+
+    "Still present" is a property of the token: if any blob at a branch tip (or the work tree) holds
+    it, every occurrence is marked in_head, and only tokens nowhere live are history-only.
+    """
+    live = {f.token_id for f in placed if f.origin.git and f.origin.git.in_head}
+    committed = {(f.token_id, p) for f in placed if f.origin.git for p in f.origin.git.paths}
+    kept_files = [f for f in files if (f.token_id, f.origin.path) not in committed]
+    live |= {f.token_id for f in files}
+    out = []
+    for f in placed:
+        if f.origin.git and not f.origin.git.in_head and f.token_id in live:
+            f = replace(f, origin=replace(f.origin, git=replace(f.origin.git, in_head=True)))
+        out.append(f)
+    return out + kept_files

@@ -1,0 +1,120 @@
+"""Git history: unique blobs scanned once, provenance, history-only tokens, bare repositories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from io import StringIO
+from pathlib import Path
+
+from tests import test_git_fixtures as fx
+from tests.test_git_fixtures import Repo, line, of, scan
+from tests.tokens import TokenFactory
+from tokenward.engine import Matcher
+from tokenward.report import REPORTERS
+
+gh_matcher, git_env, tokens = fx.gh_matcher, fx.git_env, fx.tokens  # fixtures used here
+
+
+def test_history_only_token_is_found_with_its_first_commit(tmp_path: Path, gh_matcher: Matcher,
+                                                          tokens: TokenFactory) -> None:
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"README.md": "hello\n"}, "start")
+    first = repo.commit({"app/settings.py": "DEBUG = 1\n" + line(secret)}, "Add settings\n\nlong body",
+                        author=("Grace Hopper", "grace@example.org"))
+    repo.commit({"app/settings.py": "DEBUG = 1\n"}, "Remove the token")
+    found = of(scan(repo.path, gh_matcher).findings, secret)
+    assert len(found) == 1
+    f = found[0]
+    assert f.origin.kind == "git" and f.origin.path == "app/settings.py"
+    assert f.location.line == 2
+    assert f.origin.git is not None and f.origin.git.first_commit is not None
+    info = f.origin.git.first_commit
+    assert (info.commit, info.author, info.author_email, info.summary) == (
+        first, "Grace Hopper", "grace@example.org", "Add settings")
+    assert info.date == "2023-11-15T00:13:20Z"  # EPOCH + two commits of an hour
+    assert f.origin.git.in_head is False
+    assert f.origin.git.refs == ("refs/heads/main",) and f.origin.git.ref_count == 1
+
+
+def test_token_at_head_is_reported_once_for_worktree_and_history(tmp_path: Path, gh_matcher: Matcher,
+                                                                 tokens: TokenFactory) -> None:
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"config.py": line(secret)})
+    for i in range(5):
+        repo.commit({f"other{i}.txt": f"{i}\n"})
+    found = of(scan(repo.path, gh_matcher).findings, secret)
+    assert len(found) == 1
+    assert found[0].origin.kind == "git" and found[0].origin.git is not None
+    assert found[0].origin.git.in_head is True
+
+
+def test_uncommitted_token_in_worktree_is_a_file_finding(tmp_path: Path, gh_matcher: Matcher,
+                                                         tokens: TokenFactory) -> None:
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"a.txt": "a\n"})
+    repo.write({"local.env": line(secret)})
+    found = of(scan(repo.path, gh_matcher).findings, secret)
+    assert [f.origin.kind for f in found] == ["file"]
+
+
+def test_same_blob_in_many_commits_and_paths_is_read_once(tmp_path: Path, gh_matcher: Matcher,
+                                                          tokens: TokenFactory) -> None:
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"a/leak.py": line(secret)}, "first")
+    for i in range(20):
+        repo.commit({f"n{i % 3}.txt": f"{i}\n"})
+    repo.commit({"b/copy.py": line(secret)}, "copy")
+    s = scan(repo.path, gh_matcher, full=True)
+    found = [f for f in of(s.findings, secret) if f.origin.kind == "git"]
+    assert len(found) == 1
+    git = found[0].origin.git
+    assert git is not None and git.first_commit is not None
+    assert git.first_commit.summary == "first"
+    assert set(git.paths) == {"a/leak.py", "b/copy.py"} and git.paths[0] == "a/leak.py"
+    assert git.commit_count == 2
+    unique = len(set(repo.git("rev-list", "--objects", "--all", "--filter=object:type=blob").split()))
+    assert s.source.counters.read <= unique  # every blob at most once, however many commits hold it
+
+
+def test_bare_repository_history(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory) -> None:
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"x.py": line(secret)})
+    repo.commit({"x.py": "clean\n"})
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(tmp_path / "b.git")], check=True)
+    s = scan(tmp_path / "b.git", gh_matcher)
+    found = of(s.findings, secret)
+    assert len(found) == 1 and found[0].origin.git is not None and not found[0].origin.git.in_head
+    assert [f.origin.kind for f in found] == ["git"]
+
+
+def test_branch_only_token_names_its_ref(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory) -> None:
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"a.txt": "a\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit({"f.py": line(secret)})
+    repo.git("checkout", "-q", "main")
+    found = of(scan(repo.path, gh_matcher).findings, secret)
+    assert len(found) == 1 and found[0].origin.git is not None
+    assert found[0].origin.git.refs == ("refs/heads/feature",)
+    assert found[0].origin.git.in_head is True  # at the tip of a branch, though not of main
+
+
+def test_token_live_elsewhere_is_not_history_only(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory) -> None:
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"old.py": line(secret)})
+    repo.commit({"old.py": None, "new.py": "# moved\n" + line(secret)})
+    found = [f for f in of(scan(repo.path, gh_matcher).findings, secret) if f.origin.kind == "git"]
+    assert len(found) == 2
+    assert all(f.origin.git is not None and f.origin.git.in_head for f in found)
+
+
+def test_json_report_carries_provenance(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory) -> None:
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"x.py": line(secret)})
+    out = StringIO()
+    REPORTERS["json"](scan(repo.path, gh_matcher).result, out)
+    doc = json.loads(out.getvalue())
+    assert secret not in out.getvalue()
+    git = doc["findings"][0]["source"]["git"]
+    assert git["first_commit"]["author"] == "Ada Lovelace" and git["in_head"] is True

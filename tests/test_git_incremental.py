@@ -1,0 +1,95 @@
+"""Incremental git scans: a rescan reads only new blobs, replays cached findings, keeps no plaintext."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests import test_git_fixtures as fx
+from tests.test_git_fixtures import Repo, line, of, scan
+from tests.tokens import TokenFactory
+from tokenward.engine import Matcher
+from tokenward.findings import Finding
+from tokenward.sources.blobcache import SqliteBlobCache, cache_dir
+
+gh_matcher, git_env, tokens = fx.gh_matcher, fx.git_env, fx.tokens  # fixtures used here
+
+
+def _key(f: Finding) -> tuple[object, ...]:
+    git = f.origin.git
+    assert git is not None
+    return (f.token_id, f.rule_id, f.origin.path, f.origin.blob_id, f.location, git.first_commit, git.paths,
+            git.refs, git.in_head)
+
+
+def _history(tmp_path: Path, tokens: TokenFactory) -> tuple[Repo, list[str]]:
+    repo, secrets = Repo(tmp_path / "r"), [tokens.github_classic() for _ in range(3)]
+    repo.commit({"a.py": line(secrets[0]), **{f"m{i}.txt": f"{i}\n" for i in range(30)}})
+    repo.commit({"a.py": "clean\n", "b.py": line(secrets[1])})
+    repo.commit({"c.py": line(secrets[2])})
+    repo.git("branch", "old-topic", "HEAD~1")
+    return repo, secrets
+
+
+def test_rescan_after_one_commit_reads_only_the_new_blob(tmp_path: Path, gh_matcher: Matcher,
+                                                         tokens: TokenFactory) -> None:
+    repo, secrets = _history(tmp_path, tokens)
+    first = scan(repo.path, gh_matcher, history=True)
+    assert first.source.counters.cached == 0 and first.source.counters.read == first.source.counters.enumerated
+    new = tokens.github_classic()
+    commit = repo.commit({"d.py": line(new)}, "add d")
+    second = scan(repo.path, gh_matcher)
+    assert second.source.counters.read == 1
+    assert second.source.counters.enumerated == 1  # only the new commit's objects are even listed
+    found = of(second.findings, new)
+    assert found[0].origin.git and found[0].origin.git.first_commit
+    assert found[0].origin.git.first_commit.commit == commit
+    full = scan(repo.path, gh_matcher, full=True)
+    assert full.source.counters.read == full.source.counters.enumerated
+    assert sorted(map(_key, second.findings)) == sorted(map(_key, full.findings))
+    for secret in secrets:
+        assert len(of(second.findings, secret)) == 1
+
+
+def test_replayed_findings_follow_history(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory) -> None:
+    repo, secrets = _history(tmp_path, tokens)
+    before = of(scan(repo.path, gh_matcher).findings, secrets[2])
+    assert before[0].origin.git and before[0].origin.git.in_head
+    repo.commit({"c.py": "clean\n"}, "remove the token")
+    after = of(scan(repo.path, gh_matcher).findings, secrets[2])
+    assert after[0].origin.git and not after[0].origin.git.in_head  # now history-only
+    assert after[0].origin.git.first_commit == before[0].origin.git.first_commit
+
+
+def test_rule_set_change_rescans_everything(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory) -> None:
+    repo, _ = _history(tmp_path, tokens)
+    first = scan(repo.path, gh_matcher)
+    other = scan(repo.path, gh_matcher, ruleset="another rule set")
+    assert other.source.counters.read == first.source.counters.read > 0
+
+
+def test_cache_holds_no_plaintext(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory) -> None:
+    repo, secrets = _history(tmp_path, tokens)
+    scan(repo.path, gh_matcher)
+    files = [p for p in cache_dir().rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in data and secret[4:].encode() not in data
+
+
+def test_blob_cache_round_trip(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory) -> None:
+    repo, _ = _history(tmp_path, tokens)
+    findings = [f for f in scan(repo.path, gh_matcher, full=True).findings if f.origin.blob_id]
+    cache = SqliteBlobCache(tmp_path / "c.sqlite")
+    ids = [f"{i:040x}" for i in range(600)] + [f.origin.blob_id or "" for f in findings]  # > FEW: bulk lookup
+    for _ in range(40):  # many scans: rows are compacted, findings replaced rather than repeated
+        cache.record("rs", ids, findings)
+    assert cache.scanned("rs", ids) == set(ids) and cache.scanned("other", ids) == set()
+    assert cache.scanned("rs", [ids[3], "f" * 40]) == {ids[3]}  # few ids: looked up one by one
+    replayed = cache.findings("rs")
+    assert sum(map(len, replayed.values())) == len(findings)
+    for f in findings:
+        back = next(r for r in replayed[f.origin.blob_id or ""] if r.location == f.location)
+        assert (back.token_id, back.preview, back.public_ids, back.secret) == (f.token_id, f.preview,
+                                                                              f.public_ids, None)
