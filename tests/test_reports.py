@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import SHARED
-from tests.tokens import TokenFactory
+from tests.tokens import ALNUM, TokenFactory
 from tokenward.cli.main import app
 
 runner = CliRunner()
@@ -129,3 +129,15 @@ def test_unknown_format_and_bad_baseline(tree: Path, tmp_path: Path) -> None:
     bad.write_text("[1, 2]")
     result = runner.invoke(app, ["scan", "--baseline", str(bad), str(tree)])
     assert result.exit_code == 2 and "not a tokenward baseline" in result.stderr
+
+
+def test_low_confidence_findings_only_on_request(tmp_path: Path) -> None:
+    f = TokenFactory(51)
+    (tmp_path / "web.js").write_text(f"const stripe = Stripe('pk_live_{f.chars(ALNUM, 99)}');\n")
+    code, out = run("scan", "-q", "-f", "json", str(tmp_path))
+    doc = json.loads(out)
+    assert code == 0 and doc["summary"]["suppressed"] == {"below --min-confidence medium": 1}
+    code, out = run("scan", "-q", "-f", "json", "--min-confidence", "low", str(tmp_path))
+    assert code == 1 and [x["confidence"] for x in json.loads(out)["findings"]] == ["low"]
+    result = runner.invoke(app, ["scan", "--min-confidence", "some", str(tmp_path)])
+    assert result.exit_code == 2 and "--min-confidence" in result.stderr

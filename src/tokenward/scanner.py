@@ -17,6 +17,7 @@ from tokenward.expand import ExpandOptions
 from tokenward.findings import Finding, make_finding
 from tokenward.identity import Fingerprinter
 from tokenward.parallel import run_parallel, scan_items
+from tokenward.rules.compile import CONFIDENCE_RANK
 from tokenward.sources.interface import AnnotatingSource, Blob, SkippedItem, Source, SplittableSource
 from tokenward.suppress import Baseline, inline_allowed, path_allowed
 
@@ -84,8 +85,9 @@ class Scanner:
 
     def __init__(self, matcher: Matcher, fingerprinter: Fingerprinter, *, allow_paths: tuple[str, ...] = (),
                  baseline: Baseline | None = None, show_secrets: bool = False, jobs: int = 0,
-                 expand_options: ExpandOptions | None = None) -> None:
+                 expand_options: ExpandOptions | None = None, min_confidence: str = "low") -> None:
         self.matcher = matcher
+        self.min_confidence = min_confidence
         self.expand_options = expand_options or ExpandOptions()  # forked into workers with the scanner
         self.jobs = jobs or min(os.cpu_count() or 1, MAX_JOBS)
         self.fp = fingerprinter
@@ -115,6 +117,8 @@ class Scanner:
         return kept
 
     def _suppressed(self, finding: Finding) -> str | None:
+        if CONFIDENCE_RANK[finding.confidence] < CONFIDENCE_RANK[self.min_confidence]:
+            return f"below --min-confidence {self.min_confidence}"
         if path_allowed(finding, self.allow_paths):
             return "allow-listed path"
         if self.baseline is not None and finding in self.baseline:

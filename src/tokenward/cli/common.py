@@ -45,14 +45,15 @@ def user_errors() -> Iterator[None]:
 
 def build_scanner(settings: Settings, extra_rules: list[Path], *, builtin: bool = True,
                   baseline: Baseline | None = None, show_secrets: bool = False,
-                  expand_options: ExpandOptions | None = None) -> Scanner:
+                  expand_options: ExpandOptions | None = None, min_confidence: str = "low") -> Scanner:
     """Load and compile rules, load the key, and assemble a Scanner."""
     specs = load_rules([*settings.rule_paths, *extra_rules], builtin=builtin)
     matcher = Matcher(compile_rules(specs))
     # the rule database doubles as the exports' probe: only messages a rule may match become blobs
     expand_options = replace(expand_options or ExpandOptions(), probe=matcher.ruleset.database)
     return Scanner(matcher, Fingerprinter(load_key()), allow_paths=settings.allow_paths,
-                   baseline=baseline, show_secrets=show_secrets, expand_options=expand_options)
+                   baseline=baseline, show_secrets=show_secrets, expand_options=expand_options,
+                   min_confidence=min_confidence)
 
 
 @contextmanager

@@ -104,6 +104,9 @@ def scan(
     baseline: Annotated[Path | None, typer.Option(help="Report only findings not in this baseline.")] = None,
     show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Print plaintext (never stored).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    min_confidence: Annotated[str, typer.Option(
+        help="Report findings at or above: high|medium|low. Low-confidence rules match public identifiers "
+             "(publishable keys, DSNs) and weak formats.")] = "medium",
     no_history: Annotated[bool, typer.Option("--no-history", help="Repository: working tree only.")] = False,
     branch: Annotated[list[str] | None, typer.Option("--branch", help="Repository: only these refs.")] = None,
     since_commit: Annotated[str | None, typer.Option(help="Repository: only commits after REV.")] = None,
@@ -126,8 +129,11 @@ def scan(
             raise ConfigError(f"unknown --format {fmt!r} (choose from {', '.join(REPORTERS)})")
         settings = _settings(config, paths, exclude, max_file_size, follow_symlinks, gitignore)
         base = load_baseline(baseline) if baseline else None
+        if min_confidence not in ("high", "medium", "low"):
+            raise ConfigError(f"--min-confidence must be high, medium or low, not {min_confidence!r}")
         scanner = build_scanner(settings, rules or [], baseline=base, show_secrets=show_secrets,
-                                expand_options=_expand_options(source_type, max_depth, decode_depth))
+                                expand_options=_expand_options(source_type, max_depth, decode_depth),
+                                min_confidence=min_confidence)
         options = SourceOptions(
             history=not no_history, branches=tuple(branch or ()), since_commit=since_commit,
             staged=staged, all_objects=all_objects, full=full, ruleset=scanner.matcher.ruleset.digest)
