@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from typing import Any
 
 from tokenward.checks.interface import Check, CheckFactory
+from tokenward.checks.jwt import b64_json_object
 from tokenward.errors import CheckError
 
 UUID4 = re.compile(rb"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
@@ -31,16 +29,6 @@ def _context_excludes(arg: Any) -> Check:
         raise CheckError(f"context_excludes needs a non-empty list of strings, got {arg!r}")
     needles = tuple(a.lower().encode() for a in arg)
     return lambda _secret, ctx: not any(n in ctx.lower() for n in needles)
-
-
-def b64_json_object(data: bytes) -> dict[str, Any] | None:
-    """Decode standard or URL-safe base64 (padding optional) holding a JSON object; None otherwise."""
-    text = data.rstrip(b"=").replace(b"-", b"+").replace(b"_", b"/")
-    try:
-        value = json.loads(base64.b64decode(text + b"=" * (-len(text) % 4), validate=True))
-    except (binascii.Error, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _b64_json_after(arg: Any) -> Check:

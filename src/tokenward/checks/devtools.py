@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import zlib
 from typing import Any
 
 from tokenward.checks.interface import Check, CheckFactory
-from tokenward.checks.jwt import decode_jwt
+from tokenward.checks.jwt import b64_json_object, decode_jwt
 from tokenward.errors import CheckError
 
 ROUTABLE = re.compile(rb"^(?P<head>[^.]+)\.(?P<ver>[0-9a-z]{2})\.(?P<len>[0-9a-z]{2})(?P<crc>[0-9a-z]{7})$")
@@ -56,22 +55,12 @@ def grafana_sa_ok(secret: bytes) -> bool:
     return zlib.crc32(body).to_bytes(4, "little").hex().encode() == checksum
 
 
-def b64_json(segment: bytes) -> dict[str, Any] | None:
-    """Decode a standard or URL-safe base64 JSON object (padding optional); None otherwise."""
-    data = segment.rstrip(b"=").replace(b"-", b"+").replace(b"_", b"/")
-    try:
-        value = json.loads(base64.b64decode(data + b"=" * (-len(data) % 4), validate=True))
-    except (binascii.Error, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def embedded_json_keys(secret: bytes, keys: tuple[str, ...]) -> bool:
     """True when the first 'eyJ…' base64 segment (ended by '.' or '_') is JSON holding every key."""
     m = EYJ_SEGMENT.search(secret)
     if m is None:
         return False
-    obj = b64_json(m.group(0))
+    obj = b64_json_object(m.group(0))
     return obj is not None and all(k in obj for k in keys)
 
 

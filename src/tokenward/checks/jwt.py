@@ -20,6 +20,16 @@ def b64url_json(part: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def b64_json_object(data: bytes) -> dict[str, Any] | None:
+    """Decode standard or URL-safe base64 (padding optional) holding a JSON object; None otherwise."""
+    text = data.rstrip(b"=").replace(b"-", b"+").replace(b"_", b"/")
+    try:
+        value = json.loads(base64.b64decode(text + b"=" * (-len(text) % 4), validate=True))
+    except (binascii.Error, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def decode_jwt(token: bytes) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(header, payload) of a JWS compact token when both decode and the header has 'alg'."""
     parts = token.split(b".")
