@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tokenward.usage.events import AWS_KEY_ID, DENIED, FAILED, ParseContext, UsageEvent, iso_seconds
-from tokenward.usage.parsers.interface import as_text, load_json
+from tokenward.usage.parsers.interface import as_text, json_records
 
 DENIED_CODES = ("AccessDenied", "Unauthorized", "Forbidden", "AuthFailure", "InvalidClientTokenId",
                 "SignatureDoesNotMatch", "ExpiredToken", "InvalidAccessKeyId", "NotAuthorized")
@@ -66,16 +66,10 @@ class CloudTrailParser:
 
     def parse(self, lines: Sequence[bytes], first_line: int, ctx: ParseContext) -> list[UsageEvent]:
         """Events of every keyed record in lines."""
-        out: list[UsageEvent] = []
-        for i, raw in enumerate(lines, first_line):
-            try:
-                doc = load_json(raw)
-            except ValueError:
-                ctx.bad(i, "invalid JSON")
-                continue
-            records = doc.get("Records") if isinstance(doc, dict) and "Records" in doc else [doc]
-            for rec in records if isinstance(records, list) else [records]:
-                ev = _event(rec, i, ctx)
-                if ev is not None:
-                    out.append(ev)
-        return out
+        records = json_records(lines, first_line, ctx, _unwrap)
+        return [ev for i, rec in records if (ev := _event(rec, i, ctx)) is not None]
+
+
+def _unwrap(doc: Any) -> Any:
+    """The records of a CloudTrail document: its Records list, or the document itself (JSON lines)."""
+    return doc.get("Records") if isinstance(doc, dict) and "Records" in doc else doc

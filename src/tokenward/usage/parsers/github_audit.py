@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tokenward.usage.events import GITHUB_HASHED, GITHUB_TOKEN_NUMBER, ParseContext, UsageEvent, any_seconds
-from tokenward.usage.parsers.interface import as_text, load_json
+from tokenward.usage.parsers.interface import as_text, json_records
 
 TIME_FIELDS = ("@timestamp", "created_at", "timestamp")
 
@@ -63,15 +63,5 @@ class GitHubAuditParser:
 
     def parse(self, lines: Sequence[bytes], first_line: int, ctx: ParseContext) -> list[UsageEvent]:
         """Events of every token-attributed record in lines."""
-        out: list[UsageEvent] = []
-        for i, raw in enumerate(lines, first_line):
-            try:
-                doc = load_json(raw)
-            except ValueError:
-                ctx.bad(i, "invalid JSON")
-                continue
-            for rec in doc if isinstance(doc, list) else [doc]:
-                ev = _event(rec, i, ctx)
-                if ev is not None:
-                    out.append(ev)
-        return out
+        records = json_records(lines, first_line, ctx, lambda doc: doc)
+        return [ev for i, rec in records if (ev := _event(rec, i, ctx)) is not None]

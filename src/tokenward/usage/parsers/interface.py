@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,3 +65,17 @@ def as_text(value: Any) -> str | None:
 def load_json(line: bytes) -> Any:
     """Decode one JSON line (ValueError subclasses on malformed input)."""
     return json_loads(line)
+
+
+def json_records(lines: Sequence[bytes], first_line: int, ctx: ParseContext,
+                 unwrap: Callable[[Any], Any]) -> Iterator[tuple[int, Any]]:
+    """(line number, record) for every record `unwrap` finds in each JSON line; bad lines are counted."""
+    for i, raw in enumerate(lines, first_line):
+        try:
+            doc = load_json(raw)
+        except ValueError:
+            ctx.bad(i, "invalid JSON")
+            continue
+        records = unwrap(doc)
+        for rec in records if isinstance(records, list) else [records]:
+            yield i, rec
