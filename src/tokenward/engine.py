@@ -26,11 +26,12 @@ class RawMatch:
     public_id: bytes | None
 
 
-def _windows(ends: list[int], width: int, size: int) -> list[tuple[int, int]]:
-    """Merge the confirmation windows [end - width - margin, end + margin] of sorted hit ends."""
+def _windows(ends: list[int], width: int, size: int, after: int) -> list[tuple[int, int]]:
+    """Merge the confirmation windows [end - width - margin, end + after + margin] of sorted hit ends
+    (`after` is 0 for a whole-pattern hit, the rule's width for a keyword hit inside the match)."""
     merged: list[tuple[int, int]] = []
     for end in ends:
-        lo, hi = max(0, end - width - MARGIN), min(size, end + MARGIN)
+        lo, hi = max(0, end - width - MARGIN), min(size, end + after + MARGIN)
         if merged and lo <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
         else:
@@ -41,7 +42,8 @@ def _windows(ends: list[int], width: int, size: int) -> list[tuple[int, int]]:
 def _confirm(rule: CompiledRule, data: bytes, ends: list[int], rejected: list[tuple[int, int]]) -> list[RawMatch]:
     """Confirmed matches of one rule; spans a provider rule's checks rejected are added to `rejected`."""
     found: dict[tuple[int, int], RawMatch] = {}
-    for lo, hi in _windows(ends, rule.window, len(data)):
+    after = rule.window if rule.spec.gated else 0
+    for lo, hi in _windows(ends, rule.window, len(data), after):
         for m in rule.regex.finditer(data, lo, hi):
             secret = m.group("secret")
             if not secret or (m.start(), m.end()) in found:

@@ -28,9 +28,20 @@ def _keyword_problems(spec: RuleSpec) -> list[RuleProblem]:
     return problems
 
 
+def _gating_problems(spec: RuleSpec, index: int, example: bytes, matcher: Matcher) -> list[RuleProblem]:
+    # A keyword-gated rule is only looked for near its keywords: every match must contain one.
+    words = [k.lower().encode() for k in spec.keywords]
+    for m in matcher.scan(example):
+        if m.rule.spec.id == spec.id and not any(w in example[m.start:m.end].lower() for w in words):
+            return [RuleProblem(spec.id, spec.source_file, f"example {index}: match holds no keyword")]
+    return []
+
+
 def _example_problems(spec: RuleSpec, matcher: Matcher) -> list[RuleProblem]:
     problems = []
     for i, example in enumerate(spec.examples):
+        if spec.gated:
+            problems.extend(_gating_problems(spec, i, example.encode(), matcher))
         got = {m.rule.spec.id for m in matcher.scan(example.encode())}
         if spec.id not in got:
             other = f" (matched instead: {', '.join(sorted(got))})" if got else ""

@@ -76,14 +76,17 @@ def _hs_flags(pattern: str) -> int:
     return flags
 
 
-def _hs_compile(patterns: list[bytes], flags: list[int]) -> Any:
+def _hs_compile(patterns: list[bytes], flags: list[int], ids: list[int] | None = None) -> Any:
     db = hyperscan.Database()
-    db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns), flags=flags)
+    ids = list(range(len(patterns))) if ids is None else ids
+    db.compile(expressions=patterns, ids=ids, elements=len(patterns), flags=flags)
     return db
 
 
 def _find_bad_pattern(specs: list[RuleSpec]) -> str:
     for spec in specs:
+        if spec.gated:
+            continue
         try:
             _hs_compile([spec.pattern.encode()], [_hs_flags(spec.pattern)])
         except hyperscan.error as exc:
@@ -100,11 +103,29 @@ def compiled_cache_dir() -> Path:
     return Path(os.environ.get("TOKENWARD_CACHE_DIR", str(Path(base) / "tokenward")))
 
 
+def _expressions(specs: list[RuleSpec]) -> tuple[list[bytes], list[int], list[int]]:
+    """Hyperscan expressions, flags and rule indices: a gated rule contributes its keywords as
+    caseless literals (its regex then runs only near them), any other rule its whole pattern."""
+    patterns: list[bytes] = []
+    flags: list[int] = []
+    ids: list[int] = []
+    for index, spec in enumerate(specs):
+        if spec.gated:
+            for word in spec.keywords:
+                patterns.append(re.escape(word.encode()))
+                flags.append(hyperscan.HS_FLAG_CASELESS)
+                ids.append(index)
+        else:
+            patterns.append(spec.pattern.encode())
+            flags.append(_hs_flags(spec.pattern))
+            ids.append(index)
+    return patterns, flags, ids
+
+
 def build_database(specs: list[RuleSpec], cache: bool = True) -> Any:
     """Compile (or load from the on-disk cache) the Hyperscan database of all specs, in order."""
-    patterns = [s.pattern.encode() for s in specs]
-    flags = [_hs_flags(s.pattern) for s in specs]
-    key = hashlib.sha256(repr((patterns, flags, getattr(hyperscan, '__version__', '?'))).encode()).hexdigest()[:24]
+    patterns, flags, ids = _expressions(specs)
+    key = hashlib.sha256(repr((patterns, flags, ids, getattr(hyperscan, '__version__', '?'))).encode()).hexdigest()[:24]
     path = compiled_cache_dir() / f"hs-{key}.db"
     if cache and path.is_file():
         try:
@@ -114,7 +135,7 @@ def build_database(specs: list[RuleSpec], cache: bool = True) -> Any:
         except (hyperscan.error, OSError, ValueError, TypeError):
             pass  # a stale or corrupt cache entry is simply rebuilt
     try:
-        db = _hs_compile(patterns, flags)
+        db = _hs_compile(patterns, flags, ids)
     except hyperscan.error as exc:
         raise RuleError(f"rule set does not compile in Hyperscan: {exc} ({_find_bad_pattern(specs)})") from None
     if cache:

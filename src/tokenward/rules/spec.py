@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tokenward.errors import RuleError
 
@@ -20,6 +20,30 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9.-]*$")
 Confidence = Literal["high", "medium", "low"]
 STRUCTURAL_PROVIDERS = frozenset({"jwt", "uri"})
+DEFAULT_WITHIN, MAX_WITHIN = 40, 256
+# A value next to a keyword ends where the token alphabet ends: letters, digits and `_ + / -`.
+_BEFORE, _AFTER = r"(?<![\w+/-])", r"(?![\w+/-])"
+
+
+def near_pattern(keywords: Iterable[str], secret: str, within: int) -> str:
+    """The regex of a keyword-context rule: a keyword, then within `within` bytes (any, newlines
+    included: YAML nesting, k8s name/value pairs) a value matching `secret` that stands alone."""
+    words = []
+    for word in sorted(keywords, key=len, reverse=True):
+        # Short keywords would fire inside ordinary words ("ably" in "probably"): they must start one.
+        guard = r"(?<![A-Za-z])" if len(word) < 6 else ""
+        words.append(guard + re.escape(word))
+    return (f"(?is)(?:{'|'.join(words)}).{{0,{within}}}?{_BEFORE}"
+            f"(?P<secret>(?-i:{secret})){_AFTER}")
+
+
+def _check_secret_form(secret: str) -> None:
+    try:
+        compiled = re.compile(secret.encode())
+    except re.error as exc:
+        raise ValueError(f"secret does not compile: {exc}") from exc
+    if compiled.groupindex:
+        raise ValueError("'secret' is the value's own regex: no named groups (the rule adds them)")
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,9 @@ class RuleSpec:
     examples: tuple[str, ...]
     negative_examples: tuple[str, ...]
     source_file: str
+    gated: bool = False
+    aliases: tuple[str, ...] = ()
+    description: str = ""
 
     @property
     def generic(self) -> bool:
@@ -74,8 +101,12 @@ class _RuleModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
     name: str
+    description: str = ""
     kind: str
-    pattern: str
+    pattern: str = ""
+    secret: str = ""
+    within: int = Field(default=DEFAULT_WITHIN, ge=1, le=MAX_WITHIN)
+    prefilter: Literal["pattern", "keywords"] | None = None
     keywords: list[str] = Field(min_length=1)
     checks: list[str | dict[str, Any]] = Field(default_factory=list)
     confidence: Confidence = "medium"
@@ -93,16 +124,20 @@ class _RuleModel(BaseModel):
             raise ValueError("id must look like 'provider.kind' (lowercase, digits, dashes)")
         return value
 
-    @field_validator("pattern")
-    @classmethod
-    def _pattern_form(cls, value: str) -> str:
+    @model_validator(mode="after")
+    def _pattern_form(self) -> _RuleModel:
+        if bool(self.pattern) == bool(self.secret):
+            raise ValueError("give exactly one of 'pattern' (a whole regex) or 'secret' (+ keywords, within)")
+        if self.secret:
+            _check_secret_form(self.secret)
+            self.pattern = near_pattern(self.keywords, self.secret, self.within)
         try:
-            compiled = re.compile(value.encode())
+            compiled = re.compile(self.pattern.encode())
         except re.error as exc:
             raise ValueError(f"pattern does not compile: {exc}") from exc
         if "secret" not in compiled.groupindex:
             raise ValueError("pattern needs a named group 'secret'")
-        return value
+        return self
 
     @field_validator("keywords")
     @classmethod
@@ -116,6 +151,7 @@ class _FileModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     provider: str
     provider_name: str
+    aliases: list[str] = Field(default_factory=list)
     rules: list[_RuleModel] = Field(min_length=1)
 
 
@@ -139,6 +175,8 @@ def _to_spec(model: _RuleModel, file: _FileModel, path: Path) -> RuleSpec:
         environment=model.environment, privilege=model.privilege, pair=pair,
         references=tuple(model.references), examples=tuple(model.examples),
         negative_examples=tuple(model.negative_examples), source_file=str(path),
+        gated=(model.prefilter or ("keywords" if model.secret else "pattern")) == "keywords",
+        aliases=tuple(file.aliases), description=model.description,
     )
 
 
@@ -196,5 +234,5 @@ def ruleset_hash(specs: Iterable[RuleSpec]) -> str:
     """A content hash of the matching-relevant parts of a rule set (cache and rescan key)."""
     h = hashlib.sha256()
     for s in sorted(specs, key=lambda r: r.id):
-        h.update(repr((s.id, s.pattern, s.keywords, s.checks, s.confidence, s.pair)).encode())
+        h.update(repr((s.id, s.pattern, s.keywords, s.checks, s.confidence, s.pair, s.gated)).encode())
     return h.hexdigest()[:32]

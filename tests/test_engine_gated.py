@@ -1,0 +1,95 @@
+"""Keyword-context rules (`secret:` + `keywords:` + `within:`): built pattern, gating, windows."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+
+from tokenward.engine import Matcher
+from tokenward.errors import RuleError
+from tokenward.rulecheck import check_rules
+from tokenward.rules.compile import compile_rules
+from tokenward.rules.spec import load_rule_file
+
+RULE = """\
+provider: acmewidgets
+provider_name: Acme Widgets
+aliases: [acme-widgets]
+rules:
+  - id: acmewidgets.api-key
+    name: Acme Widgets API key
+    kind: api-key
+    secret: '[a-f0-9]{{40}}'
+    keywords: [acmewidgets, acwx]
+    within: {within}
+    checks: [not_placeholder]
+    references: [https://example.invalid/docs]
+    examples: ['ACMEWIDGETS_KEY={a}', "acmewidgets:\\n  key: '{b}'"]
+    negative_examples: ['ACMEWIDGETS_KEY=short', 'acmewidgets says nothing']
+"""
+
+
+def _matcher(tmp_path: Path, within: int = 40) -> tuple[Matcher, Path]:
+    path = tmp_path / "acmewidgets.yml"
+    path.write_text(RULE.format(within=within, a=secrets.token_hex(20), b=secrets.token_hex(20)))
+    return Matcher(compile_rules(load_rule_file(path), cache=False)), path
+
+
+def _found(matcher: Matcher, text: str) -> list[str]:
+    return [m.secret.decode() for m in matcher.scan(text.encode())]
+
+
+def test_value_after_keyword_on_same_or_next_line(tmp_path: Path) -> None:
+    matcher, _ = _matcher(tmp_path)
+    value = secrets.token_hex(20)
+    assert _found(matcher, f"export ACMEWIDGETS_API_KEY={value}\n") == [value]
+    assert _found(matcher, f'acmewidgets:\n  api_key: "{value}"\n') == [value]
+    assert _found(matcher, f"- name: ACMEWIDGETS_KEY\n  value: {value}\n") == [value]
+
+
+def test_value_too_far_or_glued_or_wrong_length_is_not_found(tmp_path: Path) -> None:
+    matcher, _ = _matcher(tmp_path, within=20)
+    value = secrets.token_hex(20)
+    assert _found(matcher, f"acmewidgets {'.' * 30} {value}") == []
+    assert _found(matcher, f"acmewidgets_key=x{value}") == []
+    assert _found(matcher, f"acmewidgets_key={value}ab") == []
+    assert _found(matcher, f"{value} acmewidgets") == []
+
+
+def test_short_keyword_must_start_a_word(tmp_path: Path) -> None:
+    matcher, _ = _matcher(tmp_path)
+    value = secrets.token_hex(20)
+    assert _found(matcher, f"ACWX_TOKEN={value}") == [value]
+    assert _found(matcher, f"zacwx_token={value}") == []
+
+
+def test_keyword_hits_far_apart_in_a_large_blob(tmp_path: Path) -> None:
+    matcher, _ = _matcher(tmp_path)
+    values = [secrets.token_hex(20) for _ in range(50)]
+    filler = "x = 1\n" * 2000
+    data = filler.join(f"acmewidgets_key = '{v}'\n" for v in values)
+    assert _found(matcher, data) == values
+
+
+def test_rules_check_accepts_the_file_and_spec_records_gating(tmp_path: Path) -> None:
+    _, path = _matcher(tmp_path)
+    specs = load_rule_file(path)
+    assert specs[0].gated and specs[0].aliases == ("acme-widgets",)
+    assert check_rules(specs) == []
+
+
+def test_pattern_and_secret_together_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    text = RULE.format(within=40, a="a", b="b").replace("    secret:", "    pattern: 'x(?P<secret>y)'\n    secret:")
+    path.write_text(text)
+    with pytest.raises(RuleError, match="exactly one of"):
+        load_rule_file(path)
+
+
+def test_secret_with_named_group_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text(RULE.format(within=40, a="a", b="b").replace("'[a-f0-9]{40}'", "'(?P<x>[a-f0-9]{40})'"))
+    with pytest.raises(RuleError, match="no named groups"):
+        load_rule_file(path)
