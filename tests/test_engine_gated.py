@@ -93,3 +93,26 @@ def test_secret_with_named_group_is_refused(tmp_path: Path) -> None:
     path.write_text(RULE.format(within=40, a="a", b="b").replace("'[a-f0-9]{40}'", "'(?P<x>[a-f0-9]{40})'"))
     with pytest.raises(RuleError, match="no named groups"):
         load_rule_file(path)
+
+
+def test_short_keyword_as_camel_case_part(tmp_path: Path) -> None:
+    matcher, _ = _matcher(tmp_path)
+    value = secrets.token_hex(20)
+    assert _found(matcher, f'createAcwxClient({{ apiKey: "{value}" }})') == [value]
+    assert _found(matcher, f'createacwxClient({{ apiKey: "{value}" }})') == []
+
+
+def test_gating_on_a_common_word_is_a_rules_check_problem(tmp_path: Path) -> None:
+    path = tmp_path / "acmewidgets.yml"
+    text = RULE.format(within=40, a=secrets.token_hex(20), b=secrets.token_hex(20))
+    path.write_text(text.replace("[acmewidgets, acwx]", "[acmewidgets, line]").replace("'{b}'", "x"))
+    problems = check_rules(load_rule_file(path))
+    assert any("'line' is too common" in p.message for p in problems)
+
+
+def test_builtin_provider_rules_with_rare_prefixes_are_gated() -> None:
+    from tokenward.rules.spec import load_rules
+    by_id = {s.id: s for s in load_rules()}
+    assert by_id["github.pat-classic"].gated
+    assert not by_id["generic.password"].gated
+    assert not by_id["telnyx.api-key"].gated  # keyword 'KEY' is everywhere

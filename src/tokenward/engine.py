@@ -121,7 +121,9 @@ class Matcher:
             return []
         matches: list[RawMatch] = []
         rejected: list[tuple[int, int]] = []
-        for index, ends in self._hits(data).items():
+        # Rule order, not hit order: overlap ties then go to the rule written first, whatever
+        # the database reports first.
+        for index, ends in sorted(self._hits(data).items()):
             matches.extend(_confirm(self.ruleset.rules[index], data, ends, rejected))
         if rejected:
             matches = _drop_generic_on_rejected(matches, rejected)

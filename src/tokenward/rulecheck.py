@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from tokenward.engine import Matcher
 from tokenward.errors import RuleError
 from tokenward.rules.compile import compile_rules
-from tokenward.rules.spec import RuleSpec
+from tokenward.rules.spec import RuleSpec, common_keywords
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,13 @@ def _keyword_problems(spec: RuleSpec) -> list[RuleProblem]:
         if not any(k.lower() in example.lower() for k in spec.keywords):
             problems.append(RuleProblem(spec.id, spec.source_file, f"example {i}: no keyword present"))
     return problems
+
+
+def _common_keyword_problems(spec: RuleSpec) -> list[RuleProblem]:
+    # A gated rule runs its regex at every keyword hit: a common word makes that a hot loop.
+    common = common_keywords(spec.keywords) if spec.gated else []
+    return [RuleProblem(spec.id, spec.source_file, f"keyword {w!r} is too common to gate on "
+                        "(use a more specific spelling, or a whole pattern)") for w in common]
 
 
 def _gating_problems(spec: RuleSpec, index: int, example: bytes, matcher: Matcher) -> list[RuleProblem]:
@@ -69,5 +76,6 @@ def check_rules(specs: list[RuleSpec]) -> list[RuleProblem]:
         return [*problems, RuleProblem("*", "*", str(exc))]
     for spec in specs:
         problems.extend(_keyword_problems(spec))
+        problems.extend(_common_keyword_problems(spec))
         problems.extend(_example_problems(spec, matcher))
     return problems

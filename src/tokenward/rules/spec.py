@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9.-]*$")
 Confidence = Literal["high", "medium", "low"]
 STRUCTURAL_PROVIDERS = frozenset({"jwt", "uri"})
 DEFAULT_WITHIN, MAX_WITHIN = 40, 256
+MIN_GATED_KEYWORD = 3
 # A value next to a keyword ends where the token alphabet ends: letters, digits and `_ + / -`.
 _BEFORE, _AFTER = r"(?<![\w+/-])", r"(?![\w+/-])"
 
@@ -30,11 +32,18 @@ def near_pattern(keywords: Iterable[str], secret: str, within: int) -> str:
     included: YAML nesting, k8s name/value pairs) a value matching `secret` that stands alone."""
     words = []
     for word in sorted(keywords, key=len, reverse=True):
-        # Short keywords would fire inside ordinary words ("ably" in "probably"): they must start one.
-        guard = r"(?<![A-Za-z])" if len(word) < 6 else ""
-        words.append(guard + re.escape(word))
+        words.append(re.escape(word) if len(word) >= 6 else _word_start(word))
     return (f"(?is)(?:{'|'.join(words)}).{{0,{within}}}?{_BEFORE}"
             f"(?P<secret>(?-i:{secret})){_AFTER}")
+
+
+def _word_start(word: str) -> str:
+    # Short keywords would fire inside ordinary words ("ably" in "probably"): they must start one,
+    # either after a non-letter or as a capitalised camelCase part ("createAblyClient").
+    head, rest = word[0], re.escape(word[1:])
+    if not head.isalpha():
+        return re.escape(word)
+    return rf"(?:(?<![A-Za-z]){re.escape(head)}{rest}|(?<=[a-z])(?-i:{head.upper()}){rest})"
 
 
 def _check_secret_form(secret: str) -> None:
@@ -164,6 +173,29 @@ def _normalise_check(raw: str | dict[str, Any]) -> tuple[str, Any]:
     return (str(name), arg)
 
 
+def _default_prefilter(model: _RuleModel, provider: str) -> str:
+    # Provider rules anchored on literal prefixes are found faster (and compiled ~200x faster) by
+    # their keywords than by their whole regex; generic and structural rules, whose keywords are
+    # common words or one-character markers, keep the whole regex in Hyperscan.
+    if model.secret:
+        return "keywords"
+    provider_tier = provider != "generic" and provider not in STRUCTURAL_PROVIDERS
+    distinctive = min(len(k) for k in model.keywords) >= MIN_GATED_KEYWORD
+    return "keywords" if provider_tier and distinctive and not common_keywords(model.keywords) else "pattern"
+
+
+@functools.cache
+def _common_words() -> frozenset[str]:
+    text = (Path(__file__).parent / "common_keywords.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in text.split("\n") if w and not w.startswith("#"))
+
+
+def common_keywords(keywords: Iterable[str]) -> list[str]:
+    """The keywords too common in ordinary text to gate a rule on (see common_keywords.txt)."""
+    common = _common_words()
+    return [k for k in keywords if k.lower() in common]
+
+
 def _to_spec(model: _RuleModel, file: _FileModel, path: Path) -> RuleSpec:
     if not model.id.startswith(file.provider + "."):
         raise RuleError(f"{path}: rule {model.id!r} must start with its provider '{file.provider}.'")
@@ -175,7 +207,7 @@ def _to_spec(model: _RuleModel, file: _FileModel, path: Path) -> RuleSpec:
         environment=model.environment, privilege=model.privilege, pair=pair,
         references=tuple(model.references), examples=tuple(model.examples),
         negative_examples=tuple(model.negative_examples), source_file=str(path),
-        gated=(model.prefilter or ("keywords" if model.secret else "pattern")) == "keywords",
+        gated=(model.prefilter or _default_prefilter(model, file.provider)) == "keywords",
         aliases=tuple(file.aliases), description=model.description,
     )
 
