@@ -116,3 +116,39 @@ def test_builtin_provider_rules_with_rare_prefixes_are_gated() -> None:
     assert by_id["github.pat-classic"].gated
     assert not by_id["generic.password"].gated
     assert not by_id["telnyx.api-key"].gated  # keyword 'KEY' is everywhere
+
+
+def test_checksum_lookalikes_only_on_request_and_never_generic() -> None:
+    from tests.tokens import TokenFactory
+    from tokenward.rules.compile import compile_rules as build
+    from tokenward.rules.spec import load_rules
+    token = TokenFactory(31).github_classic()
+    broken = token[:-1] + ("A" if token[-1] != "A" else "B")
+    ruleset = build(load_rules())
+    line = f"GITHUB_TOKEN={broken}".encode()
+    assert Matcher(ruleset).scan(line) == []
+    found = Matcher(ruleset, lookalikes=True).scan(line)
+    assert [(m.rule.spec.id, m.checksum_valid) for m in found] == [("github.pat-classic", False)]
+    valid = Matcher(ruleset, lookalikes=True).scan(f"GITHUB_TOKEN={token}".encode())
+    assert [(m.rule.spec.id, m.checksum_valid) for m in valid] == [("github.pat-classic", True)]
+
+
+def test_scan_reports_checksum_lookalike_only_at_low_confidence(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tests.tokens import TokenFactory
+    from tokenward.cli.main import app
+    token = TokenFactory(32).github_classic()
+    broken = token[:-1] + ("A" if token[-1] != "A" else "B")
+    target = tmp_path / "fixture.env"
+    target.write_text(f"GITHUB_TOKEN={broken}\n")
+    runner = CliRunner()
+    default = runner.invoke(app, ["scan", str(target), "--no-db", "-f", "json"])
+    assert default.exit_code == 0, default.output
+    low = runner.invoke(app, ["scan", str(target), "--no-db", "-f", "json", "--min-confidence", "low"])
+    assert low.exit_code == 1, low.output
+    findings = json.loads(low.output)["findings"]
+    assert [(f["rule_id"], f["confidence"]) for f in findings] == [("github.pat-classic", "low")]
+    assert broken not in low.output and "invalid" in json.dumps(findings[0])

@@ -24,6 +24,7 @@ class RawMatch:
     secret_end: int
     secret: bytes
     public_id: bytes | None
+    checksum_valid: bool = True  # False: the provider's format but a wrong checksum (a look-alike)
 
 
 def _windows(ends: list[int], width: int, size: int, after: int) -> list[tuple[int, int]]:
@@ -39,8 +40,10 @@ def _windows(ends: list[int], width: int, size: int, after: int) -> list[tuple[i
     return merged
 
 
-def _confirm(rule: CompiledRule, data: bytes, ends: list[int], rejected: list[tuple[int, int]]) -> list[RawMatch]:
-    """Confirmed matches of one rule; spans a provider rule's checks rejected are added to `rejected`."""
+def _confirm(rule: CompiledRule, data: bytes, ends: list[int], rejected: list[tuple[int, int]],
+             lookalikes: bool = False) -> list[RawMatch]:
+    """Confirmed matches of one rule; spans a provider rule's checks rejected are added to `rejected`.
+    With `lookalikes`, a candidate failing only a checksum check is kept, marked checksum_valid=False."""
     found: dict[tuple[int, int], RawMatch] = {}
     after = rule.window if rule.spec.gated else 0
     for lo, hi in _windows(ends, rule.window, len(data), after):
@@ -48,13 +51,15 @@ def _confirm(rule: CompiledRule, data: bytes, ends: list[int], rejected: list[tu
             secret = m.group("secret")
             if not secret or (m.start(), m.end()) in found:
                 continue
-            if not rule.accepts(secret, m.group(0)):
+            valid = rule.accepts(secret, m.group(0))
+            if not valid:
                 if rule.spec.tier == PROVIDER_TIER:
                     rejected.append((m.start("secret"), m.end("secret")))
-                continue
+                if not (lookalikes and rule.checksum_lookalike(secret, m.group(0))):
+                    continue
             pid = m.group("id") if "id" in rule.regex.groupindex else None
             found[(m.start(), m.end())] = RawMatch(
-                rule, m.start(), m.end(), m.start("secret"), m.end("secret"), secret, pid)
+                rule, m.start(), m.end(), m.start("secret"), m.end("secret"), secret, pid, valid)
             if len(found) >= MAX_MATCHES_PER_RULE:
                 return list(found.values())
     return list(found.values())
@@ -92,7 +97,8 @@ def _attach_pairs(matches: list[RawMatch], rules: dict[str, CompiledRule]) -> li
         near = [o for o in matches if o.rule.spec.id == pair.rule and abs(o.start - m.start) <= pair.within]
         if near:
             best = min(near, key=lambda o: abs(o.start - m.start))
-            m = RawMatch(m.rule, m.start, m.end, m.secret_start, m.secret_end, m.secret, best.secret)
+            m = RawMatch(m.rule, m.start, m.end, m.secret_start, m.secret_end, m.secret, best.secret,
+                         m.checksum_valid)
         out.append(m)
     return out
 
@@ -100,8 +106,11 @@ def _attach_pairs(matches: list[RawMatch], rules: dict[str, CompiledRule]) -> li
 class Matcher:
     """Scans byte buffers against a compiled rule set."""
 
-    def __init__(self, ruleset: CompiledRuleSet) -> None:
+    def __init__(self, ruleset: CompiledRuleSet, lookalikes: bool = False) -> None:
+        """`lookalikes`: also return provider-format values whose checksum is wrong (checksum_valid
+        False) instead of dropping them — for audits at --min-confidence low."""
         self.ruleset = ruleset
+        self.lookalikes = lookalikes
         self._by_id = ruleset.by_id()
 
     def _hits(self, data: bytes) -> dict[int, list[int]]:
@@ -124,7 +133,7 @@ class Matcher:
         # Rule order, not hit order: overlap ties then go to the rule written first, whatever
         # the database reports first.
         for index, ends in sorted(self._hits(data).items()):
-            matches.extend(_confirm(self.ruleset.rules[index], data, ends, rejected))
+            matches.extend(_confirm(self.ruleset.rules[index], data, ends, rejected, self.lookalikes))
         if rejected:
             matches = _drop_generic_on_rejected(matches, rejected)
         if not matches:

@@ -76,13 +76,16 @@ def make_finding(blob: Blob, m: RawMatch, fp: Fingerprinter, show_secret: bool =
     spec = m.rule.spec
     c = classify(spec.provider, spec.kind, spec.environment, spec.privilege, m.secret,
                  blob.origin.kind, blob.origin.path)
+    # A wrong checksum makes it a look-alike of the provider's token: shown only at low confidence.
+    lookalike = () if m.checksum_valid else (("checksum", "invalid"),)
     return Finding(
         rule_id=spec.id, rule_name=spec.name, provider=spec.provider, kind=spec.kind,
-        confidence=spec.confidence, token_id=fp.token_id(m.secret), preview=preview(m.secret),
+        confidence=spec.confidence if m.checksum_valid else "low",
+        token_id=fp.token_id(m.secret), preview=preview(m.secret),
         public_id=m.public_id.decode("utf-8", "replace") if m.public_id else None,
         public_ids=_public_ids(m), origin=blob.origin,
         location=locate(blob.data, m.secret_start, m.secret_end, blob.origin.line_offset),
         environment=c.environment, privilege=c.privilege, expires_at=c.expires_at, where=c.where,
-        attributes=c.attributes,
+        attributes=c.attributes + lookalike,
         secret=m.secret.decode("utf-8", "replace") if show_secret else None,
     )

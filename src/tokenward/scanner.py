@@ -86,7 +86,8 @@ class Scanner:
     def __init__(self, matcher: Matcher, fingerprinter: Fingerprinter, *, allow_paths: tuple[str, ...] = (),
                  baseline: Baseline | None = None, show_secrets: bool = False, jobs: int = 0,
                  expand_options: ExpandOptions | None = None, min_confidence: str = "low") -> None:
-        self.matcher = matcher
+        # Checksum look-alikes are reported (as low confidence) only when low is asked for.
+        self.matcher = Matcher(matcher.ruleset, lookalikes=True) if min_confidence == "low" else matcher
         self.min_confidence = min_confidence
         self.expand_options = expand_options or ExpandOptions()  # forked into workers with the scanner
         self.jobs = jobs or min(os.cpu_count() or 1, MAX_JOBS)

@@ -20,6 +20,11 @@ REGISTRY: dict[str, CheckFactory] = {
 }
 
 
+# Checks that verify a format's own checksum: a value failing only these is a look-alike of the
+# provider's token (a test fixture, a typo), reported as such at low confidence.
+CHECKSUM_CHECKS = frozenset({"github_checksum", "npm_checksum", "grafana_sa_checksum", "bech32"})
+
+
 def build_check(name: str, arg: Any) -> Check:
     """Instantiate the named check with its argument; CheckError when it does not exist."""
     factory = REGISTRY.get(name)

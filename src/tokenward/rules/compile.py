@@ -12,7 +12,7 @@ from typing import Any
 
 import hyperscan
 
-from tokenward.checks import build_check
+from tokenward.checks import CHECKSUM_CHECKS, build_check
 from tokenward.checks.interface import Check
 from tokenward.errors import RuleError
 from tokenward.rules.spec import RuleSpec, ruleset_hash
@@ -31,10 +31,18 @@ class CompiledRule:
     checks: tuple[Check, ...]
     window: int
     priority: tuple[int, int, int]
+    checksums: tuple[Check, ...] = ()  # the subset of `checks` that verify a format checksum
 
     def accepts(self, secret: bytes, context: bytes) -> bool:
         """True when every check of the rule keeps this candidate."""
         return all(check(secret, context) for check in self.checks)
+
+    def checksum_lookalike(self, secret: bytes, context: bytes) -> bool:
+        """True when only the rule's checksum checks reject this candidate (a look-alike)."""
+        if not self.checksums:
+            return False
+        others = (c for c in self.checks if c not in self.checksums)
+        return all(c(secret, context) for c in others) and not all(c(secret, context) for c in self.checksums)
 
 
 @dataclass(frozen=True)
@@ -61,12 +69,13 @@ def compile_rule(spec: RuleSpec) -> CompiledRule:
     """Build the Python side of one rule (regex, checks, window, priority)."""
     regex = re.compile(spec.pattern.encode())
     checks = tuple(build_check(name, arg) for name, arg in spec.checks)
+    checksums = tuple(c for c, (name, _arg) in zip(checks, spec.checks, strict=True) if name in CHECKSUM_CHECKS)
     priority = (
         spec.tier,
         CONFIDENCE_RANK[spec.confidence],
         max(len(k) for k in spec.keywords),
     )
-    return CompiledRule(spec, regex, checks, _max_width(regex), priority)
+    return CompiledRule(spec, regex, checks, _max_width(regex), priority, checksums)
 
 
 def _hs_flags(pattern: str) -> int:
