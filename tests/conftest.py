@@ -13,7 +13,7 @@ from tokenward.rules.compile import compile_rules
 from tokenward.rules.spec import load_rules
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+DATA = REPO / "tests" / "data"  # vendored published schemas and the peer checklist: the repo stands alone
 # Compiled rule databases are content-addressed, so every test (and every CLI subprocess) can share
 # one cache; without it each isolated home would recompile the whole rule set.
 COMPILED_CACHE = Path(os.environ.get("TOKENWARD_TEST_COMPILED_CACHE", "/tmp/tokenward-test-compiled-cache"))

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import SHARED
+from tests.conftest import DATA
 from tests.tokens import ALNUM, TokenFactory
 from tokenward.cli.main import app
 
@@ -59,7 +59,7 @@ def test_sarif_validates_against_schema(tree: Path, tmp_path: Path) -> None:
     code, _ = run("scan", "-q", "-f", "sarif", "-o", str(target), str(tree))
     assert code == 1
     doc = json.loads(target.read_text())
-    schema = json.loads((SHARED / "schemas" / "sarif-2.1.0.json").read_text())
+    schema = json.loads((DATA / "sarif-2.1.0.json").read_text())
     jsonschema.validate(doc, schema)
     run_ = doc["runs"][0]
     assert [r["id"] for r in run_["tool"]["driver"]["rules"]] == ["github.pat-classic"]

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.browser import chromium_page
-from tests.conftest import SHARED
+from tests.conftest import DATA
 from tests.review_samples import Scenario, scenario, shared_rule_cache, write_imports, write_project
 from tokenward.cli.main import app
 
@@ -129,7 +129,7 @@ def test_every_format_written_and_fail_on(built: Built) -> None:
 
 def test_sarif_is_valid(built: Built) -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((SHARED / "schemas" / "sarif-2.1.0.json").read_text())
+    schema = json.loads((DATA / "sarif-2.1.0.json").read_text())
     doc = json.loads(built.outputs["sarif"])
     jsonschema.validate(doc, schema)
     rules = {r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]}
