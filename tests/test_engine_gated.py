@@ -152,3 +152,24 @@ def test_scan_reports_checksum_lookalike_only_at_low_confidence(tmp_path: Path) 
     findings = json.loads(low.output)["findings"]
     assert [(f["rule_id"], f["confidence"]) for f in findings] == [("github.pat-classic", "low")]
     assert broken not in low.output and "invalid" in json.dumps(findings[0])
+
+
+def test_keyword_after_the_value_when_the_rule_allows_it(tmp_path: Path) -> None:
+    path = tmp_path / "acmewidgets.yml"
+    text = RULE.format(within=40, a=secrets.token_hex(20), b=secrets.token_hex(20))
+    path.write_text(text.replace("    within: 40\n", "    within: 40\n    after: 60\n"))
+    matcher = Matcher(compile_rules(load_rule_file(path), cache=False))
+    value = secrets.token_hex(20)
+    line = f'curl -H "Authorization: Bearer {value}" https://api.acmewidgets.example/v1/items'
+    found = matcher.scan(line.encode())
+    assert [m.secret.decode() for m in found] == [value]
+    assert line.encode()[found[0].secret_start:found[0].secret_end] == value.encode()
+    assert _found(matcher, f"ACMEWIDGETS_KEY={value}") == [value]
+    plain, _ = _matcher(tmp_path / "plain" if (tmp_path / "plain").mkdir() is None else tmp_path)
+    assert _found(plain, line) == []
+
+
+def test_min_digits_check() -> None:
+    from tokenward.checks import build_check
+    check = build_check("min_digits", 2)
+    assert check(b"a1b2c3", b"") and not check(b"UserAgentMatcher", b"") and not check(b"abc1", b"")

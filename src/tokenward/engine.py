@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -40,6 +41,13 @@ def _windows(ends: list[int], width: int, size: int, after: int) -> list[tuple[i
     return merged
 
 
+def _secret_group(rule: CompiledRule, m: re.Match[bytes]) -> str:
+    # A keyword-context rule whose keyword may follow the value names that value secret_after.
+    if m.start("secret") >= 0 or "secret_after" not in rule.regex.groupindex:
+        return "secret"
+    return "secret_after"
+
+
 def _confirm(rule: CompiledRule, data: bytes, ends: list[int], rejected: list[tuple[int, int]],
              lookalikes: bool = False) -> list[RawMatch]:
     """Confirmed matches of one rule; spans a provider rule's checks rejected are added to `rejected`.
@@ -48,18 +56,19 @@ def _confirm(rule: CompiledRule, data: bytes, ends: list[int], rejected: list[tu
     after = rule.window if rule.spec.gated else 0
     for lo, hi in _windows(ends, rule.window, len(data), after):
         for m in rule.regex.finditer(data, lo, hi):
-            secret = m.group("secret")
+            group = _secret_group(rule, m)
+            secret = m.group(group)
             if not secret or (m.start(), m.end()) in found:
                 continue
             valid = rule.accepts(secret, m.group(0))
             if not valid:
                 if rule.spec.tier == PROVIDER_TIER:
-                    rejected.append((m.start("secret"), m.end("secret")))
+                    rejected.append(m.span(group))
                 if not (lookalikes and rule.checksum_lookalike(secret, m.group(0))):
                     continue
             pid = m.group("id") if "id" in rule.regex.groupindex else None
             found[(m.start(), m.end())] = RawMatch(
-                rule, m.start(), m.end(), m.start("secret"), m.end("secret"), secret, pid, valid)
+                rule, m.start(), m.end(), m.start(group), m.end(group), secret, pid, valid)
             if len(found) >= MAX_MATCHES_PER_RULE:
                 return list(found.values())
     return list(found.values())

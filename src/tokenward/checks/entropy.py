@@ -43,7 +43,17 @@ def _mixed_charset(arg: Any) -> Check:
     return lambda secret, _ctx: char_classes(secret) >= need
 
 
+def _min_digits(arg: Any) -> Check:
+    # Random base62 values of 16+ characters almost always hold digits; CamelCase identifiers
+    # (UserAgentMatcher) and words do not.
+    need = 1 if arg is None else arg
+    if not isinstance(need, int) or not 1 <= need <= 64:
+        raise CheckError(f"min_digits needs a count from 1 to 64, got {arg!r}")
+    return lambda secret, _ctx: sum(48 <= b <= 57 for b in secret) >= need
+
+
 CHECKS: dict[str, CheckFactory] = {
     "min_entropy": _min_entropy,
     "mixed_charset": _mixed_charset,
+    "min_digits": _min_digits,
 }

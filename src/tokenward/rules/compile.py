@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +15,7 @@ import hyperscan
 from tokenward.checks import CHECKSUM_CHECKS, build_check
 from tokenward.checks.interface import Check
 from tokenward.errors import RuleError
+from tokenward.rules import diskcache
 from tokenward.rules.spec import RuleSpec, ruleset_hash
 
 MAX_WINDOW = 4096
@@ -27,11 +28,21 @@ class CompiledRule:
     """A rule ready to run: its spec, Python regex, built checks and confirmation window."""
 
     spec: RuleSpec
-    regex: re.Pattern[bytes]
     checks: tuple[Check, ...]
-    window: int
     priority: tuple[int, int, int]
     checksums: tuple[Check, ...] = ()  # the subset of `checks` that verify a format checksum
+
+    # Compiled on a rule's first hit: most rules never fire in a given scan, and compiling a
+    # thousand regexes up front would be most of a small scan's start-up.
+    @functools.cached_property
+    def regex(self) -> re.Pattern[bytes]:
+        """The rule's Python regex (confirms Hyperscan hits and extracts the groups)."""
+        return re.compile(self.spec.pattern.encode())
+
+    @functools.cached_property
+    def window(self) -> int:
+        """The longest match the regex can make, capped at MAX_WINDOW bytes."""
+        return _max_width(self.regex)
 
     def accepts(self, secret: bytes, context: bytes) -> bool:
         """True when every check of the rule keeps this candidate."""
@@ -67,7 +78,6 @@ def _max_width(regex: re.Pattern[bytes]) -> int:
 
 def compile_rule(spec: RuleSpec) -> CompiledRule:
     """Build the Python side of one rule (regex, checks, window, priority)."""
-    regex = re.compile(spec.pattern.encode())
     checks = tuple(build_check(name, arg) for name, arg in spec.checks)
     checksums = tuple(c for c, (name, _arg) in zip(checks, spec.checks, strict=True) if name in CHECKSUM_CHECKS)
     priority = (
@@ -75,7 +85,7 @@ def compile_rule(spec: RuleSpec) -> CompiledRule:
         CONFIDENCE_RANK[spec.confidence],
         max(len(k) for k in spec.keywords),
     )
-    return CompiledRule(spec, regex, checks, _max_width(regex), priority, checksums)
+    return CompiledRule(spec, checks, priority, checksums)
 
 
 def _hs_flags(pattern: str) -> int:
@@ -104,12 +114,8 @@ def _find_bad_pattern(specs: list[RuleSpec]) -> str:
 
 
 def compiled_cache_dir() -> Path:
-    """Where compiled Hyperscan databases are cached: $TOKENWARD_COMPILED_CACHE, else the cache dir."""
-    explicit = os.environ.get("TOKENWARD_COMPILED_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(os.environ.get("TOKENWARD_CACHE_DIR", str(Path(base) / "tokenward")))
+    """Where compiled Hyperscan databases are cached (see rules/diskcache.py)."""
+    return diskcache.cache_dir()
 
 
 def _expressions(specs: list[RuleSpec]) -> tuple[list[bytes], list[int], list[int]]:
@@ -135,31 +141,22 @@ def build_database(specs: list[RuleSpec], cache: bool = True) -> Any:
     """Compile (or load from the on-disk cache) the Hyperscan database of all specs, in order."""
     patterns, flags, ids = _expressions(specs)
     key = hashlib.sha256(repr((patterns, flags, ids, getattr(hyperscan, '__version__', '?'))).encode()).hexdigest()[:24]
-    path = compiled_cache_dir() / f"hs-{key}.db"
-    if cache and path.is_file():
+    name = f"hs-{key}.db"
+    blob = diskcache.read(name) if cache else None
+    if blob is not None:
         try:
-            db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+            db = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
             db.scratch = hyperscan.Scratch(db)  # a loaded database comes without scratch space
             return db
-        except (hyperscan.error, OSError, ValueError, TypeError):
+        except (hyperscan.error, ValueError, TypeError):
             pass  # a stale or corrupt cache entry is simply rebuilt
     try:
         db = _hs_compile(patterns, flags, ids)
     except hyperscan.error as exc:
         raise RuleError(f"rule set does not compile in Hyperscan: {exc} ({_find_bad_pattern(specs)})") from None
     if cache:
-        _write_cache(path, hyperscan.dumpb(db))
+        diskcache.write(name, hyperscan.dumpb(db))
     return db
-
-
-def _write_cache(path: Path, blob: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(blob)
-        tmp.replace(path)
-    except OSError:
-        pass  # the cache is an optimisation; a read-only home must not stop a scan
 
 
 def compile_rules(specs: list[RuleSpec], cache: bool = True) -> CompiledRuleSet:

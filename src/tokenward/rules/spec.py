@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,7 +16,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tokenward import yamlsafe
 from tokenward.errors import RuleError
+from tokenward.rules import diskcache
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 # libyaml's C loader parses the ~300 rules about 5x faster than the pure-Python one.
@@ -27,23 +32,27 @@ MIN_GATED_KEYWORD = 3
 _BEFORE, _AFTER = r"(?<![\w+/-])", r"(?![\w+/-])"
 
 
-def near_pattern(keywords: Iterable[str], secret: str, within: int) -> str:
+def near_pattern(keywords: Iterable[str], secret: str, within: int, after: int = 0) -> str:
     """The regex of a keyword-context rule: a keyword, then within `within` bytes (any, newlines
-    included: YAML nesting, k8s name/value pairs) a value matching `secret` that stands alone."""
-    words = []
-    for word in sorted(keywords, key=len, reverse=True):
-        words.append(re.escape(word) if len(word) >= 6 else _word_start(word))
-    return (f"(?is)(?:{'|'.join(words)}).{{0,{within}}}?{_BEFORE}"
-            f"(?P<secret>(?-i:{secret})){_AFTER}")
+    included: YAML nesting, k8s name/value pairs) a value matching `secret` that stands alone.
+    With `after` > 0 the keyword may instead follow the value within `after` bytes (a curl line
+    naming the provider's host after the header); that value is the group `secret_after`."""
+    words = [_word_start(word) for word in sorted(keywords, key=len, reverse=True)]
+    keyword = f"(?:{'|'.join(words)})"
+    before = f"{keyword}.{{0,{within}}}?{_BEFORE}(?P<secret>(?-i:{secret})){_AFTER}"
+    if not after:
+        return f"(?is){before}"
+    return f"(?is)(?:{before}|{_BEFORE}(?P<secret_after>(?-i:{secret})){_AFTER}.{{0,{after}}}?{keyword})"
 
 
 def _word_start(word: str) -> str:
-    # Short keywords would fire inside ordinary words ("ably" in "probably"): they must start one,
-    # either after a non-letter or as a capitalised camelCase part ("createAblyClient").
+    # Keywords would fire inside ordinary words ("ably" in "probably", "tmetric" in "FontMetrics"):
+    # they must start one — after a non-letter, after Java's -D, or as a capitalised camelCase part
+    # ("createAblyClient").
     head, rest = word[0], re.escape(word[1:])
     if not head.isalpha():
         return re.escape(word)
-    return rf"(?:(?<![A-Za-z]){re.escape(head)}{rest}|(?<=[a-z])(?-i:{head.upper()}){rest})"
+    return rf"(?:(?:(?<![A-Za-z])|(?<=-D)){re.escape(head)}{rest}|(?<=[a-z])(?-i:{head.upper()}){rest})"
 
 
 def _check_secret_form(secret: str) -> None:
@@ -115,6 +124,7 @@ class _RuleModel(BaseModel):
     pattern: str = ""
     secret: str = ""
     within: int = Field(default=DEFAULT_WITHIN, ge=1, le=MAX_WITHIN)
+    after: int = Field(default=0, ge=0, le=MAX_WITHIN)
     prefilter: Literal["pattern", "keywords"] | None = None
     keywords: list[str] = Field(min_length=1)
     checks: list[str | dict[str, Any]] = Field(default_factory=list)
@@ -139,7 +149,7 @@ class _RuleModel(BaseModel):
             raise ValueError("give exactly one of 'pattern' (a whole regex) or 'secret' (+ keywords, within)")
         if self.secret:
             _check_secret_form(self.secret)
-            self.pattern = near_pattern(self.keywords, self.secret, self.within)
+            self.pattern = near_pattern(self.keywords, self.secret, self.within, self.after)
         try:
             compiled = re.compile(self.pattern.encode())
         except re.error as exc:
@@ -223,7 +233,7 @@ def _describe(exc: ValidationError, path: Path) -> str:
 def load_rule_file(path: Path) -> list[RuleSpec]:
     """Parse one YAML rule file; raise RuleError naming the file and field on any problem."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        raw = yamlsafe.load(yamlsafe.read_text(path, RuleError), str(path), RuleError)
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{path}: cannot read rule file: {exc}") from exc
     except yaml.YAMLError as exc:
@@ -249,17 +259,50 @@ def rule_files(dirs: Iterable[Path]) -> list[Path]:
 
 
 def load_rules(extra: Iterable[Path] = (), builtin: bool = True, unique: bool = True) -> list[RuleSpec]:
-    """Load the built-in rules plus any user rule files; ids must be unique unless unique=False."""
-    dirs = ([BUILTIN_DIR] if builtin else []) + list(extra)
+    """Load the built-in rules plus any user rule files; ids must be unique unless unique=False.
+
+    A rule set parsed before (same files, sizes and times, same loader code) comes from the disk
+    cache: parsing and validating a thousand rules is most of a small scan's start-up."""
+    paths = rule_files(([BUILTIN_DIR] if builtin else []) + list(extra))
+    name = f"rules-{_files_key(paths, unique)}.json"
+    cached = diskcache.read(name)
+    if cached is not None:
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            return [_from_json(item) for item in json.loads(cached)]
+    specs = _parse(paths, unique)
+    diskcache.write(name, json.dumps([dataclasses.asdict(s) for s in specs]).encode())
+    return specs
+
+
+def _parse(paths: list[Path], unique: bool) -> list[RuleSpec]:
     specs: list[RuleSpec] = []
     seen: dict[str, str] = {}
-    for path in rule_files(dirs):
+    for path in paths:
         for spec in load_rule_file(path):
             if unique and spec.id in seen:
                 raise RuleError(f"rule id {spec.id!r} defined twice: {seen[spec.id]} and {path}")
             seen[spec.id] = str(path)
             specs.append(spec)
     return specs
+
+
+def _files_key(paths: list[Path], unique: bool) -> str:
+    # The loader's own source is part of the key: a change to how rules are parsed re-parses them.
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update((Path(__file__).parent / "common_keywords.txt").read_bytes())
+    h.update(repr(unique).encode())
+    for path in paths:
+        st = path.stat()
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:24]
+
+
+def _from_json(item: dict[str, Any]) -> RuleSpec:
+    tuples = ("keywords", "references", "examples", "negative_examples", "aliases")
+    fields: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in item.items()}
+    fields["checks"] = tuple((name, arg) for name, arg in item["checks"])
+    fields["pair"] = PairSpec(**item["pair"]) if item["pair"] else None
+    return RuleSpec(**fields)
 
 
 def ruleset_hash(specs: Iterable[RuleSpec]) -> str:
