@@ -7,11 +7,15 @@ import subprocess
 from io import StringIO
 from pathlib import Path
 
+import pytest
+
 from tests import test_git_fixtures as fx
 from tests.test_git_fixtures import Repo, line, of, scan
 from tests.tokens import TokenFactory
 from tokenward.engine import Matcher
 from tokenward.report import REPORTERS
+from tokenward.sources import git as gitsource
+from tokenward.sources import gitprov
 
 gh_matcher, git_env, tokens = fx.gh_matcher, fx.git_env, fx.tokens  # fixtures used here
 
@@ -118,3 +122,25 @@ def test_json_report_carries_provenance(tmp_path: Path, gh_matcher: Matcher, tok
     assert secret not in out.getvalue()
     git = doc["findings"][0]["source"]["git"]
     assert git["first_commit"]["author"] == "Ada Lovelace" and git["in_head"] is True
+
+
+def test_history_walk_starts_only_once_a_finding_exists(tmp_path: Path, gh_matcher: Matcher,
+                                                        tokens: TokenFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[object] = []
+
+    class Counting(gitprov.HistoryWalk):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            started.append(args)
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gitsource, "HistoryWalk", Counting)
+    monkeypatch.setattr(gitprov, "HistoryWalk", Counting)
+    clean = Repo(tmp_path / "clean")
+    for i in range(5):
+        clean.commit({f"f{i}.txt": f"{i}\n"})
+    assert scan(clean.path, gh_matcher).findings == () and started == []
+    leaky, secret = Repo(tmp_path / "leaky"), tokens.github_classic()
+    leaky.commit({"a.py": line(secret)})
+    leaky.commit({"a.py": "x = 1\n"})
+    found = of(scan(leaky.path, gh_matcher).findings, secret)
+    assert len(started) == 1 and found[0].origin.git is not None and found[0].origin.git.first_commit

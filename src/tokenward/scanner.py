@@ -137,17 +137,19 @@ class Scanner:
         others = [s for s in sources if not isinstance(s, SplittableSource)]
         results = run_parallel(self, splittable, self.jobs)
         inline = (scan_items(self, [item]) for item in _prefetched(others))
+        annotating = [s for s in sources if isinstance(s, AnnotatingSource)]
         for unit in itertools.chain(results, inline):
             tally.blobs += unit.blobs
             tally.bytes += unit.nbytes
             tally.suppressed.update(unit.suppressed)
             findings.extend(unit.findings)
+            for source in annotating if unit.findings else ():
+                source.observe(list(unit.findings))
             skipped.extend(unit.skipped)
             if progress:
                 progress(unit.nbytes)
-        for source in sources:
-            if isinstance(source, AnnotatingSource):
-                findings = source.annotate(findings)
+        for source in annotating:
+            findings = source.annotate(findings)
         findings = self._filter(findings, tally)
         return ScanResult(tuple(findings), tuple(skipped), self._summary(tally, findings, skipped, started))
 

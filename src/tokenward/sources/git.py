@@ -173,6 +173,7 @@ class GitSource:
         self._incremental = False  # list only the objects of commits newer than self._state.tips
         self._refs_at_start: list[tuple[str, str]] = []
         self._walk: HistoryWalk | None = None
+        self._walk_pending = False  # a whole-history walk is to start at the first finding
         self._reports = ""
         self._cache_ok = False
 
@@ -193,7 +194,7 @@ class GitSource:
                 entries = list(self._entries())
             self._plan = self._make_plan(entries, scanned)
             yield from self._plan.skipped
-            self._start_walk()
+            self._walk_pending = self.walk_index is not None and not usable(self.repo, self._state)
             yield from self._batches()
         except SourceError as exc:
             yield SkippedItem(self.root, str(exc), "error")
@@ -280,10 +281,12 @@ class GitSource:
             return "missing object (partial clone, not fetched)"
         return "missing or corrupt object"
 
-    def _start_walk(self) -> None:
-        # The first whole-history scan starts its provenance walk now, so that it overlaps blob reading
-        # instead of following it (its output waits in a temporary file); rescans walk only new commits.
-        if self.walk_index is not None and not usable(self.repo, self._state):
+    def observe(self, findings: list[Finding]) -> None:
+        """Start the provenance walk of a first whole-history scan at this repository's first finding,
+        so that it overlaps the rest of the blob reading (its output waits in a temporary file); a
+        history without findings is never walked, and rescans walk only new commits."""
+        if self._walk_pending and any(f.origin.kind == "git" and f.origin.root == self.root for f in findings):
+            self._walk_pending = False
             self._walk = HistoryWalk(self.repo, [], all_refs=True)
 
     def _batches(self) -> Iterator[BlobBatch]:

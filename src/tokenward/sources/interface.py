@@ -26,6 +26,14 @@ class CommitInfo:
 
 
 @dataclass(frozen=True)
+class GitLocation:
+    """One place a blob was put in history: the path, by the commit that added or changed it to the blob."""
+
+    path: str
+    commit: CommitInfo | None
+
+
+@dataclass(frozen=True)
 class GitProvenance:
     """Where a blob lives in a repository's history."""
 
@@ -35,6 +43,7 @@ class GitProvenance:
     ref_count: int = 0
     commit_count: int = 0
     in_head: bool = False  # present at the tip of at least one branch
+    locations: tuple[GitLocation, ...] = ()  # every (path, commit) that introduced it, first first (bounded)
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,11 @@ class AnnotatingSource(Source, Protocol):
     Git history is scanned as unique blobs; which commits, paths and refs hold each blob is
     attached here, once, for the blobs that produced findings.
     """
+
+    def observe(self, findings: list[Finding]) -> None:
+        """See findings as the scan produces them (e.g. to start provenance work only once one
+        exists); called for every unit with findings, before annotate()."""
+        ...
 
     def annotate(self, findings: list[Finding]) -> list[Finding]:
         """Return findings with provenance attached (may add findings replayed from a cache)."""
