@@ -185,7 +185,9 @@ def _plant_row(root: Path, corpus: Corpus, name: str, entry: dict[str, Any], rng
         rel = f"neg/{name}/neutral.txt"
         _write(root, rel, rng.choice(NEUTRAL).format(v=fill(template, rng)), rng)
         corpus.planted.append(Planted(rel, name, False, "neutral"))
-    context = str(entry["contexts"][0])
+    # Only the line that holds the token: a context may carry a fixed companion value (a key id
+    # next to its secret) on another line, which is not a placeholder.
+    context = next(ln for ln in str(entry["contexts"][0]).split("\n") if "{token}" in ln)
     placeholder = rng.choice(PLACEHOLDERS).format(name=re.sub(r"\W", "_", name.upper()))
     rel = f"neg/{name}/placeholder{_suffix(context)}"
     _write(root, rel, context.replace("{token}", placeholder), rng)
