@@ -1,12 +1,17 @@
 """Git history benchmark: tokenward vs Kingfisher 2.14 vs gitleaks 8.30 vs the `git cat-file` floor.
 
     .venv/bin/python benchmarks/git_history.py [--commits N] [--bytes B] [--repeat R] [--skip-peers]
+    .venv/bin/python benchmarks/git_history.py --repo PATH   # a real repository (e.g. redis/redis, git/git)
 
-Builds (once, deterministically) a large repository with git_synth.py, installs the peers with
+Builds (once, deterministically) a large repository with git_synth.py — or takes a real one with
+--repo (no planted tokens then: recall and the rescan are skipped) — installs the peers with
 benchmarks/peers.py (pinned, into benchmarks/work/peers-venv), then measures, in interleaved
 rounds, each tool's wall time, CPU time (user + sys of its process tree) and peak RSS (its largest
 process) under GNU time, the recall of the planted tokens, and an incremental rescan after one more
-commit. Prints a Markdown table and writes benchmarks/work/git_history.json.
+commit. tokenward runs twice per round: cold (a fresh, empty rule cache: rule files parsed and the
+Hyperscan database compiled inside the timed run, as on a fresh CI machine) and warm (cached rule
+set). The floor's output goes to /dev/null. Prints a Markdown table and writes
+benchmarks/work/git_history.json (or git_history-<name>.json with --repo).
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ class Run:
     code: int
 
 
-def measure(name: str, argv: list[str], env: dict[str, str] | None = None) -> Run:
+def measure(name: str, argv: list[str], env: dict[str, str] | None = None, discard: bool = False) -> Run:
     """Run argv under /usr/bin/time: wall, CPU (user+sys, its process tree) and peak RSS (largest process).
 
     GNU time is a small C parent, so a child's peak RSS is its own (a child forked from this Python
@@ -55,8 +60,10 @@ def measure(name: str, argv: list[str], env: dict[str, str] | None = None) -> Ru
     """
     stats = WORK / "time.out"
     timed = ["/usr/bin/time", "-o", str(stats), "-f", "%e %U %S %M %x", *argv]
-    with open(WORK / "tool.log", "wb") as log:  # not /dev/null: a tool writing its report there replaces it
-        subprocess.run(timed, stdout=log, stderr=log, env=env, check=False)
+    # Not /dev/null for the scanners: a tool writing its report there by rename replaces it. The
+    # floor's output is discarded (writing 2-6 GB to a file would inflate it).
+    with open(os.devnull if discard else WORK / "tool.log", "wb") as log:
+        subprocess.run(timed, stdout=log, stderr=subprocess.DEVNULL if discard else log, env=env, check=False)
     wall, user, system, rss_kb, code = stats.read_text().split()[-5:]
     return Run(name, float(wall), float(user) + float(system), int(rss_kb) / 1024, int(code))
 
@@ -112,6 +119,15 @@ def tokenward_env() -> dict[str, str]:
                XDG_DATA_HOME=str(WORK / "xdg-data"), XDG_CACHE_HOME=str(WORK / "xdg-cache"))
     env.pop("TOKENWARD_DB", None)
     return env
+
+
+def cold_env() -> dict[str, str]:
+    """tokenward_env with every cache empty: a fresh rule cache (no package-side cache either)."""
+    cold = WORK / "cold"
+    shutil.rmtree(cold, ignore_errors=True)
+    cold.mkdir(parents=True)
+    return dict(tokenward_env(), TOKENWARD_COMPILED_CACHE=str(cold / "compiled"),
+                TOKENWARD_CACHE_DIR=str(cold / "cache"), XDG_CACHE_HOME=str(cold / "xdg-cache"))
 
 
 def tokenward_argv(repo: Path, report: Path, *extra: str) -> list[str]:
@@ -220,6 +236,7 @@ def scan_runs(repo: Path, repeat: int, peers: tuple[str, str] | None) -> dict[st
     floor_argv = ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch", "--unordered"]
     for _ in range(repeat):
         todo = [("git cat-file floor", floor_argv, None),  # --full: every blob read, the whole history walked
+                ("tokenward cold", tokenward_argv(repo, WORK / "tw-cold.json", "--full"), cold_env()),
                 ("tokenward", tokenward_argv(repo, WORK / "tw.json", "--full"), tokenward_env())]
         if peers:
             todo += [("Kingfisher 2.14", [peers[0], "scan", "--no-validate", "--no-update-check", str(repo),
@@ -227,7 +244,7 @@ def scan_runs(repo: Path, repeat: int, peers: tuple[str, str] | None) -> dict[st
                      ("gitleaks 8.30", [peers[1], "git", str(repo), "--no-banner", "--exit-code", "0",
                                         "-f", "json", "-r", str(WORK / "gl.json")], None)]
         for name, argv, env in todo:
-            run = measure(name, argv, env)
+            run = measure(name, argv, env, discard=name == "git cat-file floor")
             print(f"  {name}: {run.wall:.1f}s wall, {run.cpu:.1f}s CPU, {run.rss_mb:.0f} MB", flush=True)
             runs.setdefault(name, []).append(run)
     return runs
@@ -240,10 +257,16 @@ def main() -> None:
     ap.add_argument("--bytes", type=int, default=git_synth.Plan.target_bytes)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--repo", type=Path, help="a real repository to scan instead of the synthetic one")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     info = machine()
-    repo, planted = ensure_repo(git_synth.Plan(commits=args.commits, target_bytes=args.bytes))
+    if args.repo:
+        repo, planted = args.repo.resolve(), []
+        info["head"] = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                                      text=True).stdout.strip()
+    else:
+        repo, planted = ensure_repo(git_synth.Plan(commits=args.commits, target_bytes=args.bytes))
     stats = repo_stats(repo)
     print(f"repository {repo.name}: {stats}", flush=True)
     peers = None if args.skip_peers else ensure_peers()
@@ -254,17 +277,21 @@ def main() -> None:
     rounds = scan_runs(repo, args.repeat, peers)
     runs = {name: median(rs) for name, rs in rounds.items()}
     floor, tw, kf = runs["git cat-file floor"], runs["tokenward"], runs.get("Kingfisher 2.14")
-    recall = {"tokenward": recall_tokenward(WORK / "tw.json", planted)}
-    if peers:
-        recall["Kingfisher 2.14"] = recall_plaintext(WORK / "kf.json", planted)
-        recall["gitleaks 8.30"] = recall_plaintext(WORK / "gl.json", planted)
-    token = TokenFactory(4242).crc_base62("ghp_")
-    again = rescan(repo, token, tw)
+    recall: dict[str, object] = {}
+    again: dict[str, object] = {}
+    if planted:
+        recall["tokenward"] = recall_tokenward(WORK / "tw.json", planted)
+        if peers:
+            recall["Kingfisher 2.14"] = recall_plaintext(WORK / "kf.json", planted)
+            recall["gitleaks 8.30"] = recall_plaintext(WORK / "gl.json", planted)
+        again = rescan(repo, TokenFactory(4242).crc_base62("ghp_"), tw)
     table = fmt_table(runs, floor, kf)
     result = {"machine": info, "repository": stats, "runs": {k: asdict(v) for k, v in runs.items()},
               "rounds": {k: [asdict(r) for r in rs] for k, rs in rounds.items()},
               "paired_ratios": paired(rounds), "recall": recall, "rescan": again, "table": table}
-    (WORK / "git_history.json").write_text(json.dumps(result, indent=2))
+    label = repo.parent.name if repo.name == "repo" else repo.stem  # fetch mirrors end in <owner+name>/repo
+    out = f"git_history-{label}.json" if args.repo else "git_history.json"
+    (WORK / out).write_text(json.dumps(result, indent=2))
     print(table)
     print(json.dumps({"paired_ratios": result["paired_ratios"], "recall": recall, "rescan": again}, indent=2))
 

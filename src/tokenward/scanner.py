@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 from tokenward import __version__
 from tokenward.engine import Matcher
-from tokenward.expand import ExpandOptions
+from tokenward.expand import ExpandOptions, expand
 from tokenward.findings import Finding, make_finding
 from tokenward.identity import Fingerprinter
-from tokenward.parallel import run_parallel, scan_items
+from tokenward.parallel import fork_map
+from tokenward.provenance import AnnotatingSource
 from tokenward.rules.compile import CONFIDENCE_RANK
-from tokenward.sources.interface import AnnotatingSource, Blob, SkippedItem, Source, SplittableSource
+from tokenward.sources.interface import Blob, SkippedItem, Source, SplittableSource, WorkUnit
 from tokenward.suppress import Baseline, inline_allowed, path_allowed
 
 Progress = Callable[[int], None]
@@ -50,6 +51,17 @@ class ScanResult:
     findings: tuple[Finding, ...]
     skipped: tuple[SkippedItem, ...]
     summary: ScanSummary
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """What one work unit (a batch of files or git blobs, or one streamed item) produced."""
+
+    findings: tuple[Finding, ...]
+    skipped: tuple[SkippedItem, ...]
+    blobs: int
+    nbytes: int
+    suppressed: dict[str, int]
 
 
 @dataclass
@@ -107,6 +119,21 @@ class Scanner:
                 out.append(make_finding(blob, m, self.fp, self.show_secrets))
         return out
 
+    def scan_items(self, items: Iterable[Blob | SkippedItem]) -> UnitResult:
+        """Expand, match and fingerprint the blobs of one work unit (in a worker, or inline)."""
+        findings: list[Finding] = []
+        skipped: list[SkippedItem] = []
+        blobs = nbytes = 0
+        suppressed: Counter[str] = Counter()
+        for item in _expanded(items, self.expand_options):
+            if isinstance(item, SkippedItem):
+                skipped.append(item)
+                continue
+            blobs += 1
+            nbytes += len(item.data)
+            findings.extend(self.scan_blob(item, suppressed))
+        return UnitResult(tuple(findings), tuple(skipped), blobs, nbytes, dict(suppressed))
+
     def _filter(self, findings: list[Finding], tally: _Tally) -> list[Finding]:
         kept = []
         for finding in findings:
@@ -135,10 +162,12 @@ class Scanner:
         skipped: list[SkippedItem] = []
         splittable = [s for s in sources if isinstance(s, SplittableSource)]
         others = [s for s in sources if not isinstance(s, SplittableSource)]
-        results = run_parallel(self, splittable, self.jobs)
-        inline = (scan_items(self, [item]) for item in _prefetched(others))
+        enumerated: list[SkippedItem] = []  # items skipped while cutting sources into units
+        results = fork_map(self.scan_items, _units(splittable, enumerated), self.jobs)
+        inline = (self.scan_items([item]) for item in _prefetched(others))
+        listed = _skips_of(enumerated)
         annotating = [s for s in sources if isinstance(s, AnnotatingSource)]
-        for unit in itertools.chain(results, inline):
+        for unit in itertools.chain(results, listed, inline):
             tally.blobs += unit.blobs
             tally.bytes += unit.nbytes
             tally.suppressed.update(unit.suppressed)
@@ -163,6 +192,29 @@ class Scanner:
             seconds=round(time.monotonic() - started, 3), ruleset=self.matcher.ruleset.digest,
             rules=len(self.matcher.ruleset.rules),
         )
+
+
+def _expanded(items: Iterable[Blob | SkippedItem], options: ExpandOptions) -> Iterator[Blob | SkippedItem]:
+    # Every blob passes through the expanders (archives, exports, encoded runs) before matching.
+    for item in items:
+        if isinstance(item, SkippedItem):
+            yield item
+        else:
+            yield from expand(item, options)
+
+
+def _skips_of(skipped: list[SkippedItem]) -> Iterator[UnitResult]:
+    # Chained after the units: by the time it runs, cutting sources into units has finished.
+    yield UnitResult((), tuple(skipped), 0, 0, {})
+
+
+def _units(sources: list[SplittableSource], skipped: list[SkippedItem]) -> Iterator[WorkUnit]:
+    for source in sources:
+        for unit in source.units():
+            if isinstance(unit, SkippedItem):
+                skipped.append(unit)
+            else:
+                yield unit
 
 
 def _reason_class(reason: str) -> str:

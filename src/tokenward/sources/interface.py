@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from tokenward.findings import Finding
+from typing import Literal, Protocol, runtime_checkable
 
 SkipSeverity = Literal["error", "policy"]
 """'error': the input could not be read (permission, corruption) and changes the exit code to 3;
@@ -107,22 +104,4 @@ class SplittableSource(Source, Protocol):
 
     def units(self) -> Iterator[WorkUnit | SkippedItem]:
         """Yield work units (and items skipped while enumerating), cheaply, in a stable order."""
-        ...
-
-
-@runtime_checkable
-class AnnotatingSource(Source, Protocol):
-    """A source that adds provenance (or cached results) to findings after the whole scan.
-
-    Git history is scanned as unique blobs; which commits, paths and refs hold each blob is
-    attached here, once, for the blobs that produced findings.
-    """
-
-    def observe(self, findings: list[Finding]) -> None:
-        """See findings as the scan produces them (e.g. to start provenance work only once one
-        exists); called for every unit with findings, before annotate()."""
-        ...
-
-    def annotate(self, findings: list[Finding]) -> list[Finding]:
-        """Return findings with provenance attached (may add findings replayed from a cache)."""
         ...
