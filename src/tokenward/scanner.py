@@ -18,9 +18,8 @@ from tokenward.findings import Finding, make_finding
 from tokenward.identity import Fingerprinter
 from tokenward.parallel import fork_map
 from tokenward.provenance import AnnotatingSource
-from tokenward.rules.compile import CONFIDENCE_RANK
 from tokenward.sources.interface import Blob, SkippedItem, Source, SplittableSource, WorkUnit
-from tokenward.suppress import Baseline, inline_allowed, path_allowed
+from tokenward.suppress import Baseline, Suppressor
 
 Progress = Callable[[int], None]
 PREFETCH = 64
@@ -100,21 +99,20 @@ class Scanner:
                  expand_options: ExpandOptions | None = None, min_confidence: str = "low") -> None:
         # Checksum look-alikes are reported (as low confidence) only when low is asked for.
         self.matcher = Matcher(matcher.ruleset, lookalikes=True) if min_confidence == "low" else matcher
-        self.min_confidence = min_confidence
         self.expand_options = expand_options or ExpandOptions()  # forked into workers with the scanner
         self.jobs = jobs or min(os.cpu_count() or 1, MAX_JOBS)
         self.fp = fingerprinter
-        self.allow_paths = allow_paths
-        self.baseline = baseline
+        self.suppressor = Suppressor(min_confidence, allow_paths, baseline)
         self.show_secrets = show_secrets
 
     def scan_blob(self, blob: Blob, suppressed: Counter[str] | None = None) -> list[Finding]:
         """Findings of one blob, minus those an inline allow comment suppresses (counted)."""
         out: list[Finding] = []
         for m in self.matcher.scan(blob.data):
-            if inline_allowed(blob.data, m.start, m.end):
+            reason = self.suppressor.inline(blob.data, m.start, m.end)
+            if reason:
                 if suppressed is not None:
-                    suppressed["inline comment"] += 1
+                    suppressed[reason] += 1
             else:
                 out.append(make_finding(blob, m, self.fp, self.show_secrets))
         return out
@@ -137,21 +135,12 @@ class Scanner:
     def _filter(self, findings: list[Finding], tally: _Tally) -> list[Finding]:
         kept = []
         for finding in findings:
-            reason = self._suppressed(finding)
+            reason = self.suppressor.reason(finding)
             if reason:
                 tally.suppressed[reason] += 1
             else:
                 kept.append(finding)
         return kept
-
-    def _suppressed(self, finding: Finding) -> str | None:
-        if CONFIDENCE_RANK[finding.confidence] < CONFIDENCE_RANK[self.min_confidence]:
-            return f"below --min-confidence {self.min_confidence}"
-        if path_allowed(finding, self.allow_paths):
-            return "allow-listed path"
-        if self.baseline is not None and finding in self.baseline:
-            return "baseline"
-        return None
 
     def run(self, sources: Iterable[Source], progress: Progress | None = None) -> ScanResult:
         """Scan every source; never raises for a single bad input (it becomes a SkippedItem)."""

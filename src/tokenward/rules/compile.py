@@ -16,10 +16,9 @@ from tokenward.checks import CHECKSUM_CHECKS, build_check
 from tokenward.checks.interface import Check
 from tokenward.errors import RuleError
 from tokenward.rules import diskcache
-from tokenward.rules.spec import RuleSpec, ruleset_hash
+from tokenward.rules.spec import RuleSpec, confidence_rank, ruleset_hash
 
 MAX_WINDOW = 4096
-CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
 LOOKAROUND = re.compile(r"\(\?<?[=!]")
 
 
@@ -82,7 +81,7 @@ def compile_rule(spec: RuleSpec) -> CompiledRule:
     checksums = tuple(c for c, (name, _arg) in zip(checks, spec.checks, strict=True) if name in CHECKSUM_CHECKS)
     priority = (
         spec.tier,
-        CONFIDENCE_RANK[spec.confidence],
+        confidence_rank(spec.confidence),
         max(len(k) for k in spec.keywords),
     )
     return CompiledRule(spec, checks, priority, checksums)

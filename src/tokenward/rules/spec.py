@@ -25,6 +25,7 @@ BUILTIN_DIR = Path(__file__).parent / "builtin"
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9.-]*$")
 Confidence = Literal["high", "medium", "low"]
+CONFIDENCE_ORDER: tuple[Confidence, ...] = ("low", "medium", "high")  # the one order of confidence labels
 STRUCTURAL_PROVIDERS = frozenset({"jwt", "uri"})
 DEFAULT_WITHIN, MAX_WITHIN = 40, 256
 MIN_GATED_KEYWORD = 3
@@ -62,6 +63,11 @@ def _check_secret_form(secret: str) -> None:
         raise ValueError(f"secret does not compile: {exc}") from exc
     if compiled.groupindex:
         raise ValueError("'secret' is the value's own regex: no named groups (the rule adds them)")
+
+
+def confidence_rank(confidence: str) -> int:
+    """The position of a confidence label in CONFIDENCE_ORDER: low 0, medium 1, high 2."""
+    return CONFIDENCE_ORDER.index(confidence)
 
 
 @dataclass(frozen=True)
