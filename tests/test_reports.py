@@ -141,3 +141,44 @@ def test_low_confidence_findings_only_on_request(tmp_path: Path) -> None:
     assert code == 1 and [x["confidence"] for x in json.loads(out)["findings"]] == ["low"]
     result = runner.invoke(app, ["scan", "--min-confidence", "some", str(tmp_path)])
     assert result.exit_code == 2 and "--min-confidence" in result.stderr
+
+
+def test_sarif_uris_are_percent_encoded_with_a_base_per_root(tmp_path: Path) -> None:
+    f = TokenFactory(33)
+    first, second = tmp_path / "one", tmp_path / "two words"
+    (first / "sub").mkdir(parents=True)
+    second.mkdir()
+    (first / "sub" / "a\\b.env").write_text(f"T={f.github_classic()}\n")  # a backslash is a file-name character
+    (second / "c:50% #1.env").write_text(f"T={f.github_classic()}\n")
+    target = tmp_path / "out.sarif"
+    code, _ = run("scan", "-q", "--no-db", "-f", "sarif", "-o", str(target), str(first), str(second))
+    assert code == 1
+    doc = json.loads(target.read_text())
+    jsonschema.validate(doc, json.loads((DATA / "sarif-2.1.0.json").read_text()))
+    run_ = doc["runs"][0]
+    locations = sorted((loc["uriBaseId"], loc["uri"]) for loc in (
+        r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run_["results"]))
+    assert locations == [("ROOT0", "sub/a%5Cb.env"), ("ROOT1", "c%3A50%25%20%231.env")]
+    bases = run_["originalUriBaseIds"]
+    assert bases["ROOT0"]["uri"] == first.as_uri() + "/"
+    assert bases["ROOT1"]["uri"] == second.as_uri() + "/" and "%20" in bases["ROOT1"]["uri"]
+
+
+def test_markdown_review_escapes_html_in_every_cell() -> None:
+    from datetime import UTC, datetime
+
+    from tokenward.policy.model import Review, ReviewSummary, Violation
+    from tokenward.report.review_md import render_review_md
+
+    path = '"><img src=x onerror=alert(1)>.env'
+    owner = "<script>alert(1)</script>"
+    v = Violation("leaked", "high", "1" * 64, f"ghp_…abcd ({path})", "github", owner, f"Leaked in {path}",
+                  (f"path: {path}", "agent: ![x](http://evil.example/x.png)"), f"Remove it from {path}", path, 1)
+    summary = ReviewSummary(1, 1, 1, 0, 0, 1, {"high": 1})
+    review = Review(datetime(2026, 1, 1, tzinfo=UTC), "<b>policy</b>", "db", (), (v,), summary)
+    out = io.StringIO()
+    render_review_md(review, out)
+    md = out.getvalue()
+    assert "<img" not in md and "<script" not in md and "<b>" not in md and '"' not in md
+    assert "&lt;img src=x onerror=alert(1)&gt;" in md and "&lt;script&gt;" in md
+    assert "![x](" not in md  # no image the renderer would fetch

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tokenward import yamlsafe
 from tokenward.errors import ConfigError
 from tokenward.sources.filesystem import DEFAULT_MAX_SIZE
 
@@ -45,6 +46,9 @@ def find_config(explicit: Path | None, scan_roots: list[Path]) -> Path | None:
     project checkout must not apply that project's excludes and allow-lists to /tmp/x.
     """
     if explicit is not None:
+        if explicit.is_dir():
+            raise ConfigError(f"--config {explicit} is a directory: give the config file itself "
+                              f"(e.g. {explicit / CONFIG_NAMES[0]})")
         if not explicit.is_file():
             raise ConfigError(f"config file {explicit} does not exist")
         return explicit
@@ -63,7 +67,7 @@ def load_settings(config: Path | None) -> Settings:
     if config is None:
         return Settings()
     try:
-        raw = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        raw = yamlsafe.load(yamlsafe.read_text(config, ConfigError), str(config), ConfigError) or {}
         model = _ConfigModel.model_validate(raw)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {config}: {exc}") from None
@@ -71,6 +75,8 @@ def load_settings(config: Path | None) -> Settings:
         raise ConfigError(f"{config}: invalid YAML: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
+        if not first["loc"]:
+            raise ConfigError(f"{config}: expected a mapping of settings (exclude, allow_paths, …)") from None
         where = ".".join(str(x) for x in first["loc"])
         raise ConfigError(f"{config}: {where}: {first['msg']}") from None
     return Settings(

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from tokenward.policy.model import Review, TokenView, Violation, severity_rank
 from tokenward.report.review_charts import all_charts
+from tokenward.report.terminal import plural
 
 
 def _template() -> Template:
@@ -54,7 +55,8 @@ def _owners(review: Review) -> str:
                         f"{escape(v.title)} <span class=\"muted\">({escape(v.check)})</span></li>"
                         for v in groups[owner])
         how = f' <span class="basis">owner via {escape(basis[owner])}</span>' if owner in basis else ""
-        parts.append(f'<details class="owner" open><summary>{escape(owner)} — {len(groups[owner])} violations{how}'
+        count = plural(len(groups[owner]), "violation")
+        parts.append(f'<details class="owner" open><summary>{escape(owner)} — {count}{how}'
                      f"</summary><ul>{items}</ul></details>")
     return "".join(parts) or '<p class="muted">No violations.</p>'
 

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 from tokenward import __version__
 from tokenward.policy.checks import CHECKS
 from tokenward.policy.model import Review, Violation
-from tokenward.report.sarif import INFO_URI, SARIF_SCHEMA
+from tokenward.report.sarif import INFO_URI, SARIF_SCHEMA, artifact_uri
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "none"}
 SCORE = {"critical": "9.5", "high": "8.0", "medium": "5.0", "low": "2.0", "info": "0.0"}
@@ -22,7 +22,7 @@ def _rule(check: str) -> dict[str, Any]:
 
 def _location(v: Violation) -> dict[str, Any]:
     if v.path:
-        return {"physicalLocation": {"artifactLocation": {"uri": v.path},
+        return {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(v.path)},
                                      "region": {"startLine": max(v.line or 1, 1)}}}
     return {"logicalLocations": [{"name": v.token_label, "fullyQualifiedName": f"token/{v.token_key}",
                                   "kind": "resource"}]}
