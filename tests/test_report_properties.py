@@ -33,7 +33,7 @@ FRAGMENTS = ("[/red]", "[bold]", "[link=http://e]", "\x1b[31m", "\x1b]8;;http://
              "'", "&amp;", "|", "`", "*", "_", "![x](http://e/x.png)", "[a](javascript:alert(1))", "=1+2",
              "+SUM(A1)", "-2+3", "@cmd", "\\", "%", ":smile:", "# h", "> q", "\ufeff", "é", "😀")
 TERMINAL_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\n")  # what a spreadsheet (or a CSV importer) takes for a formula start
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\n")  # what a spreadsheet or CSV importer takes for a formula
 NOW = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 
 fragment = st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6))

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from tokenward.checks.interface import Check, CheckFactory
+from tokenward.errors import CheckError
 
 
 def b64url_json(part: bytes) -> dict[str, Any] | None:
@@ -55,4 +56,16 @@ def _base64(_arg: Any) -> Check:
     return check
 
 
-CHECKS: dict[str, CheckFactory] = {"jwt": _jwt, "base64": _base64}
+def _jwt_claims(arg: Any) -> Check:
+    """Keep JWTs whose payload has every given claim with the given value (a list: any of them)."""
+    if not isinstance(arg, dict) or not arg:
+        raise CheckError(f"jwt_claims takes a mapping of claim to value(s), got {arg!r}")
+    wanted = {str(k): tuple(v) if isinstance(v, list) else (v,) for k, v in arg.items()}
+
+    def check(secret: bytes, _ctx: bytes) -> bool:
+        decoded = decode_jwt(secret)
+        return decoded is not None and all(decoded[1].get(k) in vs for k, vs in wanted.items())
+    return check
+
+
+CHECKS: dict[str, CheckFactory] = {"jwt": _jwt, "base64": _base64, "jwt_claims": _jwt_claims}

@@ -390,6 +390,34 @@ def _uri_user(context: bytes) -> bytes | None:
     return unquote_to_bytes(m.group(1)) if m else None
 
 
+FUNCTION_CALL = re.compile(rb"^[A-Za-z_][\w.]*\([^()]*\)$")
+WHOLE_REFERENCE = re.compile(
+    rb"^(?:\$\{?[A-Za-z_]\w*\}?|%[A-Za-z_]\w*%|\$\(.*\))$|\{\{|\}\}|os\.environ|getenv|process\.env")
+
+
+def secret_key_reason(value: bytes) -> str | None:
+    """Why a framework signing key (Django SECRET_KEY and the like, whose alphabet includes `()&*^%`)
+    is not a real key, or None: the generic value heuristics minus the `code` shape, plus entropy."""
+    reasons: tuple[Reason, ...] = (
+        ("short", lambda v: len(v) < 32),
+        ("variable reference", lambda v: bool(WHOLE_REFERENCE.search(v) or REFERENCE_SCHEME.match(v))),
+        ("placeholder", is_placeholder),
+        ("repeated", lambda v: bool(REPEATED.fullmatch(v))),
+        ("call", lambda v: bool(FUNCTION_CALL.match(v))),
+        ("url", lambda v: bool(URLISH.search(v))),
+        ("path", lambda v: bool(PATHISH.search(v))),
+        ("hash", lambda v: bool(HEX_HASH.match(v) or HASH_PREFIX.search(v))),
+        ("identifier", lambda v: bool(IDENTIFIERISH.match(v)) or _dotted_reference(v)),
+        ("dictionary words", is_wordy),
+        ("low entropy", lambda v: shannon(v) < 4.0),
+    )
+    return next((name for name, test in reasons if test(value)), None)
+
+
+def _secret_key_value(_arg: Any) -> Check:
+    return lambda secret, _ctx: secret_key_reason(secret) is None
+
+
 def _not_placeholder(_arg: Any) -> Check:
     return lambda secret, _ctx: not is_placeholder(secret)
 
@@ -419,6 +447,14 @@ def _basic_auth(_arg: Any) -> Check:
     return check
 
 
+def _b64_password(_arg: Any) -> Check:
+    """A base64-encoded password (npm `_password`): it must decode to a plausible password."""
+    def check(secret: bytes, _ctx: bytes) -> bool:
+        decoded = _decoded_text(secret)
+        return decoded is not None and uri_password_reason(decoded, b"") is None
+    return check
+
+
 def _uri_password(_arg: Any) -> Check:
     return lambda secret, ctx: uri_password_reason(secret, ctx) is None
 
@@ -429,4 +465,6 @@ CHECKS: dict[str, CheckFactory] = {
     "generic_key": _generic_key,
     "basic_auth": _basic_auth,
     "uri_password": _uri_password,
+    "secret_key_value": _secret_key_value,
+    "b64_password": _b64_password,
 }

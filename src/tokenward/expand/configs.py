@@ -1,13 +1,18 @@
 """Credential-bearing config files: .env, .npmrc, .pypirc, .netrc, .git-credentials, AWS credentials,
-Docker config.json, kubeconfig and Terraform state, each finding labelled with its key path.
+Docker config.json, kubeconfig, Terraform state and Kubernetes Secret manifests, each finding labelled
+with its key path.
 
 Line-based files stay whole (their line says which key); INI files are split per section (padded,
-so lines keep their numbers); JSON/YAML files become one blob per object of scalar values
-(`key = value` lines), labelled with the object's key path.
+so lines keep their numbers); JSON/YAML files become one blob per object of scalar values, written
+in the file's own syntax (`"key": "value"` for JSON, `key: value` for YAML) so that every rule
+matches them as it matches the file itself, labelled with the object's key path. Kubernetes
+manifests are scanned as they are, plus the decoded values of each Secret's `data`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Iterator
@@ -15,7 +20,9 @@ from typing import Any
 
 import yaml
 
-from tokenward.expand.base import Ctx, Item, child, error, padded, text_blob
+from tokenward import yamlsafe
+from tokenward.expand.base import Ctx, Item, Member, child, error, padded, text_blob
+from tokenward.expand.decode import candidates
 from tokenward.expand.detect import basename
 from tokenward.sources.interface import Blob
 
@@ -83,12 +90,20 @@ def groups(value: Any, path: str, out: list[tuple[str, Pairs]]) -> None:
                 groups(v, f"{path}{_label(v, i)}", out)
 
 
-def placed(raw: str, pairs: Pairs) -> str:
-    """'key = value' lines laid out at the file lines their values stand on, so findings keep file lines."""
+def _pair_line(key: str, value: str, style: str) -> str:
+    if style == "json":
+        quoted = json.dumps(value, ensure_ascii=False)
+        return f"{json.dumps(key, ensure_ascii=False)}: {quoted}" if key else quoted
+    return f"{key}: {value}" if key else value
+
+
+def placed(raw: str, pairs: Pairs, style: str = "yaml") -> str:
+    """The pairs as lines in the file's syntax (style "json": `"key": "value"`, "yaml": `key: value`),
+    laid out at the file lines their values stand on, so findings keep file lines."""
     at: dict[int, list[str]] = {}
     spare: list[str] = []
     for key, value in pairs:
-        line = f"{key} = {value}" if key else value
+        line = _pair_line(key, value, style)
         pos = raw.find(value) if len(value) >= 4 else -1
         if pos < 0:
             spare.append(line)
@@ -99,7 +114,7 @@ def placed(raw: str, pairs: Pairs) -> str:
     return "\n".join(rows + spare)
 
 
-def _structured(blob: Blob, fmt: str, parse: Any) -> Iterator[Item]:
+def _structured(blob: Blob, fmt: str, parse: Any, style: str) -> Iterator[Item]:
     try:
         doc = parse(blob.data)
     except (ValueError, yaml.YAMLError) as exc:
@@ -110,19 +125,140 @@ def _structured(blob: Blob, fmt: str, parse: Any) -> Iterator[Item]:
     groups(doc, "", found)
     raw = blob.data.decode("utf-8", "replace")
     for path, pairs in found:
-        yield text_blob(blob.origin, fmt, placed(raw, pairs), (("key_path", path),))
+        yield text_blob(blob.origin, fmt, placed(raw, pairs, style), (("key_path", path),))
 
 
 def expand_docker_config(blob: Blob, ctx: Ctx) -> Iterator[Item]:
     """~/.docker/config.json: auths.<registry>.auth is base64 user:password (decoded by the decoding pass)."""
-    yield from _structured(blob, "docker-config", json.loads)
+    yield from _structured(blob, "docker-config", json.loads, "json")
 
 
 def expand_kubeconfig(blob: Blob, ctx: Ctx) -> Iterator[Item]:
     """A kubeconfig: users' tokens, passwords and base64 client keys, labelled users[name].user."""
-    yield from _structured(blob, "kubeconfig", lambda data: yaml.load(data, Loader=Loader))
+    yield from _structured(blob, "kubeconfig", lambda data: yamlsafe.load(data, "kubeconfig", ValueError), "yaml")
 
 
 def expand_tfstate(blob: Blob, ctx: Ctx) -> Iterator[Item]:
     """Terraform state: resource attributes and outputs (which hold secrets in plain text)."""
-    yield from _structured(blob, "tfstate", json.loads)
+    yield from _structured(blob, "tfstate", json.loads, "json")
+
+
+MAX_DECODED = 1 << 20  # one decoded Secret value
+K8S_SECRET = "k8s-secret"
+Decoded = list[tuple[str, str, str]]  # (key, decoded text, encoded value)
+
+
+def _decoded_value(encoded: str) -> str | None:
+    """The UTF-8 text a Secret `data` value holds, or None when it is not base64 of text."""
+    try:
+        raw = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw or len(raw) > MAX_DECODED:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if all(c.isprintable() or c in "\t\r\n" for c in text) else None
+
+
+def _secrets(doc: Any) -> Iterator[dict[str, Any]]:
+    """The Secret objects of one manifest document (a List's items included)."""
+    if not isinstance(doc, dict):
+        return
+    if doc.get("kind") == "Secret":
+        yield doc
+    items = doc.get("items")
+    if isinstance(items, list):
+        for item in items:
+            yield from _secrets(item)
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    return {str(k): v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
+
+
+def _decoded_data(secret: dict[str, Any]) -> Decoded:
+    """(key, decoded text, encoded value) of every `data` value that is base64 of text."""
+    out: Decoded = []
+    for key, encoded in _string_map(secret.get("data")).items():
+        text = _decoded_value(encoded)
+        if text is not None:
+            out.append((key, text, encoded))
+    return out
+
+
+def _decoded_elsewhere(encoded: str, ctx: Ctx) -> bool:
+    """True when the decoding pass decodes this value by itself (it spells a token prefix or keyword):
+    reporting it here too would report it twice."""
+    return ctx.limits.decode_depth > 0 and bool(candidates(encoded.encode(), ctx.keywords)[0])
+
+
+def _bootstrap_token(secret: dict[str, Any], decoded: Decoded) -> tuple[str, str] | None:
+    """(token-secret as the file writes it, `id.secret`) of a bootstrap-token Secret, else None."""
+    if secret.get("type") != "bootstrap.kubernetes.io/token":
+        return None
+    plain = _string_map(secret.get("stringData"))
+    written = dict(plain)
+    for key, text, encoded in decoded:
+        plain[key], written[key] = text, encoded
+    if "token-id" not in plain or "token-secret" not in plain:
+        return None
+    return written["token-secret"], f"{plain['token-id'].strip()}.{plain['token-secret'].strip()}"
+
+
+def _line_of(raw: str, text: str) -> int:
+    pos = raw.find(text)
+    return raw.count("\n", 0, pos) + 1 if pos >= 0 else 0
+
+
+def _decoded_rows(raw: str, decoded: Decoded) -> str:
+    """`key: decoded` lines standing on the file lines of their encoded values."""
+    at: dict[int, list[str]] = {}
+    for key, text, encoded in decoded:
+        at.setdefault(_line_of(raw, encoded), []).append(f"{key}: {text.strip()}")
+    last = max(at, default=0)
+    return "\n".join(["   ".join(at.get(n, [])) for n in range(1, last + 1)] + at.get(0, []))
+
+
+def _manifest_docs(data: bytes, name: str) -> list[Any]:
+    """Every document of a multi-document YAML file, with the limits of yamlsafe (size, depth, aliases)."""
+    if len(data) > yamlsafe.MAX_BYTES:
+        raise ValueError(f"{name}: larger than {yamlsafe.MAX_BYTES >> 20} MiB")
+    docs = []
+    for node in yaml.compose_all(data, Loader=Loader):
+        if node is not None:
+            yamlsafe.check(node, name, ValueError)
+            docs.append(yamlsafe.construct(node))
+    return docs
+
+
+def expand_k8s_manifest(blob: Blob, ctx: Ctx) -> Iterator[Item]:
+    """A Kubernetes manifest holding a Secret: the text as it is, plus each Secret's decoded `data`
+    values as `key: value` lines (multi-line values as blobs of their own, expanded again) and a
+    bootstrap token's `id.secret`, labelled Secret/<name>.data."""
+    yield Blob(blob.data, child(blob.origin, "k8s-manifest"))
+    try:
+        docs = _manifest_docs(blob.data, blob.origin.path)
+    except (yaml.YAMLError, ValueError):
+        return  # templates ({{ }}), fragments, alias bombs: the text itself was scanned
+    raw = blob.data.decode("utf-8", "replace")
+    for doc in docs:
+        for secret in _secrets(doc):
+            meta = secret.get("metadata")
+            name = str(meta.get("name", "")) if isinstance(meta, dict) else ""
+            path = f"Secret/{name}.data" if name else "Secret.data"
+            every = _decoded_data(secret)
+            decoded = [d for d in every if not _decoded_elsewhere(d[2], ctx)]
+            lines = [d for d in decoded if "\n" not in d[1].strip()]
+            if lines:
+                yield text_blob(blob.origin, K8S_SECRET, _decoded_rows(raw, lines), (("key_path", path),))
+            for key, text, _ in decoded:
+                if "\n" in text.strip():
+                    details = (("key_path", f"{path}.{key}"),)
+                    yield Member(Blob(text.encode("utf-8"), child(blob.origin, K8S_SECRET, f"{path}.{key}", details)))
+            token = _bootstrap_token(secret, every)
+            if token is not None:
+                text = padded(f"bootstrap-token: {token[1]}", max(1, _line_of(raw, token[0])))
+                yield text_blob(blob.origin, K8S_SECRET, text, (("key_path", path),))

@@ -21,6 +21,8 @@ NAME_EXACT = {
     ".npmrc": "line-config", ".netrc": "line-config", "_netrc": "line-config",
     ".git-credentials": "line-config", ".pypirc": "ini-config", ".env": "dotenv",
 }
+K8S_SECRET_KIND = re.compile(rb"(?m)^kind:[ \t]{0,4}[\"']?Secret[\"']?[ \t]*\r?$")
+K8S_STARTS = (b"a", b"k", b"-", b"#", b"m", b"d", b"s", b"t")  # apiVersion, kind, ---, comments, fields
 GHA_TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ")
 CI_STARTS = (b"\x1b[", b"##[", b"section_start:", b"[Pipeline]", b"Started by ", b"Running with gitlab-runner")
 MARKER_SPAN = 2048  # CI logs show their markers in the first lines
@@ -90,6 +92,8 @@ def by_head(head: bytes, name: str) -> str | None:
         return "jira-csv"
     if head.startswith(b"apiVersion:") and b"kind: Config" in head and b"clusters:" in head:
         return "kubeconfig"
+    if start in K8S_STARTS and b"Secret" in head and K8S_SECRET_KIND.search(head):
+        return "k8s-manifest"
     return None
 
 
@@ -113,6 +117,8 @@ def _json_kind(head: bytes) -> str | None:
         return "tfstate"
     if b'"auths"' in head or b'"credHelpers"' in head:
         return "docker-config"
+    if b'"kind": "Secret"' in head or b'"kind":"Secret"' in head:
+        return "k8s-manifest"
     return None
 
 
@@ -139,7 +145,8 @@ FAMILIES: dict[str, frozenset[str]] = {
     "notes": frozenset({"markdown", "email", "mbox", "zip"}),
     "ci-log": frozenset({"ci-log", "zip", "gzip"}),
     "notebook": frozenset({"notebook"}),
-    "config": frozenset({"dotenv", "line-config", "ini-config", "kubeconfig", "docker-config", "tfstate"}),
+    "config": frozenset({"dotenv", "line-config", "ini-config", "kubeconfig", "docker-config", "tfstate",
+                         "k8s-manifest"}),
 }
 SOURCE_TYPE_NAMES = ("auto", "plain", *FAMILIES)
 

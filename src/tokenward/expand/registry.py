@@ -45,4 +45,5 @@ EXPANDERS: dict[str, Expander] = {
     "kubeconfig": configs.expand_kubeconfig,
     "docker-config": configs.expand_docker_config,
     "tfstate": configs.expand_tfstate,
+    "k8s-manifest": configs.expand_k8s_manifest,
 }
