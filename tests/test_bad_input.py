@@ -133,3 +133,45 @@ def test_exit_code_3_when_unreadable_and_no_findings() -> None:
     doc = json.loads(proc.stdout)
     assert {(s["location"], s["severity"]) for s in doc["skipped"]} == {("locked.txt", "error"), ("sub", "error")}
     assert doc["summary"]["errors"] == 2
+
+
+def test_everything_excluded_says_why(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.env").write_text("x\n")
+    (tmp_path / "sub" / "b.env").write_text("y\n")
+    items = list(FilesystemSource(tmp_path, WalkOptions(exclude=("*",))))
+    assert [type(i) for i in items] == [SkippedItem]
+    (skip,) = items
+    assert isinstance(skip, SkippedItem) and skip.severity == "policy"
+    assert "every entry (2) matches an exclude pattern (*)" in skip.reason
+    partly = list(FilesystemSource(tmp_path, WalkOptions(exclude=("sub",))))
+    assert [type(i) for i in partly] == [Blob]  # something was read: the exclusion needs no explanation
+
+
+def test_unreadable_root_is_an_unreadable_input_not_a_usage_error(
+        tmp_path: Path, token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from tokenward.cli.main import app
+    from tokenward.sources import select
+
+    locked, ok = tmp_path / "locked", tmp_path / "ok"
+    locked.mkdir()
+    ok.mkdir()
+    (ok / "a.env").write_text(f"T={token}\n")
+    real_open_repo = select.open_repo
+
+    def deny(path: Path) -> object:  # what `git -C` + Path.exists do on a 0700 directory of another user
+        if path == locked:
+            raise PermissionError(13, "Permission denied", str(path / ".git"))
+        return real_open_repo(path)
+
+    monkeypatch.setattr(select, "open_repo", deny)
+    runner = CliRunner()
+    result = runner.invoke(app, ["scan", "-q", "--no-db", "-f", "json", str(locked)])
+    assert result.exit_code == 3, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["skipped"] == [{"location": str(locked), "reason": "cannot open: Permission denied",
+                               "severity": "error"}]
+    result = runner.invoke(app, ["scan", "-q", "--no-db", "-f", "json", str(locked), str(ok)])
+    assert result.exit_code == 1 and len(json.loads(result.stdout)["findings"]) == 1

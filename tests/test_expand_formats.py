@@ -226,3 +226,31 @@ def test_oci_layout_unpacked_on_disk(tmp_path: Path, matcher: Matcher, planter: 
     assert found.origin.path.startswith("blobs/sha256/") and found.origin.path.endswith("!/app/.env")
     assert out.details(deleted)["layer"].startswith("sha256:")
     assert all(out.of(t) for t in planter.planted["image"])  # config env and history: the config blob as JSON
+
+
+def test_tar_links_and_devices_are_counted_as_skipped(tmp_path: Path, matcher: Matcher) -> None:
+    import io
+    import tarfile
+
+    from tests.tokens import TokenFactory
+
+    secret = TokenFactory(17).github_classic()
+    path = tmp_path / "bundle.tar"
+    with tarfile.open(path, "w") as tf:
+        body = f"T={secret}\n".encode()
+        info = tarfile.TarInfo("conf/.env")
+        info.size = len(body)
+        tf.addfile(info, io.BytesIO(body))
+        for name, kind, target in (("conf/link.env", tarfile.SYMTYPE, "/etc/shadow"),
+                                   ("conf/hard.env", tarfile.LNKTYPE, "conf/.env"),
+                                   ("dev/null", tarfile.CHRTYPE, ""), ("dev/pipe", tarfile.FIFOTYPE, "")):
+            member = tarfile.TarInfo(name)
+            member.type, member.linkname = kind, target
+            tf.addfile(member)
+    out = scan_path(matcher, path)
+    assert out.of(secret)
+    skipped = {s.location.split("bundle.tar!/")[-1]: s.reason for s in out.skipped}
+    assert skipped["conf/link.env"].startswith("symbolic link to /etc/shadow")
+    assert skipped["conf/hard.env"].startswith("hard link to conf/.env")
+    assert "device" in skipped["dev/null"] and "fifo" in skipped["dev/pipe"]
+    assert all(s.severity == "policy" for s in out.skipped)

@@ -94,3 +94,40 @@ def test_parse_time_formats() -> None:
     assert parse_time("2024-05-01T10:00:00.123456789Z") is not None  # Vault's nanoseconds
     assert parse_time("N/A") is None and parse_time("no_information") is None and parse_time("garbage") is None
     assert parse_time(1700000000) is not None
+
+
+@pytest.mark.parametrize("body", ["{}", "[]", '[{"id": 1}]', '{"kind": "List"}', '[1, 2]', '"secrets"',
+                                  '{"kind": "List", "items": [{"kind": "ConfigMap"}]}',
+                                  '[{"kind": "Secret", "metadata": "x", "data": "y"}]'])
+def test_malformed_k8s_secrets_are_refused_with_the_expected_shape(tmp_path: Path, body: str) -> None:
+    from typer.testing import CliRunner
+
+    from tokenward.cli.main import app
+
+    path = _write(tmp_path, "k.json", body)
+    result = CliRunner().invoke(app, ["import", "k8s-secrets", path, "--db", str(tmp_path / "inv.db")],
+                                env={"TOKENWARD_KEY": "11" * 32})
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "expected `kubectl get secrets" in result.output or "not a list of Kubernetes" in result.output
+    assert "imported" not in result.output
+
+
+def test_malformed_provider_listings_are_refused(tmp_path: Path, ctx: ImportContext) -> None:
+    for body in ('[1, "x"]', '"tokens"', '{"tokens": 3}'):
+        for importer in (import_github_tokens, import_gitlab_tokens):
+            with pytest.raises(ImporterError, match=r"expected a list of tokens|expected a JSON list of tokens"):
+                importer(ImportRequest(_write(tmp_path, "l.json", body)), ctx)
+    empty = import_k8s_secrets(ImportRequest(_write(tmp_path, "e.json", '{"kind": "List", "items": []}')), ctx)
+    assert empty.records == ()  # kubectl's answer when there are no secrets
+
+
+def test_a_non_hex_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokenward.errors import IdentityError
+    from tokenward.identity import load_key
+
+    for value in ("correct horse battery staple, long enough", "zz" * 32, "abc"):
+        monkeypatch.setenv("TOKENWARD_KEY", value)
+        with pytest.raises(IdentityError, match=r"hexadecimal|at least 16 bytes"):
+            load_key()
+    monkeypatch.setenv("TOKENWARD_KEY", "ab" * 32)
+    assert load_key() == bytes.fromhex("ab" * 32)

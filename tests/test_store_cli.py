@@ -71,6 +71,7 @@ def test_scan_list_show_triage_export(run: Callable[..., Result], plant: Planter
 
 
 def test_usage_errors_exit_2(run: Callable[..., Result], db_url: str) -> None:
+    assert run("db", "upgrade", "--db", db_url).exit_code == 0  # an empty inventory (a missing one is refused)
     assert run("triage", "abcd", "--status", "gone", "--db", db_url).exit_code == 2
     missing = run("inventory", "show", "abcdef", "--db", db_url)
     assert missing.exit_code == 2 and "no token id starts with abcdef" in missing.output
@@ -101,3 +102,26 @@ def test_scan_with_another_key_is_refused(run: Callable[..., Result], plant: Pla
     refused = run("scan", str(tmp_path / "tree"), "-q", "--db", db_url)
     assert refused.exit_code == 2
     assert "different fingerprint key" in refused.output
+
+
+def test_read_commands_never_create_a_database(run: Callable[..., Result], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "nonexistent" / "dir" / "x.db"
+    for args in (("inventory", "list"), ("inventory", "show", "abcd"), ("inventory", "export"),
+                 ("triage", "abcd", "--status", "revoked"), ("review",), ("usage", "abcd"),
+                 ("scopes", "suggest", "abcd")):
+        for db in (f"sqlite:///{missing}", str(missing)):
+            result = run(*args, "--db", db)
+            assert result.exit_code == 2, (args, result.output)
+            assert "no inventory at" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "nonexistent").exists()
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert "it is empty" in run("inventory", "list", "--db", str(empty)).output
+    for db, says in (("sqlite:", "not a database URL"), ("postgresql:", "not a database URL"),
+                     ("postgresql+psycopg2://u@127.0.0.1:1/x", "psycopg 3"), ("sqlite+aiosqlite:///x.db", "driver")):
+        result = run("inventory", "list", "--db", db)
+        assert result.exit_code == 2 and isinstance(result.exception, SystemExit), (db, result.output)
+        assert says in result.output and len(result.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests import test_git_fixtures as fx
 from tests.tokens import TokenFactory, provider_tokens
 from tokenward.engine import Matcher
 from tokenward.errors import StoreError
@@ -23,9 +24,12 @@ from tokenward.sources.blobcache import BlobCache
 from tokenward.sources.filesystem import FilesystemSource
 from tokenward.sources.interface import CommitInfo, GitProvenance, Origin
 from tokenward.store import Inventory, ScanRecorder
+from tokenward.store import inventory as inv_module
 from tokenward.store.blobcache import InventoryBlobCache
 from tokenward.store.records import TokenFilter
 from tokenward.store.writer import source_kind
+
+gh_matcher, git_env = fx.gh_matcher, fx.git_env  # fixtures used here
 
 pytest_plugins = ["tests.conftest_pg"]
 Planter = Callable[..., list[str]]
@@ -157,6 +161,20 @@ def test_triage_is_audited_and_the_trail_is_append_only(plant: Planter, db_url: 
             conn.execute(sa.text(statement))
     engine.dispose()
     assert len(rows(db_url, "SELECT * FROM event")) == 2
+
+
+def test_triage_to_the_same_status_writes_no_event(plant: Planter, db_url: str, tmp_path: Path,
+                                                   matcher: Matcher) -> None:
+    plant(tmp_path / "tree", 1, 1, seed=6)
+    scan(db_url, [tmp_path / "tree"], matcher)
+    with Inventory.open(db_url) as inv:
+        (token,) = inv.list_tokens()
+        now = datetime.now(UTC)
+        assert inv.triage(token.token_id, "revoked", "revoked at GitHub", "alice", now) is not None
+        assert inv.triage(token.token_id, "revoked", "again", "bob", now) is None
+        assert inv.triage(token.token_id, "open", None, "bob", now) is not None
+        detail = inv.token_detail(token.token_id)
+    assert [(e.old_status, e.new_status) for e in detail.events] == [("open", "revoked"), ("revoked", "open")]
 
 
 def test_token_found_again_after_revocation_reopens(db_url: str, tmp_path: Path, matcher: Matcher) -> None:
@@ -311,3 +329,120 @@ def test_stale_running_scan_is_marked_interrupted(plant: Planter, db_url: str, t
     engine.dispose()
     scan(db_url, [tmp_path / "tree"], matcher)
     assert sorted(r[0] for r in rows(db_url, "SELECT status FROM scan")) == ["complete", "interrupted"]
+
+
+# -- git locations: every (blob, path, commit) is an occurrence; a revert re-opens a revoked token --------
+
+def _record_git(url: str, repo: fx.Repo, gh: Matcher, **options: object) -> None:
+    result = fx.scan(repo.path, gh, **options).result
+    recorder = ScanRecorder.open(url, bytes.fromhex(fx.KEY_HEX), [str(repo.path)], gh.ruleset.digest, 1)
+    recorder.record(result)
+
+
+def _token_of(secret: str) -> str:
+    return Fingerprinter(bytes.fromhex(fx.KEY_HEX)).token_id(secret.encode())
+
+
+def test_every_path_and_commit_of_a_blob_is_an_occurrence(db_url: str, tmp_path: Path, gh_matcher: Matcher,
+                                                          git_env: None) -> None:
+    secret = TokenFactory(41).github_classic()
+    repo = fx.Repo(tmp_path / "r")
+    names = [f"svc{i}/config.env" for i in range(6)]
+    first = repo.commit({name: fx.line(secret) for name in names}, "six copies")
+    repo.commit({"svc0/config.env": "clean\n"}, "remove one")
+    again = repo.commit({"svc0/config.env": fx.line(secret)}, "put it back")
+    _record_git(db_url, repo, gh_matcher)
+    with Inventory.open(db_url) as inv:
+        detail = inv.token_detail(_token_of(secret))
+    places = sorted((o.path, o.commit_id) for o in detail.occurrences)
+    assert places == sorted([*((n, first) for n in names), ("svc0/config.env", again)])
+    assert detail.token.occurrences == 7
+    _record_git(db_url, repo, gh_matcher, full=True)  # a rescan names the same locations: nothing new
+    assert table_counts(db_url)["occurrence"] == 7
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_a_revoked_token_put_back_in_the_same_blob_reopens(db_url: str, tmp_path: Path, gh_matcher: Matcher,
+                                                           git_env: None, full: bool) -> None:
+    secret = TokenFactory(42).github_classic()
+    repo = fx.Repo(tmp_path / "r")
+    repo.commit({"app.env": fx.line(secret), "README": "hi\n"}, "add the token")
+    _record_git(db_url, repo, gh_matcher)
+    token_id = _token_of(secret)
+    repo.commit({"app.env": None}, "remove the token")
+    _record_git(db_url, repo, gh_matcher, full=full)
+    with Inventory.open(db_url) as inv:
+        inv.triage(token_id, "revoked", "revoked at GitHub", "alice", datetime.fromtimestamp(repo.clock + 60, UTC))
+    repo.commit({"notes.txt": "x\n"}, "unrelated")
+    _record_git(db_url, repo, gh_matcher, full=full)  # history only: still revoked
+    assert rows(db_url, "SELECT status FROM token") == [("revoked",)]
+    repo.clock += 3600
+    repo.git("revert", "--no-edit", "HEAD~1")  # the removal is reverted: the same blob is back in HEAD
+    _record_git(db_url, repo, gh_matcher, full=full)
+    with Inventory.open(db_url) as inv:
+        detail = inv.token_detail(token_id)
+    assert detail.token.status == "open" and detail.token.current
+    last = detail.events[-1]
+    assert (last.action, last.old_status) == ("reopened", "revoked")
+    assert last.note is not None and "seen after revocation" in last.note and "app.env" in last.note
+
+
+def test_older_commits_of_a_known_blob_do_not_reopen(db_url: str, tmp_path: Path, gh_matcher: Matcher,
+                                                     git_env: None) -> None:
+    secret = TokenFactory(43).github_classic()
+    repo = fx.Repo(tmp_path / "r")
+    repo.commit({"README": "hi\n"}, "start")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit({"copy/app.env": fx.line(secret)}, "a copy on a side branch")
+    repo.git("checkout", "-q", "-")
+    repo.commit({"app.env": fx.line(secret)}, "add the token")
+    _record_git(db_url, repo, gh_matcher, branches=(repo.git("branch", "--show-current"),))
+    token_id = _token_of(secret)
+    with Inventory.open(db_url) as inv:
+        inv.triage(token_id, "revoked", None, "alice", datetime.fromtimestamp(repo.clock + 60, UTC))
+    _record_git(db_url, repo, gh_matcher)  # every ref: the side branch's older copy is history, not a new leak
+    with Inventory.open(db_url) as inv:
+        detail = inv.token_detail(token_id)
+    assert detail.token.status == "revoked"
+    assert {o.path for o in detail.occurrences} == {"app.env", "copy/app.env"}
+
+
+def test_upgrading_an_old_inventory_rekeys_git_occurrences_losslessly(db_url: str, tmp_path: Path,
+                                                                       gh_matcher: Matcher, git_env: None) -> None:
+    from alembic import command
+
+    from tokenward.store.inventory import _alembic_config
+    from tokenward.store.records import ScanStart
+    from tokenward.store.writer import batches
+
+    secret = TokenFactory(44).github_classic()
+    repo = fx.Repo(tmp_path / "r")
+    repo.commit({"a/app.env": fx.line(secret), "b/app.env": fx.line(secret)}, "two copies")
+    found = fx.scan(repo.path, gh_matcher).result.findings
+    legacy = [replace(f, origin=replace(f.origin, git=replace(f.origin.git, locations=())))  # as 0001 wrote them
+              for f in found if f.origin.git]
+    old = Inventory.open(db_url, migrate=False)
+    with old.engine.begin() as conn:  # an inventory written by the previous release, at revision 0001
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    start = ScanStart("0" * 32, datetime.now(UTC), "old", "host", 1, (str(repo.path),), "r", 1, "0.0")
+    for batch in batches(legacy):
+        old.write_batch(start, start.started_at, batch)
+    old.close()
+    before = table_counts(db_url)
+    (first_path,) = rows(db_url, "SELECT path FROM occurrence")
+    with Inventory.open(db_url) as inv:  # migrates: nothing lost, the old row re-keyed to its own location
+        assert inv.revision() == inv_module.SCHEMA_HEAD
+        token_id = _token_of(secret)
+        inv.triage(token_id, "revoked", None, "alice", datetime.now(UTC))
+    assert {k: v for k, v in table_counts(db_url).items() if k != "event"} == \
+        {k: v for k, v in before.items() if k != "event"}
+    _record_git(db_url, repo, gh_matcher)
+    with Inventory.open(db_url) as inv:
+        detail = inv.token_detail(token_id)
+    assert sorted(o.path for o in detail.occurrences) == ["a/app.env", "b/app.env"]  # the first one kept, not doubled
+    kept = next(o for o in detail.occurrences if o.path == first_path[0])
+    assert rows(db_url, f"SELECT first_scan_id FROM occurrence WHERE occurrence_id = '{kept.occurrence_id}'") == \
+        [("0" * 32,)]
+    assert detail.token.status == "revoked"  # an old commit's second path is history, not a new leak

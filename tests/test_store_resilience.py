@@ -202,6 +202,7 @@ def test_first_use_by_several_writers_at_once_migrates_once(db_url: str) -> None
     from concurrent.futures import ThreadPoolExecutor
 
     from tokenward.store import Inventory
+    from tokenward.store import inventory as store_inventory
 
     def open_and_check(_: int) -> str | None:
         with Inventory.open(db_url) as inv:
@@ -209,5 +210,5 @@ def test_first_use_by_several_writers_at_once_migrates_once(db_url: str) -> None
             return inv.revision()
 
     with ThreadPoolExecutor(4) as pool:
-        assert list(pool.map(open_and_check, range(4))) == ["0001"] * 4
+        assert list(pool.map(open_and_check, range(4))) == [store_inventory.SCHEMA_HEAD] * 4
     assert query(db_url, "SELECT value FROM meta") == [("kcv-1",)]

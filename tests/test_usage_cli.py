@@ -127,3 +127,128 @@ def test_review_reads_last_use_and_needed_scopes(tmp_path: Path) -> None:
     assert view.used_scopes(("nothing",)) is None
     empty, _ = load_usage(f"sqlite:///{tmp_path / 'other.db'}")
     assert empty.last_used((key,)) is None
+
+
+def test_bad_since_and_grace_are_one_line_usage_errors(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'inv.db'}"
+    log = tmp_path / "e.jsonl"
+    log.write_text(json.dumps({"ts": 1741000000, "token_id": "9a" * 32, "action": "GET /x"}) + "\n")
+    for value in ("bogus", "-5d", "2026-13-45", "10000-01-01", "99999999d", "99999999999999999999w", ""):
+        result = runner.invoke(app, ["monitor", str(log), "--db", db, f"--since={value}"])
+        assert result.exit_code == 2 and isinstance(result.exception, SystemExit), (value, result.output)
+        assert "--since" in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    for value in ("soon", "0x10m", "99999999d"):
+        result = runner.invoke(app, ["monitor", str(log), "--db", db, f"--grace={value}"])
+        assert result.exit_code == 2 and "--grace" in result.output, (value, result.output)
+    assert not (tmp_path / "inv.db").exists()  # refused before anything was opened
+    for value in ("7d", "2025-03-01", "1741000000"):
+        ok = runner.invoke(app, ["monitor", str(log), "--db", db, f"--since={value}"])
+        assert ok.exit_code == 0, (value, ok.output)
+
+
+def test_corrupt_gzip_logs_exit_3(tmp_path: Path) -> None:
+    import gzip
+
+    db = f"sqlite:///{tmp_path / 'inv.db'}"
+    body = "".join(json.dumps({"ts": 1741000000 + i, "token_id": "9a" * 32, "action": "GET /x"}) + "\n"
+                   for i in range(2000)).encode()
+    packed = gzip.compress(body)
+    logs = {"half": packed[:len(packed) // 2], "header-only": packed[:15], "garbage": packed[:10] + b"garbage" * 9}
+    for name, data in logs.items():
+        (tmp_path / f"{name}.jsonl.gz").write_bytes(data)
+        result = runner.invoke(app, ["monitor", str(tmp_path / f"{name}.jsonl.gz"), "--db", db])
+        assert result.exit_code == 3, (name, result.output)
+        assert "empty" not in result.stderr and ("unreadable" in result.stderr or "stopped early" in result.stderr)
+    (tmp_path / "good.jsonl.gz").write_bytes(packed)
+    assert runner.invoke(app, ["monitor", str(tmp_path / "good.jsonl.gz"), "--db", db]).exit_code == 0
+    both = runner.invoke(app, ["monitor", str(tmp_path / "half.jsonl.gz"), str(tmp_path / "header-only.jsonl.gz"),
+                               "--workers", "2", "--db", f"sqlite:///{tmp_path / 'other.db'}"])
+    assert both.exit_code == 3, both.output
+
+
+def test_undelivered_webhook_alerts_exit_3_and_are_replayed(tmp_path: Path, isolated_home: Path) -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    got: list[dict[str, object]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free, and nothing listens there until the server below
+    db = f"sqlite:///{tmp_path / 'inv.db'}"
+    trail, _ = stolen_key_trail(tmp_path)
+    hook = f"webhook:http://127.0.0.1:{port}/secret-path"
+    failed = runner.invoke(app, ["monitor", str(trail), "--db", db, "--alerts", hook])
+    assert failed.exit_code == 3, failed.output
+    assert "not delivered (ConnectError)" in failed.stderr and "secret-path" not in failed.stderr
+    (spool,) = (isolated_home / "data" / "tokenward" / "spool").iterdir()
+    kept = [json.loads(line)["alert_id"] for line in spool.read_text().splitlines()]
+    assert len(kept) >= 2 and oct(spool.stat().st_mode & 0o777) == "0o600"
+
+    server = HTTPServer(("127.0.0.1", port), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        replayed = runner.invoke(app, ["monitor", str(trail), "--db", db, "--alerts", hook])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert replayed.exit_code == 0, replayed.output  # the log was read already: no new alert
+    assert f"delivered {len(kept)} alert(s) kept from earlier runs" in replayed.stderr
+    assert [g["alert"]["alert_id"] for g in got] == kept  # type: ignore[index]
+    assert not spool.exists()
+
+
+def test_an_aws_key_pair_is_one_credential_found_by_its_key_id(tmp_path: Path) -> None:
+    import string
+
+    from tests.tokens import TokenFactory
+
+    factory = TokenFactory(5)
+    key_id, secret = factory.aws_key_id(), factory.chars(string.ascii_letters + string.digits + "+/", 40)
+    env = {"TOKENWARD_KEY": "11" * 32}
+    db = ["--db", str(tmp_path / "inv.db")]
+    (tmp_path / "early").mkdir()
+    (tmp_path / "early" / "notes.txt").write_text(f"the deploy key is {key_id}\n")  # the id alone, first
+    (tmp_path / "creds").mkdir()
+    (tmp_path / "creds" / "credentials").write_text(
+        f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n")
+    assert runner.invoke(app, ["scan", str(tmp_path / "early"), "-q", *db], env=env).exit_code == 1
+    assert runner.invoke(app, ["scan", str(tmp_path / "creds"), "-q", *db], env=env).exit_code == 1
+    listed = runner.invoke(app, ["inventory", "list", "--provider", "aws", *db], env=env).stdout.splitlines()[1:]
+    pair = [row for row in listed if "secret-access-key" in row]
+    assert len(pair) == 1 and "  2  " in pair[0], listed  # the key id's line is an occurrence of the pair
+    bare = [row.split()[0] for row in listed if "access-key-id" in row]
+    assert len(bare) == 1  # the id seen alone before its secret stays a record of its own
+    trail = s.cloudtrail_file(tmp_path / "trail" / "x.json.gz",
+                              [s.cloudtrail_record(key_id, s.T0 + timedelta(hours=i), event_id=f"e{i}")
+                               for i in range(5)])
+    assert runner.invoke(app, ["monitor", str(trail), *db, "-q"], env=env).exit_code == 0
+    for name in (key_id, pair[0].split()[0], bare[0]):
+        view = runner.invoke(app, ["usage", name, "--json", *db], env=env)
+        assert view.exit_code == 0, (name, view.output)
+        data = json.loads(view.stdout)
+        assert data["events"] == 5 and data["public_id"] == key_id and data["token_id"].startswith(pair[0].split()[0])
+    shown = runner.invoke(app, ["inventory", "show", key_id, *db], env=env)
+    assert shown.exit_code == 0 and "secret-access-key" in shown.stdout
+
+
+def test_monitor_says_when_baselines_are_still_learning(tmp_path: Path) -> None:
+    key = s.aws_key_id(random.Random(77))
+    recs = [s.cloudtrail_record(key, s.T0, "ListBuckets", ip=DE, agent="aws-cli/2.15 Linux/6.6.9-kali1-amd64",
+                                event_id="x1"),
+            s.cloudtrail_record(key, s.T0 + timedelta(minutes=1), "CreateUser", "iam.amazonaws.com", ip=DE,
+                                agent="python-requests/2.31", error="AccessDenied", event_id="x2")]
+    trail = s.cloudtrail_file(tmp_path / "t" / "x.json.gz", recs)
+    result = runner.invoke(app, ["monitor", str(trail), "--db", f"sqlite:///{tmp_path / 'inv.db'}"])
+    assert "baseline still learning" in result.stderr, result.stderr
+    assert key in result.stderr and "new-country" in result.stderr and "sensitive-action" in result.stderr

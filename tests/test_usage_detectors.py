@@ -145,6 +145,45 @@ def test_dormant_token_reactivated(tmp_path: Path) -> None:
     assert detectors(alerts) == ["dormant-reactivated"] and "days" in alerts[0].expected
 
 
+def test_dormancy_is_relative_to_the_token_rhythm(tmp_path: Path) -> None:
+    t = s.Traffic(TID)
+    start = workday(s.T0, 9)
+    for i in range(60):  # busy for three hours
+        t.add(start + timedelta(minutes=3 * i), GB, "aws-cli/2.15.0 Python/3.11.6", "s3:GetObject")
+    back = start + timedelta(days=10, hours=1)  # idle ten days: far beyond its usual minutes-long pauses
+    for i in range(25):
+        t.add(back + timedelta(minutes=1.6 * i), GB, "aws-cli/2.15.0 Python/3.11.6", "s3:GetObject")
+    alerts = run(tmp_path, t)
+    assert "dormant-reactivated" in detectors(alerts)
+    dormant = next(a for a in alerts if a.detector == "dormant-reactivated")
+    assert "10 days" in dormant.expected and "dormant after 3 days" in dormant.expected
+
+
+def test_a_steady_rhythm_is_not_dormancy(tmp_path: Path) -> None:
+    t = s.Traffic(TID)
+    start = workday(s.T0, 9)
+    for week in range(10):  # a weekly job: every pause is a week, none is dormancy
+        for i in range(12):
+            t.add(start + timedelta(weeks=week, minutes=5 * i), GB, "aws-cli/2.15.0 Python/3.11.6", "s3:GetObject")
+    assert "dormant-reactivated" not in detectors(run(tmp_path, t))
+
+
+def test_a_learning_token_says_what_it_held_back(tmp_path: Path) -> None:
+    t = s.Traffic(TID)
+    start = workday(s.T0, 9)
+    for i in range(5):
+        t.add(start + timedelta(minutes=i), GB, "aws-cli/2.15.0 Python/3.11.6", "s3:GetObject")
+    t.add(start + timedelta(days=10), DE, "python-requests/2.31", "iam:CreateUser", 403)
+    sink = ListSink()
+    directory = MemoryDirectory([KnownToken(TokenInfo(TID, "aws", "AKIA…", owner="ana"), ())])
+    monitor = Monitor(Joiner(directory), AlertManager([sink]), None, MonitorOptions("jsonl"))
+    summary = monitor.run([str(t.write(tmp_path / "t.jsonl"))])
+    assert sink.alerts == []
+    (learning,) = summary.learning
+    assert learning.token_id == TID and learning.events == 6
+    assert {"dormant-reactivated", "new-country", "sensitive-action"} <= set(learning.held)
+
+
 def test_concurrent_use_from_two_countries(tmp_path: Path) -> None:
     t = s.Traffic(TID)
     end = t.benign()

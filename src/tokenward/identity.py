@@ -32,7 +32,8 @@ def _parse_key(text: str, where: str) -> bytes:
     try:
         key = bytes.fromhex(value)
     except ValueError:
-        key = value.encode()
+        raise IdentityError(f"{where}: the fingerprint key must be hexadecimal (at least 32 hex characters, "
+                            "e.g. from `openssl rand -hex 32`)") from None
     if len(key) < 16:
         raise IdentityError(f"{where}: the fingerprint key must be at least 16 bytes (32 hex chars)")
     return key

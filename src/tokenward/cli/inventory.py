@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -18,6 +17,8 @@ import typer
 from tokenward import __version__
 from tokenward.cli.common import err, user_errors
 from tokenward.errors import ConfigError, ReportError
+from tokenward.report.csvout import SafeCsvWriter
+from tokenward.report.terminal import plain, plural, visible
 
 if TYPE_CHECKING:
     from tokenward.scanner import Scanner
@@ -46,17 +47,20 @@ CSV_COLUMNS = ("token_id", "provider", "kind", "severity", "status", "owner", "p
 
 def scan_recorder(db: str | None, scanner: Scanner, paths: Sequence[str]) -> ScanRecorder:
     """Open the inventory for one `tokenward scan` (refuses a database written with another key)."""
+    from tokenward.policy.load import refresh_owners
     from tokenward.store import ScanRecorder
 
     ruleset = scanner.matcher.ruleset
-    return ScanRecorder.open(db, scanner.fp.key, paths, ruleset.digest, len(ruleset.rules))
+    recorder = ScanRecorder.open(db, scanner.fp.key, paths, ruleset.digest, len(ruleset.rules))
+    recorder.after_write = refresh_owners  # the inventory names the owner the review would
+    return recorder
 
 
 @contextmanager
 def _inventory(db: str | None) -> Iterator[Inventory]:
     from tokenward.store import Inventory
 
-    with Inventory.open(db) as inventory:
+    with Inventory.open(db, create=False) as inventory:  # read commands never create a database
         yield inventory
 
 
@@ -78,7 +82,9 @@ def _when(value: datetime | None, seconds: bool = False) -> str:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]], out: TextIO) -> None:
-    """Aligned plain-text columns (for `show`; `list` has the database lay out its rows)."""
+    """Aligned plain-text columns (for `show`; `list` has the database lay out its rows); control characters
+    in values (file names, authors) are shown as escapes, never sent to the terminal."""
+    rows = [tuple(visible(c) for c in r) for r in rows]
     widths = [max(len(h), max(map(len, map(str, {r[i] for r in rows})), default=0))
               for i, h in enumerate(header[:-1])]
     fmt = "  ".join(f"%-{w}s" for w in widths) + "  %s"
@@ -95,12 +101,12 @@ def list_tokens(provider: Provider = None, status: Status = None, source: Source
         with _inventory(db) as inventory:
             lines = inventory.token_table(LIST_COLUMNS, wanted)
         try:
-            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.write("\n".join(map(visible, lines)) + "\n")
             sys.stdout.flush()
         except BrokenPipeError:
             _stdout_closed()
             return
-        err.print(f"{len(lines) - 1} tokens")
+        err.print(plural(len(lines) - 1, "token"))
 
 
 def _detail_text(d: TokenDetail, out: TextIO) -> None:
@@ -113,11 +119,12 @@ def _detail_text(d: TokenDetail, out: TextIO) -> None:
         ("status", t.status + (f" since {_when(t.status_changed_at)}" if t.status_changed_at else "")),
         ("owner", t.owner or "-"), ("expires", _when(t.expires_at)),
         ("seen", f"first {_when(t.first_seen)}, last {_when(t.last_seen)}"),
-        ("found", f"{t.occurrences} occurrences in {t.sources} sources ({', '.join(t.source_kinds) or '-'})"
+        ("found", f"{plural(t.occurrences, 'occurrence')} in {plural(t.sources, 'source')} "
+                  f"({', '.join(t.source_kinds) or '-'})"
                   + ("" if t.current else ", history only")),
     ]
     width = max(len(k) for k, _ in fields)
-    out.write("".join(f"{k:<{width}}  {v}\n" for k, v in fields))
+    out.write("".join(f"{k:<{width}}  {visible(v)}\n" for k, v in fields))
     out.write("\nOccurrences\n")
     _table(("SOURCE", "WHERE", "COMMIT", "AUTHOR", "COMMITTED", "IN HEAD", "FIRST SEEN", "LAST SEEN"),
            [_occurrence_cells(o) for o in d.occurrences], out)
@@ -152,7 +159,7 @@ def show(token_id: Annotated[str, typer.Argument(help="Token id or any unique pr
         if fmt not in ("text", "json"):
             raise ConfigError(f"unknown --format {fmt!r} (choose from text, json)")
         with _inventory(db) as inventory:
-            detail = inventory.token_detail(inventory.resolve(token_id))
+            detail = inventory.token_detail(inventory.find(token_id))
         if fmt == "json":
             json.dump(_jsonable(asdict(detail)), sys.stdout, indent=2)
             sys.stdout.write("\n")
@@ -160,12 +167,7 @@ def show(token_id: Annotated[str, typer.Argument(help="Token id or any unique pr
             _detail_text(detail, sys.stdout)
 
 
-def _safe_cell(value: object) -> str:
-    text = "" if value is None else value.isoformat() if isinstance(value, datetime) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text  # no spreadsheet formulas
-
-
-def _csv_rows(t: TokenRow, occurrences: list[OccurrenceRow]) -> Iterator[list[str]]:
+def _csv_rows(t: TokenRow, occurrences: list[OccurrenceRow]) -> Iterator[list[object]]:
     head = [t.token_id, t.provider, t.kind, t.severity, t.status, t.owner, t.preview, t.public_id, t.first_seen,
             t.last_seen, t.occurrences]
     options: list[OccurrenceRow | None] = [*occurrences] or [None]
@@ -174,13 +176,13 @@ def _csv_rows(t: TokenRow, occurrences: list[OccurrenceRow]) -> Iterator[list[st
                 [o.source_kind, o.source, o.path, o.line, o.col, o.rule_id, o.blob_id, o.commit_id, o.author,
                  o.author_email, o.committed_at, "" if o.in_head is None else str(o.in_head).lower(), o.first_seen,
                  o.last_seen])
-        yield [_safe_cell(v) for v in head + tail]
+        yield head + tail
 
 
 def _export(items: Iterable[tuple[TokenRow, list[OccurrenceRow]]], fmt: str, out: TextIO) -> int:
     count = 0
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = SafeCsvWriter(out)  # the scan's CSV writer: no spreadsheet formulas
         writer.writerow(CSV_COLUMNS)
         for t, occ in items:
             writer.writerows(_csv_rows(t, occ))
@@ -215,7 +217,7 @@ def export(fmt: Annotated[str, typer.Option("--format", "-f", help="json|csv")] 
                 return
             except OSError as exc:
                 raise ReportError(f"cannot write {output}: {exc.strerror}") from None
-        err.print(f"{count} tokens exported" + (f" to {output}" if output else ""))
+        err.print(plain(f"{plural(count, 'token')} exported" + (f" to {output}" if output else "")))
 
 
 @contextmanager
@@ -241,8 +243,11 @@ def triage(token_id: Annotated[str, typer.Argument(help="Token id or any unique 
         if status not in STATUSES:
             raise ConfigError(f"unknown --status {status!r} (choose from {', '.join(STATUSES)})")
         with _inventory(db) as inventory:
-            full = inventory.resolve(token_id)
+            full = inventory.find(token_id)
             event = inventory.triage(full, status, note, actor or default_actor(), datetime.now(UTC))
+        if event is None:
+            print(f"{full[:12]}  already {status}: nothing changed, no audit event")
+            return
         print(f"{full[:12]}  {event.old_status} -> {event.new_status}  (event {event.event_id} by {event.actor})")
 
 

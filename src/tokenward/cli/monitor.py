@@ -40,14 +40,14 @@ class Opened:
 
 
 @contextmanager
-def opened(db: str | None) -> Iterator[Opened]:
-    """Open the inventory and the usage tables (created on first use)."""
+def opened(db: str | None, create: bool = True) -> Iterator[Opened]:
+    """Open the inventory and the usage tables (created on first use); create=False: refuse a missing inventory."""
     from tokenward.identity import key_check_value, load_key
     from tokenward.store import Inventory
     from tokenward.usage.identity import InventoryDirectory, Joiner
     from tokenward.usage.state import UsageState
 
-    with Inventory.open(db) as inventory:
+    with Inventory.open(db, create=create) as inventory:
         inventory.check_key(key_check_value(load_key()))
         state = UsageState(inventory.engine)
         joiner = Joiner(InventoryDirectory(inventory), state.idents(), state.token_flags())
@@ -71,12 +71,18 @@ def _mapping(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _seconds(text: str) -> float:
-    from tokenward.usage.events import _RELATIVE, _UNITS
+    from tokenward.usage.events import duration
 
-    m = _RELATIVE.match(text.strip())
-    if not m:
-        raise UsageError(f"not a duration: {text!r} (e.g. 30m, 1h, 2d)")
-    return int(m.group(1)) * _UNITS[m.group(2)]
+    return duration(text, "--grace")
+
+
+def _check_times(since: str | None, grace: str) -> None:
+    """Refuse a bad --since or --grace before any database or log is opened."""
+    from tokenward.usage.events import parse_since
+
+    if since is not None:
+        parse_since(since)
+    _seconds(grace)
 
 
 def _summary(s: RunSummary, quiet: bool) -> None:
@@ -93,10 +99,26 @@ def _summary(s: RunSummary, quiet: bool) -> None:
     alerts = ", ".join(f"{n} {sev}" for sev, n in sorted(s.alerts.items())) or "no alerts"
     err.print(f"{s.events} events, {s.malformed} malformed lines, {alerts}, "
               f"{s.unmapped} tokens seen in use but never declared", markup=False)
+    _learning(s)
+
+
+def _learning(s: RunSummary) -> None:
+    """Say which checks a young baseline held back (else "no alerts" reads as "nothing unusual")."""
+    from tokenward.usage.baseline import DEFAULT_TUNING as T
+
+    if not s.learning:
+        return
+    err.print(f"{len(s.learning)} token(s) with a baseline still learning (until {T.learn_events} events over "
+              f"{T.learn_seconds / 86400:.0f} days) — these checks were held back:", markup=False)
+    for t in s.learning[:10]:
+        err.print(f"  {t.name} (token {t.token_id[:12]}, {t.events} events since {t.first_seen}): "
+                  f"{', '.join(t.held)}", markup=False)
+    if len(s.learning) > 10:
+        err.print(f"  … and {len(s.learning) - 10} more", markup=False)
 
 
 def _explain(db: str | None, alert_id: str) -> None:
-    with opened(db) as o:
+    with opened(db, create=False) as o:
         found = o.state.alerts(alert_id=alert_id.strip())
     if not found:
         raise UsageError(f"no alert {alert_id!r}")
@@ -163,7 +185,9 @@ def _build(a: MonitorArgs, o: Opened) -> Any:
     parser = ParserOptions(Fingerprinter(load_key()), a.token_field, _mapping(a.maps), a.provider)
     options = MonitorOptions(a.fmt, parser, parse_since(a.since) if a.since else float("-inf"),
                              settings=DetectSettings(grace_seconds=_seconds(a.grace)))
-    sinks = [sink_for(s, sys.stdout) for s in a.alerts]
+    from tokenward.store.location import data_dir
+
+    sinks = [sink_for(s, sys.stdout, spool_dir=data_dir() / "spool") for s in a.alerts]
     manager = AlertManager(sinks, o.state.recent_alerts(), a.min_severity)
     return Monitor(o.joiner, manager, o.state, options, Geo(a.city_db, a.asn_db))
 
@@ -186,6 +210,7 @@ def _run(a: MonitorArgs, db: str | None) -> int:
     with opened(db) as o:
         monitor = _build(a, o)
         try:
+            _replay(monitor.alerts.sinks)
             if a.follow:
                 stop = threading.Event()
                 signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -202,9 +227,31 @@ def _run(a: MonitorArgs, db: str | None) -> int:
         finally:
             monitor.alerts.close()
     _summary(summary, a.quiet)
+    undelivered = _delivery(monitor.alerts.sinks)
+    if undelivered:
+        return EXIT_UNREADABLE  # alerts that reached nobody: the run did not do its job
     if summary.alerts:
         return EXIT_FINDINGS
-    return EXIT_UNREADABLE if any(f.note.startswith("unreadable") for f in summary.files) else EXIT_CLEAN
+    return EXIT_UNREADABLE if any(f.unreadable for f in summary.files) else EXIT_CLEAN
+
+
+def _replay(sinks: Sequence[Any]) -> None:
+    """Send the alerts earlier runs could not deliver to these webhooks."""
+    from tokenward.usage.sinks import WebhookSink, shown_url
+
+    for sink in sinks:
+        if isinstance(sink, WebhookSink) and (n := sink.replay()):
+            err.print(f"webhook {shown_url(sink.url)}: delivered {n} alert(s) kept from earlier runs", markup=False)
+
+
+def _delivery(sinks: Sequence[Any]) -> bool:
+    """Print a line per webhook that did not take every alert; True when there was one."""
+    from tokenward.usage.sinks import WebhookSink
+
+    problems = [p for s in sinks if isinstance(s, WebhookSink) and (p := s.problem())]
+    for p in problems:
+        err.print(f"error: {p}", markup=False)
+    return bool(problems)
 
 
 def monitor(
@@ -228,12 +275,14 @@ def monitor(
     vault_addr: Annotated[str | None, typer.Option("--vault-addr", help="OpenBao/Vault to map audit HMACs.")] = None,
     vault_audit: Annotated[str, typer.Option("--vault-audit", help="Audit device path.")] = "file",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only problems in the summary.")] = False,
-    workers: Annotated[int, typer.Option("--workers", help="Processes sharing the tokens (not with --follow).")] = 1,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Processes sharing the tokens (not with --follow).")] = 1,
     db: Db = None,
 ) -> None:
     """Read usage logs, learn per-token baselines and raise alerts on anomalies.
 
-    Exit codes: 0 no alerts; 1 alerts; 2 usage or configuration error; 3 some inputs unreadable.
+    Exit codes: 0 no alerts; 1 alerts; 2 usage or configuration error; 3 some inputs unreadable, or alerts a
+    webhook did not take (they are kept and sent first by the next run).
     """
     with user_errors():
         if explain:
@@ -245,6 +294,7 @@ def monitor(
             raise UsageError(f"unknown --min-severity {min_severity!r}")
         if workers < 1 or (workers > 1 and follow):
             raise UsageError("--workers must be at least 1, and 1 with --follow")
+        _check_times(since, grace)
         args = MonitorArgs(tuple(logs), fmt, follow, since, tuple(alerts or ["text"]), min_severity, token_field,
                            tuple(maps or ()), provider, tuple(honeytoken or ()), city_db, asn_db, grace, vault_addr,
                            vault_audit, quiet, workers)
@@ -304,14 +354,19 @@ def _print_view(v: dict[str, Any]) -> None:
 
 
 def _token(o: Opened, token_id: str) -> Any:
-    tid = o.inventory.resolve(token_id)
-    return o.inventory.token_detail(tid).token
+    """The credential TOKEN names: a token id (prefix) or a public id such as an AWS access key id; a bare
+    access key id token stands for its secret key's token when the inventory holds both (one key pair)."""
+    detail = o.inventory.token_detail(o.inventory.find(token_id))
+    key_id = dict(detail.public_ids).get("id") if detail.token.kind == "access-key-id" else None
+    if key_id and (pair := o.inventory.by_public_id(key_id)) and pair[0] != detail.token.token_id:
+        detail = o.inventory.token_detail(pair[0])
+    return detail.token
 
 
 def usage(token_id: Annotated[str, typer.Argument(help="Token id or a unique prefix.")], as_json: AsJson = False,
           db: Db = None) -> None:
     """A token's usage profile: IPs, countries, ASNs, agents, endpoints, rate, alerts."""
-    with user_errors(), opened(db) as o:
+    with user_errors(), opened(db, create=False) as o:
         token = _token(o, token_id)
         view = _profile_view(token, o.state.profiles([token.token_id]).get(token.token_id),
                              o.state.alerts(token.token_id))
@@ -327,13 +382,14 @@ def scopes_suggest(
     token_id: Annotated[str, typer.Argument(help="Token id or a unique prefix.")],
     granted: Annotated[str | None, typer.Option(
         "--granted", help="Granted scopes/actions, comma-separated (remembered; default: what logs said).")] = None,
-    days: Annotated[int | None, typer.Option("--days", help="Only actions used in the last N days of use.")] = None,
+    days: Annotated[int | None, typer.Option(
+        "--days", min=1, help="Only actions used in the last N days of use.")] = None,
     as_json: AsJson = False, db: Db = None,
 ) -> None:
     """The minimal scope set from observed use, against what the token was granted."""
     from tokenward.usage.scopes import advise_stored
 
-    with user_errors(), opened(db) as o:
+    with user_errors(), opened(db, create=False) as o:
         token = _token(o, token_id)
         data = o.state.profiles([token.token_id]).get(token.token_id)
         if data is None:

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
 from tokenward.cli.common import err, user_errors
 from tokenward.errors import ConfigError, ReportError
+from tokenward.report.terminal import plain, plural
 
 if TYPE_CHECKING:
     from tokenward.engine import Matcher
@@ -42,6 +44,7 @@ def run_import(name: str, source: str, options: dict[str, str], db: str | None) 
     from tokenward.importers import IMPORTERS
     from tokenward.importers.declared import replace_import
     from tokenward.importers.interface import ImportContext, ImportRequest
+    from tokenward.policy.load import refresh_owners
     from tokenward.store import Inventory
 
     key = load_key()
@@ -50,12 +53,13 @@ def run_import(name: str, source: str, options: dict[str, str], db: str | None) 
     with Inventory.open(db) as inventory:
         inventory.check_key(key_check_value(key))
         count = replace_import(inventory.engine, result, datetime.now(UTC))
+        refresh_owners(inventory)  # a manifest or provider owner now names the inventory's tokens too
         where = str(inventory)
     fingerprinted = sum(1 for r in result.records if r.token_id)
     err.print(f"imported {count} {result.origin} records ({fingerprinted} fingerprinted) from {result.source} "
               f"into {where}")
     for note in result.notes:
-        err.print(f"[yellow]note:[/] {note}")
+        err.print(Text.assemble(("note:", "yellow"), " ", plain(note)))
     return result
 
 
@@ -150,7 +154,7 @@ def build(db: str | None, policy_file: Path | None, codeowners: Path | None, pub
     from tokenward.store import Inventory
 
     policy = load_policy(policy_file, frozenset(CHECKS))
-    with Inventory.open(db) as inventory:
+    with Inventory.open(db, create=False) as inventory:
         discovered, records, imports = review_inputs(inventory)
         database = str(inventory)
     usage, note = load_usage(db)
@@ -190,7 +194,7 @@ def review(
         _write(buf.getvalue(), output)
         if output is not None:
             s = result.summary
-            err.print(f"review: {s.tokens} tokens, {s.violations} violations → {output}")
+            err.print(f"review: {plural(s.tokens, 'token')}, {plural(s.violations, 'violation')} → {output}")
         threshold = fail_on or _policy_fail_on(policy)
     if fails(result, threshold):
         raise typer.Exit(1)

@@ -24,6 +24,7 @@ from tokenward.expand.base import (
     decompressor,
     error,
     inner_name,
+    policy,
     read_bounded,
     read_tar_member,
     read_zip_member,
@@ -34,6 +35,7 @@ from tokenward.sources.interface import Blob
 
 OCI_BLOB = re.compile(r"(?:^|/)blobs/sha256/([0-9a-f]{64})(?:$|!/)")
 ZipHandler = Callable[[Blob, zipfile.ZipFile, Ctx], Iterator[Item]]
+MAX_LISTED_LINKS = 20  # links and devices of one tar listed as skipped one by one (the rest are counted)
 TarHandler = Callable[[Blob, tarfile.TarFile, Ctx], Iterator[Item]]
 # Zip-based formats recognised from their member names, tried in order before a plain archive.
 ZIP_FLAVOURS: tuple[tuple[Callable[[list[str]], bool], ZipHandler], ...] = (
@@ -106,6 +108,7 @@ def tar_members(blob: Blob, ctx: Ctx) -> Iterator[Item]:
     except STREAM_ERRORS as exc:
         yield error(blob.origin.path, f"corrupt or truncated tar: {exc}")
         return
+    not_files = 0
     with tf:
         while not ctx.budget.stopped:
             try:
@@ -114,8 +117,14 @@ def tar_members(blob: Blob, ctx: Ctx) -> Iterator[Item]:
                 yield error(blob.origin.path, f"corrupt or truncated tar: {exc}")
                 return
             if info is None:
+                if not_files > MAX_LISTED_LINKS:
+                    yield policy(blob.origin.path, f"{not_files - MAX_LISTED_LINKS} more links or devices not read")
                 return
-            if info.isfile():
+            if not info.isfile() and not info.isdir():  # links are never followed, devices never read
+                not_files += 1
+                if not_files <= MAX_LISTED_LINKS:
+                    yield policy(f"{blob.origin.path}!/{info.name}", _not_a_file(info))
+            elif info.isfile():
                 data, problem = read_tar_member(tf, info, f"{blob.origin.path}!/{info.name}", ctx)
                 if data is not None:
                     yield Member(Blob(data, child(blob.origin, kind, info.name, details)))
@@ -123,6 +132,14 @@ def tar_members(blob: Blob, ctx: Ctx) -> Iterator[Item]:
                     yield problem
                     if problem.severity == "error":
                         return  # the tar is cut or damaged here: nothing after it can be read
+
+
+def _not_a_file(info: tarfile.TarInfo) -> str:
+    if info.issym():
+        return f"symbolic link to {info.linkname} (not followed)"
+    if info.islnk():
+        return f"hard link to {info.linkname} (not followed)"
+    return "device or fifo (not read)" if info.isdev() else f"tar member of type {info.type!r} (not read)"
 
 
 def expand_compressed(blob: Blob, ctx: Ctx, fmt: str) -> Iterator[Item]:

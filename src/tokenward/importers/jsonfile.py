@@ -24,6 +24,9 @@ def items_of(data: Any, keys: tuple[str, ...], name: str = "input") -> list[dict
     if isinstance(data, dict):
         data = next((data[k] for k in keys if k in data), [data])
     if not isinstance(data, list):
-        raise ImporterError(f"{name}: expected a JSON list of tokens")
+        raise ImporterError(f"{name}: expected a JSON list of tokens, found a JSON {type(data).__name__}")
     flat = [x for page in data for x in (page if isinstance(page, list) else [page])]
-    return [x for x in flat if isinstance(x, dict)]
+    for i, x in enumerate(flat):
+        if not isinstance(x, dict):
+            raise ImporterError(f"{name}: item {i} is {json.dumps(x)[:40]}, not an object: expected a list of tokens")
+    return flat

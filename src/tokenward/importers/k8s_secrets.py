@@ -11,7 +11,7 @@ from typing import Any
 from tokenward.classify import environment_hint
 from tokenward.errors import ImporterError
 from tokenward.importers.interface import DeclaredToken, ImportContext, ImportRequest, ImportResult, parse_time
-from tokenward.importers.jsonfile import items_of, load_json
+from tokenward.importers.jsonfile import load_json
 from tokenward.importers.values import identify
 
 SKIP_TYPES = frozenset({"helm.sh/release.v1"})  # gzip'd release manifests, not credentials
@@ -24,7 +24,7 @@ def _service(meta: dict[str, Any]) -> str | None:
 
 
 def _secret_records(item: dict[str, Any], ctx: ImportContext, notes: list[str]) -> list[DeclaredToken]:
-    meta = item.get("metadata") or {}
+    meta = _meta(item)
     ns, name = str(meta.get("namespace") or "default"), str(meta.get("name") or "?")
     records = []
     for key, encoded in sorted((item.get("data") or {}).items()):
@@ -46,16 +46,57 @@ def _secret_records(item: dict[str, Any], ctx: ImportContext, notes: list[str]) 
     return records
 
 
+EXPECTED = ("expected `kubectl get secrets -A -o json` output: an object of kind List or SecretList with "
+            "`items`, one Secret, or a list of Secrets (objects with kind Secret, metadata and data)")
+
+
+def _is_secret(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    if "kind" in item:
+        return bool(item["kind"] == "Secret")
+    return isinstance(item.get("metadata"), dict) and isinstance(item.get("data", {}), dict) and (
+        "data" in item or "type" in item)
+
+
+def _secrets(data: Any, path: Path) -> list[dict[str, Any]]:
+    """The Secret objects of a file, or ImporterError saying what was expected."""
+    if isinstance(data, dict) and data.get("kind") in ("List", "SecretList"):
+        if not isinstance(data.get("items"), list):
+            raise ImporterError(f"{path}: {data['kind']} without an `items` list: {EXPECTED}")
+        items = data["items"]
+        if items and not any(_is_secret(i) for i in items):
+            raise ImporterError(f"{path}: none of the {len(items)} items is a Secret: {EXPECTED}")
+        return [i for i in items if _is_secret(i)]
+    if isinstance(data, dict) and "kind" in data and data["kind"] != "Secret":
+        raise ImporterError(f"{path}: not a list of Kubernetes secrets (kind {data.get('kind')!r})")
+    items = data if isinstance(data, list) else [data]
+    secrets = [i for i in items if _is_secret(i)]
+    if not secrets:
+        found = "an empty list" if data == [] else "an empty object" if data == {} else f"a JSON {type(data).__name__}"
+        raise ImporterError(f"{path}: {found} with no Secret: {EXPECTED}")
+    return secrets
+
+
 def import_k8s_secrets(request: ImportRequest, ctx: ImportContext) -> ImportResult:
     """One record per token found in a secret's values (a value that is one opaque token counts as one)."""
     path = Path(request.source)
-    data = load_json(path)
-    if isinstance(data, dict) and data.get("kind") not in (None, "List", "SecretList", "Secret"):
-        raise ImporterError(f"{path}: not a list of Kubernetes secrets (kind {data.get('kind')!r})")
     records: list[DeclaredToken] = []
     notes: list[str] = []
-    for item in items_of(data, ("items",), str(path)):
-        if item.get("kind", "Secret") != "Secret" or item.get("type") in SKIP_TYPES:
+    for item in _secrets(load_json(path), path):
+        if item.get("type") in SKIP_TYPES:
             continue
+        if not isinstance(item.get("data") or {}, dict):
+            raise ImporterError(f"{path}: secret {_name(item)}: `data` is not an object: {EXPECTED}")
         records.extend(_secret_records(item, ctx, notes))
     return ImportResult("k8s", str(path.absolute()), tuple(records), tuple(notes))
+
+
+def _meta(item: dict[str, Any]) -> dict[str, Any]:
+    meta = item.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _name(item: dict[str, Any]) -> str:
+    meta = _meta(item)
+    return f"{meta.get('namespace') or 'default'}/{meta.get('name') or '?'}"

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tokenward import yamlsafe
 from tokenward.errors import ImporterError
 from tokenward.importers.interface import DeclaredToken, ImportContext, ImportRequest, ImportResult
 from tokenward.importers.values import identify
@@ -136,7 +137,7 @@ def import_manifest(request: ImportRequest, ctx: ImportContext) -> ImportResult:
     """Read and validate tokens.yaml; pointed-to values are fingerprinted in memory only."""
     path = Path(request.source)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = yamlsafe.read_text(path, ImporterError)
     except (OSError, UnicodeDecodeError) as exc:
         raise ImporterError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     spec, lines = parse_manifest(text, str(path))

@@ -7,8 +7,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from tokenward import yamlsafe
+
 Path = tuple[str | int, ...]
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _walk(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
@@ -26,8 +27,8 @@ def _walk(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
 def load_yaml(text: str, name: str, error: type[Exception]) -> tuple[Any, dict[Path, int]]:
     """The parsed document and its line map; `error` (with file:line) when the YAML is malformed."""
     try:
-        node = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)
+        node = yamlsafe.compose(text, name, error)  # size, depth and alias expansion capped
+        data = yamlsafe.construct(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark is not None else name

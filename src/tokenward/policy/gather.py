@@ -110,7 +110,8 @@ def components(discovered: Iterable[Discovered], records: Iterable[DeclaredToken
 JOIN_NAMES = {"tid": "token id", "pub": "public id", "ext": "provider id"}
 
 
-def _places(discovered: Sequence[Discovered]) -> tuple[Place, ...]:
+def places_of(discovered: Sequence[Discovered]) -> tuple[Place, ...]:
+    """Every place a group of discovered tokens occurs, oldest commit first."""
     out = [Place(where_it_lives(o.origin_kind, o.path), o.source, o.path, o.line, o.commit_id, o.author,
                  o.committed_at, o.in_head) for d in discovered for o in d.occurrences]
     return tuple(sorted(out, key=lambda p: (p.committed_at is None, p.committed_at or datetime.max.astimezone(),
@@ -118,9 +119,15 @@ def _places(discovered: Sequence[Discovered]) -> tuple[Place, ...]:
 
 
 def _owner(records: Sequence[DeclaredToken], places: Sequence[Place], opts: GatherOptions) -> Owner | None:
+    return owner_of(records, places, opts.codeowners)
+
+
+def owner_of(records: Sequence[DeclaredToken], places: Sequence[Place],
+             codeowners: tuple[OwnerRule, ...] = ()) -> Owner | None:
+    """The one owner resolution (review, inventory and alerts): manifest > CODEOWNERS > provider > commit author."""
     manifest = next((r for r in records if r.origin == "manifest" and r.owner), None)
     where = f"{manifest.name} in tokens.yaml line {manifest.line}" if manifest else None
-    code = next((o for p in places if (o := codeowner(p.source, p.path, opts.codeowners))), None)
+    code = next((o for p in places if (o := codeowner(p.source, p.path, codeowners))), None)
     provider = next((r.owner for r in records if r.origin != "manifest" and r.owner), None)
     first = next((p for p in places if p.author and p.commit), None)
     author = (first.author or "", first.commit or "") if first else None
@@ -181,7 +188,7 @@ def build_view(found: list[Discovered], records: list[DeclaredToken], joined: tu
     """Merge one group of discovered tokens and records into a TokenView."""
     rows = sorted((d.row for d in found), key=lambda r: (r.severity != "critical", r.severity, r.token_id))
     key, token_id, provider, kind, preview, label = _identity(rows, records)
-    places = _places(found)
+    places = places_of(found)
     public = any(p.source.startswith(opts.public_sources) for p in places) if opts.public_sources else None
     idents = tuple(x for x in (token_id, *(v for d in found for _, v in d.public_ids),
                                *(v for r in records for _, v in r.public_ids)) if x)

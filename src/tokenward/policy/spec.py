@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from tokenward import yamlsafe
 from tokenward.errors import PolicyError
 from tokenward.importers.yamlpos import line_of, load_yaml, validation_messages
 
@@ -49,7 +50,7 @@ class Policy:
 
 def _parse(path: Path) -> tuple[_PolicyModel, dict[Any, int]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = yamlsafe.read_text(path, PolicyError)
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     data, lines = load_yaml(text, str(path), PolicyError)

@@ -182,6 +182,7 @@ class FilesystemSource:
         """(path, relative path) of every regular file to read, or a SkippedItem, depth first."""
         tracked = _git_tracked(self.root) if self.options.respect_gitignore else None
         stack = [(str(self.root), "")]
+        found = excluded_here = 0
         while stack:
             directory, rel = stack.pop()
             try:
@@ -192,16 +193,23 @@ class FilesystemSource:
             subdirs = []
             for entry in entries:
                 child = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.name in ALWAYS_EXCLUDED_DIRS or self._exclude.entry(child, entry.name):
+                if entry.name in ALWAYS_EXCLUDED_DIRS:
+                    continue
+                if self._exclude.entry(child, entry.name):
+                    excluded_here += 1
                     continue
                 kind = self._kind(entry, child)
                 if kind == "dir":
                     subdirs.append((entry.path, child))
                 elif kind == "file" and (tracked is None or child in tracked):
+                    found += 1
                     yield (entry.path, child)
                 elif isinstance(kind, SkippedItem):
                     yield kind
             stack.extend(reversed(subdirs))
+        if excluded_here and not found:  # say why nothing was read
+            yield SkippedItem(str(self.root), f"every entry ({excluded_here}) matches an exclude pattern "
+                                              f"({', '.join(self.options.exclude)})")
 
     def _kind(self, entry: os.DirEntry[str], child: str) -> str | SkippedItem:
         """'dir', 'file', or why the entry is skipped (d_type answers most cases without a stat)."""

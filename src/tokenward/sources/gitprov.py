@@ -21,9 +21,10 @@ from tokenward.errors import SourceError
 from tokenward.findings import Finding
 from tokenward.sources.filesystem import excluded
 from tokenward.sources.gitobjects import READ_BUFFER, Repo, first_line, git, git_env
-from tokenward.sources.interface import CommitInfo, GitProvenance
+from tokenward.sources.interface import CommitInfo, GitLocation, GitProvenance
 
 MAX_LISTED = 20  # paths and refs listed per blob (the counts are exact)
+MAX_LOCATIONS = 500  # (path, commit) introductions recorded per blob, oldest first
 BRANCH_PREFIXES = ("refs/heads/", "refs/remotes/")
 Intros = dict[str, list[tuple[str, str]]]
 """blob id → [(commit, path)] of every commit that added or changed a path to that blob."""
@@ -187,7 +188,9 @@ def histories(repo: Repo, intros: Intros, refs: list[tuple[str, str]], every_ref
         live = sorted((ranks[c], c, p) for c, p in set(found) if c in ranks)
         if live:
             firsts[oid] = (live[0][1], live[0][2])
-    infos = commit_infos(repo, {c for c, _ in firsts.values()})
+    located = {oid: sorted((ranks[c], p, c) for c, p in set(intros[oid]) if c in ranks)[:MAX_LOCATIONS]
+               for oid in firsts}
+    infos = commit_infos(repo, {c for c, _ in firsts.values()} | {c for found in located.values() for _, _, c in found})
     out = {}
     for oid, (first, path) in firsts.items():
         live_intros = {(c, p) for c, p in intros[oid] if c in ranks}
@@ -196,9 +199,17 @@ def histories(repo: Repo, intros: Intros, refs: list[tuple[str, str]], every_ref
         paths = [path, *sorted({p for _, p in live_intros} - {path})]
         prov = GitProvenance(first_commit=infos.get(first), paths=tuple(paths[:MAX_LISTED]),
                              refs=tuple(ref_names[:MAX_LISTED]), ref_count=len(ref_names),
-                             commit_count=len({c for c, _ in live_intros}), in_head=oid in tip_blobs)
+                             commit_count=len({c for c, _ in live_intros}), in_head=oid in tip_blobs,
+                             locations=_locations(first, path, located[oid], infos))
         out[oid] = BlobHistory(prov, path, tuple(paths))
     return out
+
+
+def _locations(first: str, path: str, found: list[tuple[int, str, str]],
+               infos: dict[str, CommitInfo]) -> tuple[GitLocation, ...]:
+    """The blob's (path, commit) introductions, the first one (the blob's own path and first commit) first."""
+    rest = [GitLocation(p, infos.get(c)) for _, p, c in found if (c, p) != (first, path)]
+    return (GitLocation(path, infos.get(first)), *rest)
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ from tokenward.store.records import (
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x746F6B77  # pg_advisory_xact_lock key: every writer migrates one at a time
-SCHEMA_HEAD = "0001"  # the newest revision in migrations/versions (a test keeps the two equal)
+SCHEMA_HEAD = "0040"  # the newest revision in migrations/versions (a test keeps the two equal)
 KEY_CHECK = "key_check"
 RETRYABLE = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 RETRIES = 5
@@ -93,13 +93,16 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
 
 
-def _engine(url: URL) -> Engine:
+def _engine(url: URL, create: bool = True) -> Engine:
     if url.get_backend_name() == "postgresql":
         try:
             import psycopg  # noqa: F401
         except ImportError:
             raise StoreError("PostgreSQL needs psycopg: pip install 'tokenward[postgres]'") from None
         return create_engine(url, pool_pre_ping=True)
+    if not create and not (url.database and url.database != ":memory:" and Path(url.database).is_file()):
+        raise StoreError(f"no inventory at {url.database or display(url)}: scan with --db to create it "
+                         "(or `tokenward db upgrade --db …` for an empty one)")
     if url.database and url.database != ":memory:":
         path = Path(url.database)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -150,12 +153,21 @@ class Inventory:
         self.dialect = engine.dialect.name
 
     @classmethod
-    def open(cls, url: str | None = None, *, migrate: bool = True) -> Inventory:
-        """Open --db URL (default: $TOKENWARD_DB or the data-dir SQLite file), migrating when needed."""
+    def open(cls, url: str | None = None, *, migrate: bool = True, create: bool = True) -> Inventory:
+        """Open --db URL (default: $TOKENWARD_DB or the data-dir SQLite file), migrating when needed.
+
+        create=False (read-only commands): StoreError when the database does not exist or is empty.
+        """
         parsed = parse_url(url)
-        inventory = cls(parsed, _engine(parsed))
-        if migrate and inventory.needs_upgrade():
-            inventory.upgrade()
+        inventory = cls(parsed, _engine(parsed, create))
+        try:
+            if not create and inventory.revision() is None:
+                raise StoreError(f"no inventory in {inventory}: it is empty (scan with --db to fill it)")
+            if migrate and inventory.needs_upgrade():
+                inventory.upgrade()
+        except BaseException:
+            inventory.close()
+            raise
         return inventory
 
     def close(self) -> None:
@@ -317,7 +329,7 @@ class Inventory:
         reopened = self._reopen(conn, new_occ, scan, at)
         self._upsert_occurrences(conn, batch.occurrences, scan.scan_id, at)
         self._recount(conn, ids)
-        return BatchStats(len(ids) - len(known), len(new_occ), reopened)
+        return BatchStats(len(ids) - len(known), len(new_occ), reopened, tuple(sorted({o.token_id for o in new_occ})))
 
     def _existing(self, conn: Connection, column: Any, values: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -360,12 +372,28 @@ class Inventory:
 
     def _reopen(self, conn: Connection, new: Sequence[OccurrenceRecord], scan: ScanStart,
                 at: datetime) -> tuple[str, ...]:
-        first = {o.token_id: o for o in reversed(new)}
-        tk = t.token
-        closed = conn.execute(select(tk.c.token_id, tk.c.status).where(
-            self._among(tk.c.token_id, sorted(first)), tk.c.status.in_(list(REOPEN_FROM)))).all() if first else []
+        """Re-open revoked/rotated tokens seen in a new place: a new blob or file, or a known blob put back
+        by a commit made after the status change (a revert). Older commits of a known blob (another branch,
+        or locations first recorded by migration 0021) are history, not a new leak."""
+        tk, o = t.token, t.occurrence.c
+        ids = sorted({n.token_id for n in new})
+        closed = conn.execute(select(tk.c.token_id, tk.c.status, tk.c.status_changed_at).where(
+            self._among(tk.c.token_id, ids), tk.c.status.in_(list(REOPEN_FROM)))).all() if ids else []
+        if not closed:
+            return ()
+        known = {(a, b, c) for a, b, c in conn.execute(select(o.token_id, o.source_id, o.blob_id).distinct().where(
+            self._among(o.token_id, [c[0] for c in closed]), o.blob_id.is_not(None)))}
+        changed = {token_id: _utc(when) for token_id, _, when in closed}
+        first: dict[str, OccurrenceRecord] = {}
+        for n in new:
+            if n.token_id in changed and n.token_id not in first and not (
+                    (n.token_id, n.source_id, n.blob_id) in known and n.committed_at is not None
+                    and (when := changed[n.token_id]) is not None and n.committed_at <= when):
+                first[n.token_id] = n
         events = []
-        for token_id, old in closed:
+        for token_id, old, _ in closed:
+            if token_id not in first:
+                continue
             conn.execute(update(tk).where(tk.c.token_id == token_id).values(status="open", status_changed_at=at))
             where = first[token_id]
             note = f"seen after {REOPEN_FROM[old]}: {where.source_kind} {where.path}:{where.line}"
@@ -543,6 +571,78 @@ class Inventory:
                 return
             after = tokens[-1].token_id
 
+    def discovered(self, token_ids: Sequence[str] | None = None, page: int = 500
+                   ) -> Iterator[tuple[TokenRow, tuple[tuple[str, str], ...], list[OccurrenceRow]]]:
+        """(token, public ids, occurrences) of every token (or of token_ids), a page at a time."""
+        ids = sorted(set(token_ids)) if token_ids is not None else None
+        after, start = "", 0
+        while True:
+            query = select(*TOKEN_COLUMNS).order_by(t.token.c.token_id).limit(page)
+            if ids is None:
+                query = query.where(t.token.c.token_id > after)
+            else:
+                query = query.where(self._among(t.token.c.token_id, ids[start:start + page]))
+            pub = t.token_public_id.c
+            with self._errors("reading tokens"), self._read() as conn:
+                tokens = [_token_row(r) for r in _raw(conn, query)]
+                found: dict[str, list[OccurrenceRow]] = {tk.token_id: [] for tk in tokens}
+                public: dict[str, list[tuple[str, str]]] = {tk.token_id: [] for tk in tokens}
+                for occ in self._occurrences(conn, list(found)):
+                    found[occ.token_id].append(occ)
+                rows = conn.execute(select(pub.token_id, pub.name, pub.value)
+                                    .where(self._among(pub.token_id, list(found))).order_by(pub.token_id, pub.name))
+                for token_id, name, value in rows:
+                    public[token_id].append((name, value))
+            yield from ((tk, tuple(public[tk.token_id]), found[tk.token_id]) for tk in tokens)
+            start += page
+            if (len(tokens) < page if ids is None else start >= len(ids)):
+                return
+            after = tokens[-1].token_id if tokens else after
+
+    def credentials_by_key_id(self, key_ids: Sequence[str]) -> dict[str, str]:
+        """AWS access key id → the token id of its secret access key (or other non-id AWS token) when known."""
+        pub, tk = t.token_public_id.c, t.token.c
+        out: dict[str, str] = {}
+        with self._errors("looking up key ids"), self._read() as conn:
+            for chunk in _chunks(sorted(set(key_ids))):
+                query = (select(pub.value, pub.token_id).join_from(t.token_public_id, t.token,
+                                                                   pub.token_id == tk.token_id)
+                         .where(pub.name == "id", self._among(pub.value, chunk), tk.provider == "aws",
+                                tk.kind != "access-key-id").order_by(pub.value, tk.first_seen, tk.token_id))
+                for value, token_id in conn.execute(query):
+                    out.setdefault(value, token_id)
+        return out
+
+    def find(self, text: str) -> str:
+        """The token TOKEN arguments name: a public id (an AWS access key id names its key pair's secret) or a
+        unique token id prefix; StoreError when none or several match."""
+        named = self.by_public_id(text) if len(text.strip()) >= 8 else []
+        return named[0] if named else self.resolve(text)
+
+    def by_public_id(self, value: str) -> list[str]:
+        """Ids of the tokens a public identifier (an AWS access key id, a GitHub hashed token…) names, the
+        credential first (an AWS secret key before the bare key id)."""
+        pub, tk = t.token_public_id.c, t.token.c
+        query = (select(tk.token_id).join_from(t.token_public_id, t.token, pub.token_id == tk.token_id)
+                 .where(pub.value == value.strip())
+                 .order_by(case((tk.kind == "access-key-id", 1), else_=0), tk.first_seen, tk.token_id))
+        with self._errors("looking up the public id"), self._read() as conn:
+            return list(dict.fromkeys(conn.execute(query).scalars()))
+
+    def set_owners(self, owners: dict[str, str | None]) -> int:
+        """Store each token's resolved owner (policy.load.refresh_owners); returns how many changed."""
+        ids = sorted(owners)
+        tk = t.token.c
+        with self._errors("recording owners"):
+            def work(conn: Connection) -> int:
+                now: dict[str, str | None] = {}
+                for chunk in _chunks(ids):
+                    now.update(conn.execute(select(tk.token_id, tk.owner).where(self._among(tk.token_id, chunk))).all())
+                changed = [(i, owners[i]) for i in ids if i in now and now[i] != owners[i]]
+                self._set_tokens(conn, ("token_id", "owner"), changed)
+                return len(changed)
+            return self._retrying(work)
+
     # -- incremental scanning (scanned_blob) -------------------------------------------------------
 
     def scanned_blobs(self, source_id: str, ruleset: str, blob_ids: Collection[str]) -> set[str]:
@@ -587,8 +687,9 @@ class Inventory:
 
     # -- triage -----------------------------------------------------------------------------------
 
-    def triage(self, token_id: str, status: str, note: str | None, actor: str, at: datetime) -> EventRow:
-        """Set a token's status and append the audit event, in one transaction."""
+    def triage(self, token_id: str, status: str, note: str | None, actor: str, at: datetime) -> EventRow | None:
+        """Set a token's status and append the audit event, in one transaction; None (and no event) when the
+        token already has that status."""
         if status not in t.STATUSES:
             raise StoreError(f"unknown status {status!r} (choose from {', '.join(t.STATUSES)})")
         tk = t.token
@@ -596,8 +697,9 @@ class Inventory:
             old = conn.execute(select(tk.c.status).where(tk.c.token_id == token_id).with_for_update()).scalar()
             if old is None:
                 raise StoreError(f"no token {token_id}")
-            if old != status:
-                conn.execute(update(tk).where(tk.c.token_id == token_id).values(status=status, status_changed_at=at))
+            if old == status:
+                return None
+            conn.execute(update(tk).where(tk.c.token_id == token_id).values(status=status, status_changed_at=at))
             values = {"token_id": token_id, "at": at, "actor": actor, "action": "triage", "old_status": old,
                       "new_status": status, "note": note, "scan_id": None}
             key = conn.execute(insert(t.event).values(**values)).inserted_primary_key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -29,6 +30,8 @@ def parse_url(value: str | None) -> URL:
     """A SQLAlchemy URL from a URL or a plain file path; postgresql:// means psycopg 3."""
     value = value or default_url()
     if "://" not in value:
+        if _URL_LIKE.match(value):  # 'sqlite:', 'postgresql:/x': a mistyped URL, not a file to create
+            raise StoreError(f"not a database URL: {value!r} (use sqlite:///PATH, postgresql://… or a file path)")
         return make_url(f"sqlite:///{Path(value).expanduser().absolute()}")
     try:
         url = make_url(value)
@@ -36,9 +39,18 @@ def parse_url(value: str | None) -> URL:
         raise StoreError(f"not a database URL: {value!r}") from None
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
-    if url.get_backend_name() not in ("sqlite", "postgresql"):
-        raise StoreError(f"unsupported database {url.get_backend_name()!r} (use sqlite:/// or postgresql://)")
+    backend, _, driver = url.drivername.partition("+")
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(f"unsupported database {backend!r} (use sqlite:/// or postgresql://)")
+    if backend == "postgresql" and driver != "psycopg":
+        raise StoreError(f"unsupported PostgreSQL driver {driver!r}: tokenward uses psycopg 3 "
+                         "(write postgresql://… or postgresql+psycopg://…)")
+    if backend == "sqlite" and driver not in ("", "pysqlite"):
+        raise StoreError(f"unsupported SQLite driver {driver!r} (write sqlite:///PATH)")
     return url
+
+
+_URL_LIKE = re.compile(r"(?i)(sqlite|postgres(ql)?)(\+\w+)?:")
 
 
 def display(url: URL) -> str:

@@ -73,6 +73,7 @@ class BatchStats:
     new_tokens: int
     new_occurrences: int
     reopened: tuple[str, ...] = ()
+    touched: tuple[str, ...] = ()  # tokens with a new occurrence (their owner may have changed)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import os
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -19,7 +19,7 @@ from tokenward import __version__
 from tokenward.findings import Finding
 from tokenward.identity import key_check_value
 from tokenward.scanner import ScanResult
-from tokenward.sources.interface import Origin
+from tokenward.sources.interface import CommitInfo, Origin
 from tokenward.store.inventory import Inventory, gc_paused
 from tokenward.store.records import (
     Batch,
@@ -122,13 +122,34 @@ def _when(text: str | None) -> datetime | None:
         return None
 
 
-def occurrence_of(f: Finding, src: SourceRecord, ordinal: int) -> OccurrenceRecord:
-    """The occurrence record of a finding; its id is (token, source, blob or path, ordinal)."""
+def occurrence_id(token_id: str, source_id: str, blob_or_path: str, ordinal: int, path: str | None = None,
+                  commit: str | None = None) -> str:
+    """The content-derived id of an occurrence: (token, source, blob or path, ordinal), plus the path and commit
+    of a git location (one blob committed under several paths, or again by a revert, is several locations).
+    Migration 0021 rewrites stored git occurrences to this form."""
+    if path is None:
+        return _digest("occurrence", token_id, source_id, blob_or_path, str(ordinal))
+    return _digest("occurrence", token_id, source_id, blob_or_path, str(ordinal), path, commit or "")
+
+
+def occurrences_of(f: Finding, src: SourceRecord, ordinal: int) -> list[OccurrenceRecord]:
+    """The occurrence records of a finding: one per (path, commit) location of a git blob, else one."""
+    git = f.origin.git
+    if git is None or not git.locations or not f.origin.blob_id:
+        return [occurrence_of(f, src, ordinal)]
+    return [occurrence_of(f, src, ordinal, loc.path, loc.commit) for loc in git.locations]
+
+
+def occurrence_of(f: Finding, src: SourceRecord, ordinal: int, at_path: str | None = None,
+                  commit: CommitInfo | None = None) -> OccurrenceRecord:
+    """The occurrence record of a finding (at one git location when at_path is given)."""
     o, loc, git = f.origin, f.location, f.origin.git
-    path = _display_path(o.root, o.path)
-    first = git.first_commit if git else None
+    path = _display_path(o.root, o.path) if at_path is None else at_path
+    first = (git.first_commit if git else None) if at_path is None else commit
+    ident = occurrence_id(f.token_id, src.source_id, o.blob_id or path, ordinal, at_path,
+                          commit.commit if commit else None)
     return OccurrenceRecord(
-        occurrence_id=_digest("occurrence", f.token_id, src.source_id, o.blob_id or path, str(ordinal)),
+        occurrence_id=ident,
         token_id=f.token_id, source_id=src.source_id, source_kind=src.kind, origin_kind=o.kind, rule_id=f.rule_id,
         path=path, line=loc.line, col=loc.column, end_line=loc.end_line, end_col=loc.end_column,
         byte_offset=loc.offset, blob_id=o.blob_id, commit_id=first.commit if first else None,
@@ -138,10 +159,35 @@ def occurrence_of(f: Finding, src: SourceRecord, ordinal: int) -> OccurrenceReco
     )
 
 
+KEY_ID_KIND = "access-key-id"
+
+
+def key_id_of(f: Finding) -> str | None:
+    """The AWS access key id an aws.access-key-id finding names (None for any other finding)."""
+    return dict(f.public_ids).get("id") if f.provider == "aws" and f.kind == KEY_ID_KIND else None
+
+
+def fold_key_ids(findings: Sequence[Finding], known: dict[str, str]) -> list[Finding]:
+    """An AWS key pair is one credential: an access key id found next to its secret in this scan, or whose
+    secret the inventory already holds (known: key id → that token id), becomes an occurrence of the secret's
+    token instead of a token of its own."""
+    paired: dict[str, str] = {}
+    for f in findings:
+        if f.provider == "aws" and f.kind != KEY_ID_KIND and (kid := dict(f.public_ids).get("id")):
+            paired.setdefault(kid, f.token_id)
+    out = []
+    for f in findings:
+        kid = key_id_of(f)
+        target = (paired.get(kid) or known.get(kid)) if kid else None
+        out.append(replace(f, token_id=target) if target else f)
+    return out
+
+
 def token_of(findings: Sequence[Finding]) -> TokenRecord:
-    """One token record from every finding of that token (the most severe one names it)."""
+    """One token record from every finding of that token (the most severe one names it; a folded key id never)."""
     best = findings[0] if len(findings) == 1 else min(
-        findings, key=lambda f: (SEVERITY_RANK[severity(f)], CONFIDENCE_RANK.get(f.confidence, 9)))
+        findings, key=lambda f: (f.kind == KEY_ID_KIND, SEVERITY_RANK[severity(f)],
+                                 CONFIDENCE_RANK.get(f.confidence, 9)))
     public: dict[str, str] = {}
     for f in findings:
         for k, v in f.public_ids:
@@ -177,8 +223,8 @@ def _records(findings: Iterable[Finding]) -> tuple[dict[str, TokenRecord], dict[
         for f, src, place in items:
             offsets = places[place]
             ordinal = 0 if len(offsets) == 1 else sorted(offsets).index(f.location.offset)
-            occ = occurrence_of(f, src, ordinal)
-            unique.setdefault(occ.occurrence_id, occ)
+            for occ in occurrences_of(f, src, ordinal):
+                unique.setdefault(occ.occurrence_id, occ)
             sources[src.source_id] = src
         occurrences[tid] = list(unique.values())
     return {tid: token_of([f for f, _, _ in items]) for tid, items in by_token.items()}, occurrences, sources
@@ -238,6 +284,8 @@ class ScanRecorder:
     def __init__(self, inventory: Inventory, scan: ScanStart) -> None:
         self.inventory = inventory
         self.scan = scan
+        # called with the tokens that gained occurrences, before the inventory closes (the CLI resolves owners)
+        self.after_write: Callable[[Inventory, Sequence[str]], object] | None = None
 
     @classmethod
     def open(cls, url: str | None, key: bytes, targets: Sequence[str], ruleset: str, rules: int) -> ScanRecorder:
@@ -267,16 +315,24 @@ class ScanRecorder:
         """Write findings in batches of about batch_size occurrences, one transaction each."""
         new_tokens = new_occurrences = 0
         reopened: list[str] = []
-        for batch in batches(findings, batch_size):
+        touched: list[str] = []
+        found = list(findings)
+        key_ids = sorted({k for f in found if (k := key_id_of(f))})
+        if key_ids:
+            found = fold_key_ids(found, self.inventory.credentials_by_key_id(key_ids))
+        for batch in batches(found, batch_size):
             stats = self.inventory.write_batch(self.scan, self.scan.started_at, batch)
             new_tokens, new_occurrences = new_tokens + stats.new_tokens, new_occurrences + stats.new_occurrences
             reopened.extend(stats.reopened)
-        return BatchStats(new_tokens, new_occurrences, tuple(reopened))
+            touched.extend(stats.touched)
+        return BatchStats(new_tokens, new_occurrences, tuple(reopened), tuple(sorted(set(touched))))
 
     def record(self, result: ScanResult, batch_size: int = BATCH_OCCURRENCES) -> ScanRecorded:
         """Write every finding, complete the scan record, and close the inventory."""
         try:
             stats = self.write(result.findings, batch_size)
+            if self.after_write is not None and stats.touched:
+                self.after_write(self.inventory, stats.touched)
             totals = _totals(result, stats.new_tokens, stats.new_occurrences)
             self.inventory.finish_scan(self.scan.scan_id, datetime.now(UTC), totals)
         finally:

@@ -44,7 +44,9 @@ class Tuning:
     denied_factor: float = 4.0
     alpha: float = 0.05
     peak_decay: float = 0.999
-    dormant_seconds: float = 30 * 86400
+    dormant_seconds: float = 30 * 86400  # baselines saved before pauses were learned: dormant after this
+    dormant_floor: float = 3 * 86400  # a pause shorter than this is never dormancy
+    dormant_factor: float = 4.0  # dormant: a pause this many times the token's longest pause so far
     concurrent_seconds: float = 600
 
 
@@ -100,6 +102,7 @@ class Profile:
         "ips",
         "last_at",
         "last_ip",
+        "longest",
         "mean",
         "n",
         "nden",
@@ -119,7 +122,8 @@ class Profile:
     def __init__(self, token_id: str, tuning: Tuning = DEFAULT_TUNING) -> None:
         self.token_id, self.tuning = token_id, tuning
         self.first_at = self.last_at = self.prev_at = self.cc_at = self.other_at = self.gap = 0.0
-        self.dormant = tuning.dormant_seconds
+        self.longest = 0.0  # the longest pause between two uses so far: the token's own rhythm
+        self.dormant = tuning.dormant_floor  # a pause longer than this wakes the dormancy detector
         self.agent_new_at = self.action_new_at = self.prefix_new_at = 0.0
         self.events = self.errors = self.denied = self.buckets = self.flips = 0
         self.ips: dict[str, list[Any]] = {}  # ip -> [events, country, first seen]
@@ -146,9 +150,13 @@ class Profile:
         trig = 0
         last = self.last_at
         if at > last:
-            if at - last > self.dormant and self.events:
-                trig = GAP
-                self.gap = at - last
+            if self.events:
+                pause = at - last
+                if pause > self.dormant:
+                    trig = GAP  # learn() takes the pause into the rhythm, after the detectors saw it
+                    self.gap = pause
+                elif pause > self.longest:
+                    self._pause(pause)
             self.last_at = at
         self.prev_at = last
         b = int(at) // BUCKET
@@ -253,6 +261,12 @@ class Profile:
         self.denied_thr = max(t.denied_floor, int(t.denied_factor * self.denied_peak) + 1)
         return 0 if self.how[(bucket // BUCKETS_PER_HOUR + WEEK_OFFSET) % HOURS] else NEW_HOUR
 
+    def _pause(self, pause: float) -> None:
+        """A pause longer than any before: dormancy is now relative to it (with a floor of a few days)."""
+        t = self.tuning
+        self.longest = pause
+        self.dormant = max(t.dormant_floor, t.dormant_factor * pause)
+
     # -- slow path ------------------------------------------------------------------------------
 
     def learning(self, at: float) -> bool:
@@ -264,6 +278,8 @@ class Profile:
         """Add what was new in ev to the baseline (after the detectors have looked)."""
         if not self.first_at or ev.at < self.first_at:
             self.first_at = ev.at
+        if trig & GAP and self.gap > self.longest:
+            self._pause(self.gap)
         if trig & NEW_IP and ev.ip is not None:
             self._learn_ip(ev.ip, ev.at, place or Place())
         if trig & NEW_AGENT:
@@ -318,4 +334,7 @@ class Profile:
                 setattr(p, key, {k: v for k, v in value})
             elif key in cls.__slots__ and key not in ("tuning", "dormant"):
                 setattr(p, key, value)
+        if "longest" not in data and p.events:  # saved before pauses were learned: the old fixed threshold
+            p.longest = tuning.dormant_seconds / tuning.dormant_factor
+        p.dormant = max(tuning.dormant_floor, tuning.dormant_factor * p.longest)
         return p

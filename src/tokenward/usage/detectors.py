@@ -281,11 +281,16 @@ def honeytoken(p: Profile, s: Scene) -> Finding | None:
 
 
 def dormant(p: Profile, s: Scene) -> Finding | None:
-    """A token idle for a month or more that is suddenly used again."""
+    """A token used again after a pause far longer than its own rhythm (see Profile.dormant)."""
     if p.events < 10:
         return None
     return Finding("dormant-reactivated", "medium", f"{int(s.ev.at // DAY)}", f"idle since {iso(s.ev.at - p.gap)} "
-                   f"({p.gap / DAY:.0f} days)", f"{s.ev.action} from {s.ev.ip}", 0)
+                   f"({_days(p.gap)}; dormant after {_days(p.dormant)} for this token)",
+                   f"{s.ev.action} from {s.ev.ip}", 0)
+
+
+def _days(seconds: float) -> str:
+    return f"{seconds / DAY:.0f} days" if seconds >= 2 * DAY else f"{seconds / 3600:.1f} hours"
 
 
 DETECTORS: dict[str, Detector] = {d.name: d for d in (
@@ -307,8 +312,10 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in (
 )}
 
 
-def detect(p: Profile, s: Scene, detectors: dict[str, Detector] = DETECTORS) -> list[Finding]:
-    """Findings of every detector the scene's trigger bits wake (gated ones stay quiet while learning)."""
+def detect(p: Profile, s: Scene, detectors: dict[str, Detector] = DETECTORS,
+           held: set[str] | None = None) -> list[Finding]:
+    """Findings of every detector the scene's trigger bits wake (gated ones stay quiet while learning; their
+    names are added to held, so the run can say what the young baseline held back)."""
     learning: bool | None = None
     found: list[Finding] = []
     for d in detectors.values():
@@ -318,6 +325,8 @@ def detect(p: Profile, s: Scene, detectors: dict[str, Detector] = DETECTORS) -> 
             if learning is None:
                 learning = p.learning(s.ev.at)
             if learning:
+                if held is not None:
+                    held.add(d.name)
                 continue
         f = d.check(p, s)
         if f is not None:

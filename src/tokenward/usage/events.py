@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
+from tokenward.errors import UsageError
+
 # How an event names its token (the identity join maps each to an inventory token_id).
 TOKEN_ID = "token_id"  # our HMAC of the plaintext (fingerprinted at parse time)
 AWS_KEY_ID = "aws_key_id"  # AKIA…/ASIA… access key id (an identifier, not a secret)
@@ -137,10 +139,30 @@ _RELATIVE = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_since(text: str, now: datetime | None = None) -> float:
-    """--since: an ISO time, or a relative age like 30m, 24h, 7d, 2w."""
+MAX_AGE_SECONDS = 200 * 366 * 86400  # a duration or --since further back than this is a typo
+
+
+def duration(text: str, option: str = "duration") -> float:
+    """Seconds of a duration like 30m, 24h, 7d, 2w; UsageError (one line) when it is not one."""
     m = _RELATIVE.match(text.strip())
-    if m:
+    if not m:
+        raise UsageError(f"{option}: not a duration: {text!r} (e.g. 30m, 1h, 2d, 1w)")
+    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if seconds > MAX_AGE_SECONDS:
+        raise UsageError(f"{option}: {text!r} is more than 200 years")
+    return float(seconds)
+
+
+def parse_since(text: str, now: datetime | None = None) -> float:
+    """--since: an ISO time, or a relative age like 30m, 24h, 7d, 2w; UsageError (one line) when it is neither."""
+    if _RELATIVE.match(text.strip()):
         base = now or datetime.now(UTC)
-        return (base - timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])).timestamp()
-    return any_seconds(text)
+        try:
+            return (base - timedelta(seconds=duration(text, "--since"))).timestamp()
+        except OverflowError:
+            raise UsageError(f"--since: {text!r} is too far back") from None
+    try:
+        return any_seconds(text)
+    except (ValueError, OverflowError, TypeError, IndexError):
+        raise UsageError(f"--since: not a time or a duration: {text!r} "
+                         "(e.g. 2025-01-31, 2025-01-31T12:00:00Z, 24h, 7d)") from None

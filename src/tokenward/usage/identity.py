@@ -82,7 +82,8 @@ class InventoryDirectory:
 
     def known(self) -> Iterable[KnownToken]:
         """Tokens from list_tokens; public ids from token_detail where the provider has any."""
-        for row in self.inventory.list_tokens():
+        # A bare AWS key id token first: its key pair's secret, listed after it, then owns the key id's events.
+        for row in sorted(self.inventory.list_tokens(), key=lambda r: r.kind != "access-key-id"):
             public: tuple[tuple[str, str], ...] = (("id", row.public_id),) if row.public_id else ()
             if row.provider in self.PUBLIC_PROVIDERS:
                 public = self.inventory.token_detail(row.token_id).public_ids or public

@@ -75,16 +75,25 @@ def open_log(path: str) -> BinaryIO:
 
 def head_of(path: str, n: int = HEAD) -> bytes:
     """The first n bytes of the log's (decompressed) content (what there is, for a truncated gzip)."""
+    return read_head(path, n)[0]
+
+
+def read_head(path: str, n: int = HEAD) -> tuple[bytes, str | None]:
+    """The first n bytes of the log's (decompressed) content, and why reading stopped short (corrupt or
+    truncated gzip), if it did."""
     parts: list[bytes] = []
     got = 0
+    problem = None
     with open_log(path) as fh:
         try:
             while got < n and (piece := fh.read(min(n - got, 8192))):
                 parts.append(piece)
                 got += len(piece)
-        except (EOFError, zlib.error):
-            pass
-    return b"".join(parts)
+        except EOFError:
+            problem = "truncated gzip"
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            problem = f"corrupt gzip ({exc})"
+    return b"".join(parts), problem
 
 
 def identify(path: str) -> FileIdentity:

@@ -51,6 +51,7 @@ class FileReport:
     unattributed: int
     note: str = ""
     examples: tuple[tuple[int, str], ...] = ()
+    unreadable: bool = False  # not (wholly) readable: the run exits 3 unless it raised alerts
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,18 @@ class RunSummary:
     alerts: dict[str, int]
     unmapped: int
     violations: tuple[StorageViolation, ...]
+    learning: tuple[Learning, ...] = ()
+
+
+@dataclass(frozen=True)
+class Learning:
+    """A token whose baseline was still learning when something new happened: what was held back."""
+
+    token_id: str
+    name: str  # preview or public id
+    events: int
+    first_seen: str
+    held: tuple[str, ...]  # detectors that stayed quiet
 
 
 @dataclass
@@ -79,6 +92,7 @@ class _Open:
     size: int = 0
     events: int = 0
     note: str = ""
+    unreadable: bool = False
 
 
 @contextmanager
@@ -129,6 +143,7 @@ class Monitor:
         self.reports: list[FileReport] = []
         self.events = self.malformed = self.unmapped = 0
         self.alert_counts: dict[str, int] = {}
+        self.held: dict[str, tuple[str, set[str]]] = {}  # token id -> (name, detectors held back while learning)
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
         self.shard: tuple[int, int] | None = None  # (k, n): only tokens whose identifier hashes to k mod n
@@ -170,7 +185,8 @@ class Monitor:
     def _slow(self, info: TokenInfo, prof: Profile, ev: UsageEvent, trig: int, where: str) -> None:
         agent = self.agents.classify(ev.agent) if trig & NEW_AGENT else None
         scene = Scene(ev, info, trig, self.geo, agent, self.opt.settings)
-        for f in detect(prof, scene, self.detectors):
+        held: set[str] = set()
+        for f in detect(prof, scene, self.detectors, held):
             evidence: list[Evidence] = [evidence_of(ev, f"{where}:{ev.line}")]
             if trig & (RATE | ERRORS) and f.detector in ("rate-spike", "error-burst"):
                 evidence.insert(0, replace(evidence[0], where=f"{where}:{prof.bucket_line}-{ev.line}",
@@ -178,6 +194,8 @@ class Monitor:
             alert = self.alerts.consider(info, ev, f, evidence, snapshot(prof))
             if alert is not None:
                 self.alert_counts[alert.severity] = self.alert_counts.get(alert.severity, 0) + 1
+        if held:
+            self.held.setdefault(info.token_id, (info.public_id or info.preview, set()))[1].update(held)
         prof.learn(ev, trig, scene.place if trig & NEW_IP else None, agent)
 
     # -- checkpoints ----------------------------------------------------------------------------
@@ -225,18 +243,20 @@ class Monitor:
         rec = self._match(ident)
         fresh = FileRecord(None, ident.head_hash, ident.head_len, ident.first_hash, ident.device, ident.inode,
                            logfiles.display(path), 0, 0, False)
-        head = logfiles.head_of(path, logfiles.HEAD * 64)
+        head, problem = logfiles.read_head(path, logfiles.HEAD * 64)
         first = next((ln for ln in head.split(b"\n") if ln.strip()), b"")
         document = logfiles.is_document(head)
         parser = choose(self.opt.fmt, head if document else first, self.opt.parser) if first else None
         note = "" if parser else "format not recognised (use --format)" if first else "empty"
+        if problem and not parser:
+            note = f"unreadable: {problem}"
         if rec is None:
             rec = self.checkpoint_file(fresh) if parser else fresh
         else:
             rec = replace(rec, head_hash=ident.head_hash, head_len=ident.head_len, device=ident.device,
                           inode=ident.inode, path=fresh.path)
         return _Open(path, rec, parser, ParseContext(logfiles.display(path)), document=document, gzip=ident.gzip,
-                     size=ident.size, note=note)
+                     size=ident.size, note=note, unreadable=bool(problem and not parser))
 
     def _consume(self, op: _Open, batch: Batch) -> None:
         assert op.parser is not None
@@ -282,7 +302,7 @@ class Monitor:
         self.violations.update({(v.token_id, v.kind): v for v in op.ctx.violations})
         name = op.parser.name if op.parser else "?"
         self.reports.append(FileReport(op.ctx.source, name, op.events, op.ctx.malformed, op.ctx.unattributed,
-                                       op.note, tuple(op.ctx.examples)))
+                                       op.note, tuple(op.ctx.examples), op.unreadable))
         op.ctx.malformed = op.ctx.unattributed = 0
         op.ctx.violations, op.ctx.examples, op.events = [], [], 0
 
@@ -294,13 +314,14 @@ class Monitor:
         try:
             op = self._open(path)
         except OSError as exc:
-            self.reports.append(FileReport(path, "?", 0, 0, 0, f"unreadable: {exc.strerror or exc}"))
+            self.reports.append(FileReport(path, "?", 0, 0, 0, f"unreadable: {exc.strerror or exc}", unreadable=True))
             return
         try:
             self._read(op, final=True)
         except (OSError, EOFError, zlib.error) as exc:
             op.note = f"read stopped early ({'truncated gzip' if isinstance(exc, EOFError) else exc}): " \
                       "kept what was read"
+            op.unreadable = True
         self._finish(op)
 
     def _read_stdin(self) -> None:
@@ -331,7 +352,17 @@ class Monitor:
     def summary(self) -> RunSummary:
         """What was read and raised so far."""
         return RunSummary(tuple(self.reports), self.events, self.malformed, dict(self.alert_counts), self.unmapped,
-                          tuple(self.violations.values()))
+                          tuple(self.violations.values()), self.learning())
+
+    def learning(self) -> tuple[Learning, ...]:
+        """The tokens whose young baselines held detectors back in this run (their alerts come once learned)."""
+        out = []
+        for token_id, (name, held) in sorted(self.held.items()):
+            p = self.profiles.get(token_id)
+            if p is not None:
+                out.append(Learning(token_id, name, p.events, iso(p.first_at) if p.first_at else "-",
+                                    tuple(sorted(held))))
+        return tuple(out)
 
     # -- follow ---------------------------------------------------------------------------------
 

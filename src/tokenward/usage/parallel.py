@@ -39,7 +39,7 @@ def _work(monitor: Monitor, paths: Sequence[str], k: int, n: int, out: str) -> N
         "pending": monitor.joiner.pending, "idents": monitor.joiner.new_idents, "files": monitor._files,
         "reports": monitor.reports, "events": monitor.events, "malformed": monitor.malformed,
         "unmapped": monitor.unmapped, "alert_counts": monitor.alert_counts,
-        "violations": list(monitor.violations.values()),
+        "violations": list(monitor.violations.values()), "held": monitor.held,
     }
     with open(out, "wb") as fh:
         pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -76,6 +76,8 @@ def _merge(monitor: Monitor, results: list[dict[str, Any]]) -> None:
         for sev, count in r["alert_counts"].items():
             monitor.alert_counts[sev] = monitor.alert_counts.get(sev, 0) + count
         monitor.violations.update({(v.token_id, v.kind): v for v in r["violations"]})
+        for token_id, (name, held) in r["held"].items():
+            monitor.held.setdefault(token_id, (name, set()))[1].update(held)
     monitor._files.update(results[0]["files"])
     monitor.malformed += results[0]["malformed"]
     monitor.reports += _merge_reports([r["reports"] for r in results])

@@ -46,7 +46,7 @@ def usage_view(db_url: str | None) -> StoredUsage:
     from tokenward.usage.state import UsageState, usage_profile
 
     try:
-        with Inventory.open(db_url) as inventory:
+        with Inventory.open(db_url, create=False) as inventory:
             if not inspect(inventory.engine).has_table(usage_profile.name):
                 return StoredUsage()
             state = UsageState(inventory.engine)
