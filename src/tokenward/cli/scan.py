@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,22 +19,29 @@ from tokenward.cli.common import (
     build_scanner,
     err,
     progress_bar,
+    stdout_closed,
     user_errors,
 )
 from tokenward.cli.inventory import scan_recorder
 from tokenward.errors import ConfigError, ReportError
 from tokenward.expand import SOURCE_TYPE_NAMES, ExpandOptions, Limits
 from tokenward.report import REPORTERS
+from tokenward.report.terminal import plain, plural
 from tokenward.scanner import ScanResult
 from tokenward.settings import Settings, find_config, load_settings
-from tokenward.sources.interface import Source
+from tokenward.sources.interface import Blob, SkippedItem, Source
+from tokenward.sources.live import is_live_target, live_options, open_target, save_cursors
 from tokenward.sources.select import SourceOptions, sources_for
 from tokenward.suppress import Baseline, baseline_document, load_baseline
+
+if TYPE_CHECKING:
+    from tokenward.sources.live.interface import LiveOptions
 
 EXIT_HELP = """Exit codes: 0 nothing found; 1 findings; 2 usage or configuration error;
 3 no findings, but some inputs could not be read (permission, corruption)."""
 
-Paths = Annotated[list[str], typer.Argument(help="Files or directories to scan; '-' reads stdin.")]
+Paths = Annotated[list[str], typer.Argument(
+    help="Files or directories to scan; '-' reads stdin; URLs (s3://, slack://, github://, …) read live sources.")]
 Rules = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule file or directory.")]
 Config = Annotated[Path | None, typer.Option("--config", help="Config file (default: .tokenward.yaml).")]
 Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")]
@@ -51,13 +60,36 @@ def _settings(config: Path | None, paths: list[str], exclude: list[str] | None, 
     )
 
 
-def _sources(paths: list[str], settings: Settings, options: SourceOptions) -> list[Source]:
+class UnreadableRoot:
+    """A root named on the command line that cannot be opened: one unreadable input (exit 3), not a usage error."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.item = SkippedItem(path, reason, "error")
+
+    def __iter__(self) -> Iterator[Blob | SkippedItem]:
+        """The root, skipped with its reason."""
+        yield self.item
+
+
+def _root_sources(path: str, settings: Settings, options: SourceOptions) -> list[Source]:
+    try:
+        return sources_for(path, settings, options)
+    except PermissionError as exc:  # e.g. a directory without read or search permission
+        return [UnreadableRoot(path, f"cannot open: {exc.strerror}")]
+
+
+def _sources(paths: list[str], settings: Settings, options: SourceOptions,
+             live: LiveOptions | None = None) -> list[Source]:
     if paths.count("-") > 1:
         raise ConfigError("'-' (stdin) can be given only once")
     for p in paths:
-        if p != "-" and not Path(p).exists() and not Path(p).is_symlink():
+        if p != "-" and not is_live_target(p) and not os.path.lexists(p):
             raise ConfigError(f"{p}: no such file or directory")
-    return [s for p in paths for s in sources_for(p, settings, options)]
+    if live is None and any(map(is_live_target, paths)):  # baseline create: no inventory, no cursors
+        live = live_options(full=True, auth_file=None, db=None, use_db=False, max_size=settings.max_file_size,
+                            scope=options, settings=settings)
+    return [s for p in paths
+            for s in ([open_target(p, live)] if live and is_live_target(p) else _root_sources(p, settings, options))]
 
 
 def _expand_options(source_type: str, max_depth: int, decode_depth: int) -> ExpandOptions:
@@ -80,7 +112,11 @@ def write_report(result: ScanResult, fmt: str, output: Path | None) -> None:
     """Render result in fmt to output (or stdout); ReportError when the file cannot be written."""
     reporter = REPORTERS[fmt]
     if output is None:
-        reporter(result, sys.stdout)
+        try:
+            reporter(result, sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `| head`: the reader has what it wanted
+            stdout_closed()
         return
     buf = io.StringIO()
     reporter(result, buf)
@@ -93,16 +129,20 @@ def write_report(result: ScanResult, fmt: str, output: Path | None) -> None:
 
 def scan(
     paths: Paths,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text|json|jsonl|csv|sarif")] = "text",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="|".join(REPORTERS))] = "text",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
     rules: Rules = None,
     config: Config = None,
     exclude: Exclude = None,
-    max_file_size: Annotated[int | None, typer.Option(help="Skip files larger than this (bytes).")] = None,
+    max_file_size: Annotated[int | None, typer.Option(min=1, help="Skip files larger than this (bytes).")] = None,
     follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Follow symbolic links.")] = False,
     gitignore: Annotated[bool, typer.Option("--gitignore", help="Skip files .gitignore excludes.")] = False,
     baseline: Annotated[Path | None, typer.Option(help="Report only findings not in this baseline.")] = None,
-    show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Print plaintext (never stored).")] = False,
+    show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Print plaintext to stdout (never stored).")]
+    = False,
+    plaintext_output: Annotated[bool, typer.Option(
+        "--allow-plaintext-output", help="With --show-secrets: also write the plaintext into the --output file.")]
+    = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     min_confidence: Annotated[str, typer.Option(
         help="Report findings at or above: high|medium|low. Low-confidence rules match public identifiers "
@@ -113,9 +153,11 @@ def scan(
     staged: Annotated[bool, typer.Option("--staged", help="Repository: only staged changes.")] = False,
     all_objects: Annotated[bool, typer.Option("--all-objects", help="Also unreachable objects.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Ignore the incremental scan cache.")] = False,
+    auth_file: Annotated[Path | None, typer.Option(
+        "--auth-file", help="URL targets: NAME=value credentials file (mode 0600); see README Sources.")] = None,
     source_type: Annotated[str, typer.Option(help="Force the input format: " + "|".join(SOURCE_TYPE_NAMES))] = "auto",
-    max_depth: Annotated[int, typer.Option(help="Containers nested deeper than this are skipped.")] = 8,
-    decode_depth: Annotated[int, typer.Option(help="Nested encodings decoded (base64, hex, …); 0: off.")] = 2,
+    max_depth: Annotated[int, typer.Option(min=0, help="Containers nested deeper than this are skipped.")] = 8,
+    decode_depth: Annotated[int, typer.Option(min=0, help="Nested encodings decoded (base64, hex, …); 0: off.")] = 2,
     db: Annotated[str | None, typer.Option("--db", envvar="TOKENWARD_DB", help="Inventory URL or SQLite file.")] = None,
     no_db: Annotated[bool, typer.Option("--no-db", help="Do not record this scan in the inventory.")] = False,
 ) -> None:
@@ -127,6 +169,9 @@ def scan(
     with user_errors():
         if fmt not in REPORTERS:
             raise ConfigError(f"unknown --format {fmt!r} (choose from {', '.join(REPORTERS)})")
+        if show_secrets and output is not None and not plaintext_output:
+            raise ConfigError(f"--show-secrets prints plaintext to stdout only; add --allow-plaintext-output to "
+                              f"write it into {output}")
         settings = _settings(config, paths, exclude, max_file_size, follow_symlinks, gitignore)
         base = load_baseline(baseline) if baseline else None
         if min_confidence not in ("high", "medium", "low"):
@@ -137,17 +182,21 @@ def scan(
         options = SourceOptions(
             history=not no_history, branches=tuple(branch or ()), since_commit=since_commit,
             staged=staged, all_objects=all_objects, full=full, ruleset=scanner.matcher.ruleset.digest)
-        sources = _sources(paths, settings, options)
+        live = live_options(full=full, auth_file=auth_file, db=db, use_db=not no_db, max_size=settings.max_file_size,
+                            scope=options, settings=settings) if any(map(is_live_target, paths)) else None
+        sources = _sources(paths, settings, options, live)
         recorder = None if no_db else scan_recorder(db, scanner, paths)
         with progress_bar(not quiet) as progress:
             result = scanner.run(sources, progress)
         if recorder is not None:
             recorded = recorder.record(result)
+            # Cursors move only once the scan is recorded: a failed run is read again, never skipped.
+            save_cursors(db, sources, recorder.scan.scan_id)
             if not quiet:
                 err.print(recorded.describe())
         write_report(result, fmt, output)
         if output is not None and not quiet:
-            err.print(f"{result.summary.findings} findings written to {output}")
+            err.print(plain(f"{plural(result.summary.findings, 'finding')} written to {output}"))
     raise typer.Exit(exit_code(result))
 
 

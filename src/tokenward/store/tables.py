@@ -196,3 +196,80 @@ event = Table(
     Column("scan_id", String(32)),
     Index(None, "token_id"),
 )
+
+source_cursor = Table(
+    "source_cursor", metadata,
+    Column("source", Text, primary_key=True),  # a live source: scheme://host (slack://acme, s3://bucket)
+    Column("stream", Text, primary_key=True),  # within it: a channel id, a prefix, a JQL query, an image tag
+    Column("cursor", Text, nullable=False),  # where the next incremental read starts (ts, updated, digest…)
+    Column("scan_id", String(32)),  # the scan that read up to here
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# -- the served dashboard (tokenward serve): users, their API keys (hashed) and browser sessions --------------
+
+ROLES = ("read", "triage", "admin")
+
+web_user = Table(
+    "web_user", metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("key_id", String(16), nullable=False),  # the public half of the API key: finds the row to verify
+    Column("key_hash", Text, nullable=False),  # argon2id of the whole key; the key itself is never stored
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Index(None, "name", unique=True),
+    Index(None, "key_id", unique=True),
+)
+
+web_session = Table(
+    "web_session", metadata,
+    Column("session_hash", String(64), primary_key=True),  # sha256 of the cookie value (never the value)
+    Column("user_id", Integer, ForeignKey("web_user.user_id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index(None, "user_id"),
+)
+
+# -- organisation scans (tokenward scan-org): a run of many repositories, each target's state and refs ------
+
+ORG_RUN_STATUSES = ("running", "complete", "failed")
+ORG_TARGET_STATES = ("pending", "running", "done", "failed", "skipped")
+
+org_run = Table(
+    "org_run", metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("status", String(16), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("targets", Integer, nullable=False),
+    Column("ruleset", String(128), nullable=False),  # the cache key: rule-set digest and fingerprint key check
+    Column("options", Text, nullable=False),  # JSON: what --resume needs to submit the same tasks again
+)
+
+org_target = Table(
+    "org_target", metadata,
+    Column("run_id", String(32), ForeignKey("org_run.run_id"), primary_key=True),
+    Column("target_id", String(32), primary_key=True),  # digest of the target (a URL or an absolute path)
+    Column("target", Text, nullable=False),
+    Column("position", Integer, nullable=False),  # order in the run's target list
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),  # why it failed or was skipped
+    Column("attempts", Integer, nullable=False),
+    Column("worker", Text),  # the Dask worker that last ran it
+    Column("scan_id", String(32)),  # the inventory scan record of this target's scan
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("blobs", Integer),
+    Column("bytes", BigInteger),
+    Column("findings", Integer),
+    Column("tokens", Integer),
+    Column("new_tokens", Integer),
+    Column("seconds", Float),
+    Column("refs", Text),  # JSON {ref: commit} as listed before the fetch (never newer than what was scanned)
+    Column("refs_digest", String(64)),
+    Index(None, "target_id", "state"),  # the last finished snapshot of a target, across runs
+)
