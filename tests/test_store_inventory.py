@@ -27,7 +27,7 @@ from tokenward.store import Inventory, ScanRecorder
 from tokenward.store import inventory as inv_module
 from tokenward.store.blobcache import InventoryBlobCache
 from tokenward.store.records import TokenFilter
-from tokenward.store.writer import source_kind
+from tokenward.store.keys import source_kind
 
 gh_matcher, git_env = fx.gh_matcher, fx.git_env  # fixtures used here
 

@@ -86,6 +86,25 @@ def classify(provider: str, kind: str, environment: str | None, privilege: str |
     return Classification(environment, privilege, expires, where_it_lives(source_kind, path), attrs)
 
 
+# -- severity ----------------------------------------------------------------------------------------
+
+SEVERITY_ORDER = ("low", "medium", "high", "critical")  # the one order of finding severities (ascending)
+
+
+def severity(confidence: str, environment: str | None, privilege: str | None) -> str:
+    """critical | high | medium | low of a finding from its rule's confidence, environment and privilege."""
+    if environment in ("test", "sandbox"):
+        return "low"
+    if confidence == "high":
+        return "critical" if privilege == "admin" else "high"
+    return "medium" if confidence == "medium" else "low"
+
+
+def severity_rank(value: str) -> int:
+    """Position in SEVERITY_ORDER: low 0 … critical 3 (-1 for anything else)."""
+    return SEVERITY_ORDER.index(value) if value in SEVERITY_ORDER else -1
+
+
 # -- privilege from provider data -------------------------------------------------------------------
 
 PRIVILEGES = ("read", "write", "admin")  # ascending; "unknown" sits outside the order

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from tokenward.findings import Finding
 from tokenward.sources.blobcache import finding_from_record, finding_record
 from tokenward.store.inventory import Inventory
-from tokenward.store.writer import source_of_repo
+from tokenward.store.keys import source_of_repo
 
 FORGET_AFTER = timedelta(days=30)  # this repository's rows of other rule sets older than this are dropped
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
 import socket
@@ -13,14 +12,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from tokenward import __version__
+from tokenward.classify import severity, severity_rank
 from tokenward.findings import Finding
 from tokenward.identity import key_check_value
+from tokenward.rules.spec import confidence_rank
 from tokenward.scanner import ScanResult
 from tokenward.sources.interface import CommitInfo, Origin
+from tokenward.store.blobcache import InventoryBlobCache
 from tokenward.store.inventory import Inventory, gc_paused
+from tokenward.store.keys import digest, source_for
 from tokenward.store.records import (
     Batch,
     BatchStats,
@@ -31,16 +33,8 @@ from tokenward.store.records import (
     TokenRecord,
 )
 
-if TYPE_CHECKING:
-    from tokenward.store.blobcache import InventoryBlobCache
-
 ACTOR_ENV = "TOKENWARD_ACTOR"
 BATCH_OCCURRENCES = 5000
-LOG_KINDS = frozenset({"log", "ci-log", "build-log", "syslog", "journal", "access-log"})
-EXPORT_KINDS = frozenset({"slack", "teams", "discord", "jira", "confluence", "github-issues", "zendesk",
-                          "notion", "export", "chat", "tickets"})
-CONFIDENCE_RANK = {"high": 0, "medium": 1, "low": 2}
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
 def actor() -> str:
@@ -52,47 +46,6 @@ def actor() -> str:
     except (KeyError, OSError):
         user = str(os.getuid())
     return f"{user}@{socket.gethostname()}"
-
-
-def source_kind(origin_kind: str) -> str:
-    """repo | file | log | export for a source's origin kind."""
-    if origin_kind.startswith("git"):
-        return "repo"
-    if origin_kind in LOG_KINDS or origin_kind.endswith("-log"):
-        return "log"
-    if origin_kind in EXPORT_KINDS or origin_kind.endswith("-export"):
-        return "export"
-    return "file"
-
-
-def severity(f: Finding) -> str:
-    """critical | high | medium | low from the rule's confidence, environment and privilege."""
-    if f.environment in ("test", "sandbox"):
-        return "low"
-    if f.confidence == "high":
-        return "critical" if f.privilege == "admin" else "high"
-    return "medium" if f.confidence == "medium" else "low"
-
-
-def _digest(*parts: str, size: int = 32) -> str:
-    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:size]
-
-
-def source_of(origin: Origin) -> SourceRecord:
-    """The repository, directory, log or export an origin belongs to (absolute, so ids are stable)."""
-    return _source(origin.kind, origin.root)
-
-
-def source_of_repo(root: str) -> SourceRecord:
-    """The inventory source of a git repository scanned at root (as its history findings name it)."""
-    return _source("git", root)
-
-
-@lru_cache(maxsize=1024)
-def _source(origin_kind: str, root: str) -> SourceRecord:
-    kind = source_kind(origin_kind)
-    locator = "stdin" if root in ("-", "") else root if "://" in root else os.path.abspath(root)
-    return SourceRecord(_digest("source", kind, locator), kind, locator)
 
 
 @lru_cache(maxsize=65536)
@@ -128,8 +81,8 @@ def occurrence_id(token_id: str, source_id: str, blob_or_path: str, ordinal: int
     of a git location (one blob committed under several paths, or again by a revert, is several locations).
     Migration 0021 rewrites stored git occurrences to this form."""
     if path is None:
-        return _digest("occurrence", token_id, source_id, blob_or_path, str(ordinal))
-    return _digest("occurrence", token_id, source_id, blob_or_path, str(ordinal), path, commit or "")
+        return digest("occurrence", token_id, source_id, blob_or_path, str(ordinal))
+    return digest("occurrence", token_id, source_id, blob_or_path, str(ordinal), path, commit or "")
 
 
 def occurrences_of(f: Finding, src: SourceRecord, ordinal: int) -> list[OccurrenceRecord]:
@@ -186,8 +139,8 @@ def fold_key_ids(findings: Sequence[Finding], known: dict[str, str]) -> list[Fin
 def token_of(findings: Sequence[Finding]) -> TokenRecord:
     """One token record from every finding of that token (the most severe one names it; a folded key id never)."""
     best = findings[0] if len(findings) == 1 else min(
-        findings, key=lambda f: (f.kind == KEY_ID_KIND, SEVERITY_RANK[severity(f)],
-                                 CONFIDENCE_RANK.get(f.confidence, 9)))
+        findings, key=lambda f: (f.kind == KEY_ID_KIND, -severity_rank(_severity(f)),
+                                 -confidence_rank(f.confidence)))
     public: dict[str, str] = {}
     for f in findings:
         for k, v in f.public_ids:
@@ -196,8 +149,12 @@ def token_of(findings: Sequence[Finding]) -> TokenRecord:
         best.token_id, best.provider, best.kind, best.preview,
         next((f.public_id for f in findings if f.public_id), None), tuple(sorted(public.items())),
         tuple(sorted({f.rule_id for f in findings})), best.confidence, best.environment, best.privilege,
-        severity(best),
+        _severity(best),
     )
+
+
+def _severity(f: Finding) -> str:
+    return severity(f.confidence, f.environment, f.privilege)
 
 
 def records(findings: Iterable[Finding]) -> tuple[dict[str, TokenRecord], dict[str, list[OccurrenceRecord]],
@@ -212,7 +169,7 @@ def _records(findings: Iterable[Finding]) -> tuple[dict[str, TokenRecord], dict[
     by_token: dict[str, list[tuple[Finding, SourceRecord, tuple[str, str, str]]]] = defaultdict(list)
     places: dict[tuple[str, str, str], set[int]] = defaultdict(set)
     for f in findings:
-        src = _source(f.origin.kind, f.origin.root)
+        src = source_for(f.origin.kind, f.origin.root)
         place = (f.token_id, src.source_id, f.origin.blob_id or _display_path(f.origin.root, f.origin.path))
         by_token[f.token_id].append((f, src, place))
         places[place].add(f.location.offset)
@@ -307,8 +264,6 @@ class ScanRecorder:
 
     def blob_cache(self, repo_root: str) -> InventoryBlobCache:
         """The incremental-scan cache of one repository, kept in this inventory (sources.blobcache.BlobCache)."""
-        from tokenward.store.blobcache import InventoryBlobCache
-
         return InventoryBlobCache(self.inventory, self.scan.scan_id, repo_root)
 
     def write(self, findings: Iterable[Finding], batch_size: int = BATCH_OCCURRENCES) -> BatchStats:
