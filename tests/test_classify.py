@@ -39,3 +39,16 @@ def test_private_key_encrypted_flag() -> None:
     plain = b"-----BEGIN PRIVATE KEY-----\nMIIB..."
     assert dict(classify("private-key", "pkcs8", None, None, enc, "file", "k").attributes) == {"encrypted": "true"}
     assert dict(classify("private-key", "pkcs8", None, None, plain, "file", "k").attributes) == {"encrypted": "false"}
+
+
+def test_provider_facts_come_from_data() -> None:
+    from tokenward import providers
+    from tokenward.classify import privilege_from_kind, scope_level
+    assert providers.facts("github").derived_ids == ("github_hashed_token",)
+    assert scope_level("github", "administration:write") == "admin"
+    assert scope_level("github", "contents:write") == "write"
+    assert scope_level("github", "read:org") == "read" and scope_level("github", "nonsense") == "unknown"
+    assert scope_level("gitlab", "read_api") == "read" and scope_level("gitlab", "api") == "write"
+    assert scope_level("acme", "billing:read") == "read"  # no table: the scope's own words
+    assert privilege_from_kind("stripe", "restricted-key") == "write"
+    assert privilege_from_kind("slack", "user-token") == "admin" and privilege_from_kind("acme", "user") is None

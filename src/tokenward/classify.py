@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
+from tokenward import providers
 from tokenward.checks.jwt import decode_jwt
 
 TEST_DIRS = frozenset({"test", "tests", "testing", "spec", "specs", "__tests__", "fixtures", "testdata",
@@ -108,19 +109,6 @@ def severity_rank(value: str) -> int:
 # -- privilege from provider data -------------------------------------------------------------------
 
 PRIVILEGES = ("read", "write", "admin")  # ascending; "unknown" sits outside the order
-GITHUB_CLASSIC_ADMIN = frozenset({"admin:org", "admin:enterprise", "delete_repo", "site_admin", "admin:org_hook",
-                                  "admin:repo_hook", "admin:public_key", "admin:gpg_key", "admin:ssh_signing_key",
-                                  "delete:packages"})
-GITHUB_CLASSIC_WRITE = frozenset({"repo", "public_repo", "workflow", "write:packages", "write:org", "write:discussion",
-                                  "write:repo_hook", "write:public_key", "write:gpg_key", "gist", "user", "codespace",
-                                  "project", "repo:invite", "repo_deployment", "notifications", "security_events"})
-GITLAB_SCOPES = {"sudo": "admin", "admin_mode": "admin", "api": "write", "write_repository": "write",
-                 "write_registry": "write", "write_package_registry": "write", "create_runner": "write",
-                 "manage_runner": "write", "k8s_proxy": "write", "ai_features": "read", "read_api": "read",
-                 "read_user": "read", "read_repository": "read", "read_registry": "read",
-                 "read_package_registry": "read", "read_service_ping": "read"}
-GITHUB_FINE_ADMIN = frozenset({"administration", "organization_administration", "members", "secrets",
-                               "organization_secrets", "organization_user_blocking", "custom_roles"})
 GOD_MODE_SCOPES = frozenset({"admin:org", "admin:enterprise", "delete_repo", "site_admin", "sudo", "admin_mode",
                              "root", "*", "owner", "iam:*"})
 
@@ -130,17 +118,10 @@ def scope_level(provider: str, scope: str) -> str:
     s = scope.strip().lower()
     if s in GOD_MODE_SCOPES or s.startswith("admin:"):
         return "admin"
-    if provider == "gitlab":
-        return GITLAB_SCOPES.get(s, "unknown")
-    if provider == "github":
-        if ":" in s and s.rsplit(":", 1)[1] in ("read", "write", "admin"):
-            name, access = s.rsplit(":", 1)
-            return "admin" if access == "admin" or (access == "write" and name in GITHUB_FINE_ADMIN) else access
-        if s in GITHUB_CLASSIC_ADMIN:
-            return "admin"
-        if s in GITHUB_CLASSIC_WRITE:
-            return "write"
-        return "read" if s.startswith("read:") or s in ("user:email", "user:follow", "repo:status") else "unknown"
+    known = providers.facts(provider)
+    if known.has_scope_table:
+        return known.scope_level(s)
+    # No table for this provider: read the scope's own words.
     if s.endswith(("_admin", ":admin")) or "admin" in s.split(":")[-1:]:
         return "admin"
     if s.startswith(("read", "get", "list")) or s.endswith(("read", ":ro", "_read", "readonly")):
@@ -169,13 +150,7 @@ def god_mode_scopes(provider: str, scopes: Iterable[str]) -> tuple[str, ...]:
 
 def privilege_from_kind(provider: str, kind: str) -> str | None:
     """Privilege implied by a token's kind where the format says it (Stripe secret vs restricted, Slack user)."""
-    if provider == "stripe":
-        return "admin" if kind.startswith("secret-key") else "write" if kind.startswith("restricted") else None
-    if provider == "slack":
-        return "admin" if "user" in kind else "write" if "bot" in kind or "app" in kind else None
-    if provider == "aws" and "root" in kind:
-        return "admin"
-    return None
+    return providers.facts(provider).kind_privilege(kind)
 
 
 # -- environment, age, exposure ---------------------------------------------------------------------

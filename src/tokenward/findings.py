@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from tokenward import providers
 from tokenward.classify import classify
 from tokenward.engine import RawMatch
-from tokenward.identity import Fingerprinter, github_hashed_token, preview
+from tokenward.identity import Fingerprinter, preview
 from tokenward.sources.interface import Blob, Origin
 
 
@@ -66,8 +67,7 @@ def _public_ids(m: RawMatch) -> tuple[tuple[str, str], ...]:
     ids: list[tuple[str, str]] = []
     if m.public_id:
         ids.append(("id", m.public_id.decode("utf-8", "replace")))
-    if m.rule.spec.provider == "github":
-        ids.append(("github_hashed_token", github_hashed_token(m.secret)))
+    ids.extend(providers.facts(m.rule.spec.provider).public_ids(m.secret))
     return tuple(ids)
 
 

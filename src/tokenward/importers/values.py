@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tokenward import providers
 from tokenward.classify import classify
 from tokenward.engine import Matcher
-from tokenward.identity import Fingerprinter, github_hashed_token, preview
+from tokenward.identity import Fingerprinter, preview
 
 WHOLE_MIN, WHOLE_MAX = 12, 8192
 
@@ -36,8 +37,7 @@ def identify(value: bytes, fp: Fingerprinter, matcher: Matcher) -> tuple[ValueId
     for m in matcher.scan(value):
         spec = m.rule.spec
         pub = [("id", m.public_id.decode("utf-8", "replace"))] if m.public_id else []
-        if spec.provider == "github":
-            pub.append(("github_hashed_token", github_hashed_token(m.secret)))
+        pub.extend(providers.facts(spec.provider).public_ids(m.secret))
         c = classify(spec.provider, spec.kind, spec.environment, spec.privilege, m.secret, "secrets-manager", "")
         tid = fp.token_id(m.secret)
         found.setdefault(tid, ValueIdentity(tid, spec.provider, spec.kind, preview(m.secret), tuple(pub),
