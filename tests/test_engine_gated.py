@@ -173,3 +173,10 @@ def test_min_digits_check() -> None:
     from tokenward.checks import build_check
     check = build_check("min_digits", 2)
     assert check(b"a1b2c3", b"") and not check(b"UserAgentMatcher", b"") and not check(b"abc1", b"")
+
+
+def test_camel_case_keyword_part_must_end_the_part(tmp_path: Path) -> None:
+    matcher, _ = _matcher(tmp_path)
+    value = secrets.token_hex(20)
+    assert _found(matcher, f"rdbAcwxillisecond\\ncommit {value}") == []
+    assert _found(matcher, f'newAcwxClient("{value}")') == [value]

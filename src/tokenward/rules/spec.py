@@ -49,11 +49,14 @@ def near_pattern(keywords: Iterable[str], secret: str, within: int, after: int =
 def _word_start(word: str) -> str:
     # Keywords would fire inside ordinary words ("ably" in "probably", "tmetric" in "FontMetrics"):
     # they must start one — after a non-letter, after Java's -D, or as a capitalised camelCase part
-    # ("createAblyClient").
+    # ("createAblyClient")...
     head, rest = word[0], re.escape(word[1:])
+    # A camelCase part must also end where the part ends ("rdbLoadMillisecond" holds no "loadmill");
+    # after a separator a brand may run on ("openweathermap", "aivenv1").
+    end = "(?-i:(?![a-z]))" if word[-1].isalpha() else ""
     if not head.isalpha():
         return re.escape(word)
-    return rf"(?:(?:(?<![A-Za-z])|(?<=-D)){re.escape(head)}{rest}|(?<=[a-z])(?-i:{head.upper()}){rest})"
+    return rf"(?:(?:(?<![A-Za-z])|(?<=-D)){re.escape(head)}{rest}|(?<=[a-z])(?-i:{head.upper()}){rest}{end})"
 
 
 def _check_secret_form(secret: str) -> None:
