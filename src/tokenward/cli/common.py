@@ -192,12 +192,18 @@ def build_scanner(settings: Settings, extra_rules: list[Path], *, builtin: bool 
                   expand_options: ExpandOptions | None = None, min_confidence: str = "low") -> Scanner:
     """Load and compile rules, load the key, and assemble a Scanner."""
     specs = load_rules([*settings.rule_paths, *extra_rules], builtin=builtin)
-    matcher = Matcher(compile_rules(specs))
+    matcher = Matcher(compile_rules(specs, on_compile=_compiling_notice))
     # the rule database doubles as the exports' probe: only messages a rule may match become blobs
     expand_options = replace(expand_options or ExpandOptions(), probe=matcher.ruleset.database)
     return Scanner(matcher, Fingerprinter(load_key()), allow_paths=settings.allow_paths,
                    baseline=baseline, show_secrets=show_secrets, expand_options=expand_options,
                    min_confidence=min_confidence)
+
+
+def _compiling_notice(rules: int) -> None:
+    # A first run (or a changed rule set) compiles the rule database before any progress shows.
+    if sys.stderr.isatty():
+        err.print(f"compiling {rules} rules (once per rule set)…")
 
 
 @contextmanager

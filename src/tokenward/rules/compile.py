@@ -6,6 +6,7 @@ import functools
 import hashlib
 import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,8 +137,9 @@ def _expressions(specs: list[RuleSpec]) -> tuple[list[bytes], list[int], list[in
     return patterns, flags, ids
 
 
-def build_database(specs: list[RuleSpec], cache: bool = True) -> Any:
-    """Compile (or load from the on-disk cache) the Hyperscan database of all specs, in order."""
+def build_database(specs: list[RuleSpec], cache: bool = True, on_compile: Callable[[int], None] | None = None) -> Any:
+    """Compile (or load from the on-disk cache) the Hyperscan database of all specs, in order;
+    on_compile(number of rules) is called when it really has to compile (a first run)."""
     patterns, flags, ids = _expressions(specs)
     key = hashlib.sha256(repr((patterns, flags, ids, getattr(hyperscan, '__version__', '?'))).encode()).hexdigest()[:24]
     name = f"hs-{key}.db"
@@ -149,6 +151,8 @@ def build_database(specs: list[RuleSpec], cache: bool = True) -> Any:
             return db
         except (hyperscan.error, ValueError, TypeError):
             pass  # a stale or corrupt cache entry is simply rebuilt
+    if on_compile is not None:
+        on_compile(len(specs))
     try:
         db = _hs_compile(patterns, flags, ids)
     except hyperscan.error as exc:
@@ -158,7 +162,8 @@ def build_database(specs: list[RuleSpec], cache: bool = True) -> Any:
     return db
 
 
-def compile_rules(specs: list[RuleSpec], cache: bool = True) -> CompiledRuleSet:
+def compile_rules(specs: list[RuleSpec], cache: bool = True,
+                  on_compile: Callable[[int], None] | None = None) -> CompiledRuleSet:
     """Compile a whole rule set; RuleError names the first rule that fails."""
     compiled = []
     for spec in specs:
@@ -166,4 +171,4 @@ def compile_rules(specs: list[RuleSpec], cache: bool = True) -> CompiledRuleSet:
             compiled.append(compile_rule(spec))
         except RuleError as exc:
             raise RuleError(f"{spec.source_file}: rule {spec.id}: {exc}") from None
-    return CompiledRuleSet(tuple(compiled), build_database(specs, cache), ruleset_hash(specs))
+    return CompiledRuleSet(tuple(compiled), build_database(specs, cache, on_compile), ruleset_hash(specs))
