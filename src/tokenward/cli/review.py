@@ -152,13 +152,15 @@ def build(db: str | None, policy_file: Path | None, codeowners: Path | None, pub
     from tokenward.policy.spec import load_policy
     from tokenward.policy.usage import load_usage
     from tokenward.store import Inventory
+    from tokenward.store.verification import latest_verdicts
 
     policy = load_policy(policy_file, frozenset(CHECKS))
     with Inventory.open(db, create=False) as inventory:
         discovered, records, imports = review_inputs(inventory)
+        verdicts = latest_verdicts(inventory, sorted({d.row.token_id for d in discovered}))
         database = str(inventory)
     usage, note = load_usage(db)
-    opts = GatherOptions(now, _codeowners(codeowners), tuple(public), usage)
+    opts = GatherOptions(now, _codeowners(codeowners), tuple(public), usage, verdicts)
     tokens = gather(discovered, records, opts)
     return build_review(tokens, policy, now, database, imports, (note,) if note else ())
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from tokenward.classify import (
     age_days,
@@ -14,6 +15,7 @@ from tokenward.classify import (
     max_privilege,
     normalise_environment,
     privilege_from_kind,
+    privilege_from_scopes,
     where_it_lives,
 )
 from tokenward.importers.interface import DeclaredToken
@@ -40,6 +42,8 @@ class GatherOptions:
     codeowners: tuple[OwnerRule, ...] = ()
     public_sources: tuple[str, ...] = ()
     usage: UsageView = field(default_factory=NoUsage)
+    # token_id -> (when, verdict) of the newest `tokenward verify` of the token (store/verification.py)
+    verdicts: Mapping[str, tuple[datetime, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 class _Union:
@@ -144,6 +148,16 @@ def _privilege(rows: Sequence[TokenRow], records: Sequence[DeclaredToken]) -> tu
     return best, next((why for p, why in candidates if p == best), None)
 
 
+def _verified(token_id: str | None, opts: GatherOptions) -> tuple[bool | None, str | None, tuple[str, ...]]:
+    """(active, basis, granted scopes) from the newest live/invalid verification; unknown says nothing."""
+    at, verdict = opts.verdicts.get(token_id or "", (None, {}))
+    status = verdict.get("status")
+    if at is None or status not in ("live", "invalid"):
+        return None, None, ()
+    basis = f"verified {status} {at:%Y-%m-%d %H:%M} UTC"
+    return status == "live", basis, tuple(str(s) for s in verdict.get("scopes") or ())
+
+
 def _active(rows: Sequence[TokenRow], records: Sequence[DeclaredToken]) -> tuple[bool | None, str | None]:
     said = [(r.active, r.origin) for r in records if r.active is not None]
     if any(a for a, _ in said):
@@ -196,6 +210,12 @@ def build_view(found: list[Discovered], records: list[DeclaredToken], joined: tu
     created = _min(r.created_at for r in records if r.origin != "manifest")
     first_seen = _min([*(r.first_seen for r in rows), *(p.committed_at for p in places)])
     active, active_basis = _active(rows, records)
+    # A provider's own answer to the token itself beats every listing and triage status.
+    live, live_basis, granted = _verified(token_id, opts)
+    if live is not None:
+        active, active_basis = live, live_basis
+    if granted and privilege_from_scopes(provider, granted):
+        privilege, basis = privilege_from_scopes(provider, granted), f"granted scopes (verified): {', '.join(granted)}"
     declared_env = next((r.environment for r in records if r.origin == "manifest" and r.environment), None)
     return TokenView(
         key=key, token_id=token_id, provider=provider, kind=kind, preview=preview, label=label,
@@ -205,7 +225,8 @@ def build_view(found: list[Discovered], records: list[DeclaredToken], joined: tu
         environment=normalise_environment(declared_env or next((r.environment for r in rows if r.environment), None)
                                           or next((r.environment for r in records if r.environment), None)),
         privilege=privilege, privilege_basis=basis,
-        scopes=tuple(sorted({s for r in records for s in r.scopes})), created_at=created, first_seen=first_seen,
+        scopes=tuple(sorted({*granted, *(s for r in records for s in r.scopes)})), created_at=created,
+        first_seen=first_seen,
         expires_at=_min([*(r.expires_at for r in rows), *(r.expires_at for r in records)]),
         last_used_at=_max([*(r.last_used_at for r in records), opts.usage.last_used(idents)]),
         age_days=age_days(created, first_seen, opts.now), active=active, active_basis=active_basis,
