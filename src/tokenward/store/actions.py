@@ -1,0 +1,45 @@
+"""Changes the dashboard makes besides triage (which is Inventory.triage, as for the CLI): owner assignment.
+
+Each change and its audit event are written in one transaction, with the acting user as the event's actor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from tokenward.errors import StoreError
+from tokenward.store import tables as t
+from tokenward.store.inventory import Inventory
+from tokenward.store.records import EventRow
+
+ASSIGN = "assign-owner"
+
+
+def assign_owner(inventory: Inventory, token_id: str, owner: str | None, actor: str, at: datetime) -> EventRow | None:
+    """Set a token's owner (None: clear it) and append the audit event; None (no event) when unchanged.
+
+    A later scan's owner resolution (manifest, CODEOWNERS, commit author) may name another owner again.
+    """
+    tk = t.token
+    owner = (owner or "").strip() or None
+    try:
+        with inventory.engine.begin() as conn:
+            found = conn.execute(select(tk.c.token_id, tk.c.owner).where(tk.c.token_id == token_id)
+                                 .with_for_update()).first()
+            if found is None:
+                raise StoreError(f"no token {token_id}")
+            if found.owner == owner:
+                return None
+            conn.execute(update(tk).where(tk.c.token_id == token_id).values(owner=owner))
+            note = f"owner {found.owner or '-'} -> {owner or '-'}"
+            values: dict[str, Any] = {"token_id": token_id, "at": at, "actor": actor, "action": ASSIGN,
+                                      "old_status": None, "new_status": None, "note": note, "scan_id": None}
+            key = conn.execute(insert(t.event).values(**values)).inserted_primary_key
+    except SQLAlchemyError as exc:
+        raise StoreError(f"assigning the owner ({inventory}): {type(exc).__name__}") from None
+    assert key is not None
+    return EventRow(event_id=int(key[0]), **values)

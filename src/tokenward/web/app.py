@@ -1,0 +1,129 @@
+"""The FastAPI application: routers, error handling, security headers, request logging without query strings."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from tokenward.errors import StoreError
+from tokenward.store.inventory import Inventory
+from tokenward.store.queries import Queries
+from tokenward.web import api, pages
+from tokenward.web.render import install
+from tokenward.web.security import HEADERS, Forbidden, KeyCache, LoginLimiter, NotAuthenticated
+from tokenward.web.settings import WebSettings
+from tokenward.web.state import AppState
+
+log = logging.getLogger("tokenward.web")
+STATIC = "tokenward.web"
+OPEN_PATHS = ("/login", "/api/health", "/static/")
+
+
+def create_app(inventory_url: str | None, settings: WebSettings | None = None) -> FastAPI:
+    """The dashboard and API over the inventory at inventory_url (migrated on open; never created)."""
+    settings = settings or WebSettings()
+    inventory = Inventory.open(inventory_url, create=False)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        inventory.close()
+
+    app = FastAPI(title="tokenward", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.tw = AppState(inventory, Queries(inventory, settings.overdue_days), settings,
+                            KeyCache(settings.key_cache_seconds),
+                            LoginLimiter(settings.login_attempts, settings.login_window_seconds), _templates())
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(packages=[(STATIC, "static")]), name="static")
+    _handlers(app)
+    app.middleware("http")(_headers_and_log)
+    return app
+
+
+def _version() -> str:
+    from tokenward import __version__
+
+    return __version__
+
+
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader(STATIC, "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    install(env)
+    return env
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/openapi.json"))
+
+
+def _handlers(app: FastAPI) -> None:
+    """Errors as JSON for the API and as pages (or a login redirect) for the browser; never a traceback."""
+
+    @app.exception_handler(NotAuthenticated)
+    async def _unauthenticated(request: Request, _: Exception) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "authentication required"}, 401, {"WWW-Authenticate": "Bearer"})
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Exception) -> Response:
+        return _error(request, 403, str(exc))
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, exc: Exception) -> Response:
+        missing = str(exc).startswith("no token")
+        log.warning("store error on %s: %s", _route(request), exc)
+        return _error(request, 404 if missing else 503, "no such token" if missing else "the inventory is unavailable")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: Exception) -> Response:
+        # the offending input is not echoed back: it could be a secret someone pasted into a search box
+        assert isinstance(exc, RequestValidationError)
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors}, 422) if _wants_json(request) else _error(request, 400, "bad request")
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status)
+    st: AppState = request.app.state.tw
+    return st.render("error.html", None, status=status, status_code=status, message=message)
+
+
+def _route(request: Request) -> str:
+    """The matched route's template (/tokens/{token_id}), never the raw path or query: they may hold input."""
+    route: Any = request.scope.get("route")
+    return str(getattr(route, "path", "")) or ("/static" if request.url.path.startswith("/static/") else "?")
+
+
+async def _headers_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    ms = (time.perf_counter() - started) * 1000
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.url.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Server-Timing"] = f"app;dur={ms:.1f}"
+    log.info("%s %s %d %.1fms", request.method, _route(request), response.status_code, ms)
+    return response
+
+
+def now() -> datetime:
+    """The current time in UTC (one place, so tests could pin it)."""
+    return datetime.now(UTC)

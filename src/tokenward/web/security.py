@@ -1,0 +1,157 @@
+"""Who is asking and may they: API keys, session cookies, CSRF, roles, login rate limit, response headers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request
+
+from tokenward.store import users
+from tokenward.store.inventory import Inventory
+from tokenward.store.users import Session, User
+
+SESSION_COOKIE = "tw_session"
+LOGIN_COOKIE = "tw_login"  # double-submit CSRF token of the login form (there is no session yet)
+RANK = {"read": 0, "triage": 1, "admin": 2}
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                               "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class NotAuthenticated(Exception):
+    """No valid API key or session came with the request."""
+
+
+class Forbidden(Exception):
+    """Authenticated, but the role does not allow this (or the CSRF token is missing or wrong)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The user behind a request and, for a browser session, the session's CSRF token."""
+
+    user: User
+    csrf: str | None  # None: an API key (no cookie, so no cross-site request can carry it)
+
+    @property
+    def actor(self) -> str:
+        """The audit trail's name for this user."""
+        return f"web:{self.user.name}"
+
+    def may(self, role: str) -> bool:
+        """True when this user's role includes role (admin > triage > read)."""
+        return RANK.get(self.user.role, -1) >= RANK[role]
+
+
+class KeyCache:
+    """Recently verified API keys (by SHA-256), so a client's every request does not pay an argon2 check."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._found: dict[str, tuple[User, float]] = {}
+        self._lock = threading.Lock()
+
+    def user(self, inventory: Inventory, key: str) -> User | None:
+        """The key's user (cached for a while), or None."""
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        with self._lock:
+            hit = self._found.get(digest)
+        if hit and hit[1] > time.monotonic():
+            return hit[0]
+        found = users.user_for_key(inventory, key)
+        if found is not None:
+            with self._lock:
+                self._found[digest] = (found, time.monotonic() + self.seconds)
+        return found
+
+
+class LoginLimiter:
+    """At most `attempts` failed logins per client address in a sliding window."""
+
+    def __init__(self, attempts: int, window: float) -> None:
+        self.attempts, self.window = attempts, window
+        self._failed: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, client: str) -> bool:
+        """True when this client has used up its failed attempts."""
+        with self._lock:
+            recent = self._recent(client)
+            return len(recent) >= self.attempts
+
+    def failed(self, client: str) -> None:
+        """Count one failed attempt."""
+        with self._lock:
+            self._recent(client).append(time.monotonic())
+
+    def _recent(self, client: str) -> deque[float]:
+        recent = self._failed.setdefault(client, deque())
+        while recent and recent[0] < time.monotonic() - self.window:
+            recent.popleft()
+        return recent
+
+
+def presented_key(request: Request) -> str | None:
+    """An API key from `Authorization: Bearer …` or `X-API-Key`."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def authenticate(request: Request, inventory: Inventory, keys: KeyCache) -> Principal:
+    """The request's principal: an API key header wins over the session cookie; NotAuthenticated when neither."""
+    key = presented_key(request)
+    if key:
+        user = keys.user(inventory, key)
+        if user is None:
+            raise NotAuthenticated
+        return Principal(user, None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = users.session_for(inventory, cookie, datetime.now(UTC)) if cookie else None
+    if session is None:
+        raise NotAuthenticated
+    return Principal(session.user, session.csrf)
+
+
+def check_csrf(principal: Principal, presented: str | None) -> None:
+    """Forbidden unless a session request carries its session's CSRF token (API keys need none)."""
+    if principal.csrf is None:
+        return
+    if not presented or not hmac.compare_digest(presented.encode(), principal.csrf.encode()):
+        raise Forbidden("the form is stale or came from another site (CSRF token mismatch): reload and retry")
+
+
+def require(principal: Principal, role: str) -> None:
+    """Forbidden unless the principal's role includes role."""
+    if not principal.may(role):
+        raise Forbidden(f"{principal.user.name} has role {principal.user.role}; this needs {role}")
+
+
+def open_session(inventory: Inventory, user: User, hours: float) -> tuple[str, Session]:
+    """A new browser session (cookie value, session)."""
+    return users.start_session(inventory, user, datetime.now(UTC), timedelta(hours=hours))
+
+
+def secure_request(request: Request, always: bool) -> bool:
+    """True when cookies must be Secure: configured so, or this request came over https."""
+    return always or request.url.scheme == "https"
+
+
+def safe_next(target: str | None) -> str:
+    """A post-login redirect target within this site (never //host or a scheme: no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

@@ -1,0 +1,82 @@
+"""What every request handler shares: the open inventory, its queries, settings, auth caches and templates."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+
+from tokenward.store.inventory import Inventory
+from tokenward.store.queries import Queries
+from tokenward.web.security import KeyCache, LoginLimiter, Principal, authenticate
+from tokenward.web.settings import WebSettings
+
+T = TypeVar("T")
+
+
+class StampCache:
+    """Results that change only with the inventory (summary, filter choices), kept while the change stamp stays
+    the same and for at most ttl seconds (ages and overdue counts move with the clock)."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._found: dict[str, tuple[str, float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, stamp: str, compute: Callable[[], T]) -> T:
+        """The cached value of name at this stamp, computed when missing or stale."""
+        with self._lock:
+            hit = self._found.get(name)
+        if hit is not None and hit[0] == stamp and hit[1] > time.monotonic():
+            found: T = hit[2]
+            return found
+        value = compute()
+        with self._lock:
+            self._found[name] = (stamp, time.monotonic() + self.ttl, value)
+        return value
+
+
+@dataclass
+class AppState:
+    """The app's long-lived objects (one per create_app)."""
+
+    inventory: Inventory
+    queries: Queries
+    settings: WebSettings
+    keys: KeyCache
+    limiter: LoginLimiter
+    env: jinja2.Environment
+    cache: StampCache = field(default_factory=StampCache)
+
+    def render(self, name: str, principal: Principal | None, status: int = 200, stamp: str | None = None,
+               **context: Any) -> HTMLResponse:
+        """A template rendered (autoescaped) with the page chrome's context: user, CSRF token, change stamp
+        (read before the page's data, so a change in between is picked up by the next poll)."""
+        if stamp is None:
+            stamp = self.queries.changes() if principal is not None else ""
+        html = self.env.get_template(name).render(
+            principal=principal, csrf=principal.csrf if principal else None, stamp=stamp,
+            poll_ms=self.settings.poll_ms, **context)
+        return HTMLResponse(html, status_code=status)
+
+
+def app_state(request: Request) -> AppState:
+    """The AppState of the app serving this request."""
+    found: AppState = request.app.state.tw
+    return found
+
+
+def principal(request: Request) -> Principal:
+    """The authenticated user of this request (NotAuthenticated otherwise: 401 or a redirect to /login)."""
+    st = app_state(request)
+    return authenticate(request, st.inventory, st.keys)
+
+
+State = Annotated[AppState, Depends(app_state)]
+Auth = Annotated[Principal, Depends(principal)]
