@@ -126,3 +126,18 @@ def test_revoke_without_api_prints_the_manual_steps(run: Callable[..., Result], 
     assert result.exit_code == 3 and "no revocation API for stripe" in result.stderr and "Roll key" in result.stderr
     with sqlite3.connect(planted["db"]) as conn:
         assert conn.execute("select status from token where token_id = ?", (planted["stripe"],)).fetchone() == ("open",)
+
+
+def test_scan_verify_is_opt_in_and_records_verdicts(run: Callable[..., Result], tmp_path: Path, fake: Fake) -> None:
+    tokens = provider_tokens()
+    tree = tmp_path / "scanned"
+    tree.mkdir()
+    (tree / "app.env").write_text(tokens["github.pat-classic"] + "\n")
+    db = str(tmp_path / "verify.db")
+    assert run("scan", str(tree), "--db", db, "-q").exit_code == 1 and fake.seen == []  # never without --verify
+    result = run("scan", str(tree), "--db", db, "-q", "-f", "json", "--verify")
+    assert result.exit_code == 1 and len(fake.seen) == 1
+    assert "verify github" in result.stderr and ": live (" in result.stderr
+    assert json.loads(result.stdout)["summary"]["findings"] == 1  # stdout is still the report
+    assert run("scan", str(tree), "--no-db", "--verify").exit_code == 2
+    _no_plaintext(_secret_of(tokens["github.pat-classic"]), result.output, db=db)

@@ -160,6 +160,9 @@ def scan(
     decode_depth: Annotated[int, typer.Option(min=0, help="Nested encodings decoded (base64, hex, …); 0: off.")] = 2,
     db: Annotated[str | None, typer.Option("--db", envvar="TOKENWARD_DB", help="Inventory URL or SQLite file.")] = None,
     no_db: Annotated[bool, typer.Option("--no-db", help="Do not record this scan in the inventory.")] = False,
+    verify: Annotated[bool, typer.Option(
+        "--verify", help="Then ask each found token's provider whether it works (sends it to that provider's "
+                         "documented API only; see `tokenward verify`).")] = False,
 ) -> None:
     """Scan files, directories or stdin for tokens.
 
@@ -172,6 +175,8 @@ def scan(
         if show_secrets and output is not None and not plaintext_output:
             raise ConfigError(f"--show-secrets prints plaintext to stdout only; add --allow-plaintext-output to "
                               f"write it into {output}")
+        if verify and no_db:
+            raise ConfigError("--verify records its results in the inventory: drop --no-db")
         settings = _settings(config, paths, exclude, max_file_size, follow_symlinks, gitignore)
         base = load_baseline(baseline) if baseline else None
         if min_confidence not in ("high", "medium", "low"):
@@ -195,6 +200,10 @@ def scan(
             if not quiet:
                 err.print(recorded.describe())
         write_report(result, fmt, output)
+        if verify:
+            from tokenward.cli.verify import verify_found  # httpx and the verifiers only when asked
+
+            verify_found(db, sorted({f.token_id for f in result.findings}))
         if output is not None and not quiet:
             err.print(plain(f"{plural(result.summary.findings, 'finding')} written to {output}"))
     raise typer.Exit(exit_code(result))

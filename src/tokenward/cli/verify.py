@@ -16,7 +16,7 @@ import typer
 
 from tokenward.cli.common import EXIT_UNREADABLE, EXIT_USAGE, err, error, user_errors
 from tokenward.errors import ConfigError
-from tokenward.report.terminal import visible
+from tokenward.report.terminal import plain, visible
 
 if TYPE_CHECKING:
     from tokenward.store import Inventory
@@ -119,6 +119,16 @@ def _run_verify(ids: list[str], every: bool, leaked: bool, limit: int, age: time
         chosen = targets(inventory, ids, every=every, leaked=leaked, limit=limit)
         run = VerifyRun(inventory, client, Finder.load(), actor or default_actor(), age, stdin, strict=bool(ids))
         return run.run(chosen)
+
+
+def verify_found(db: str | None, token_ids: list[str]) -> None:
+    """`scan --verify`: verify the tokens a scan just recorded and say what each is, on stderr (stdout
+    holds the scan's report); tokens without a verifier come out as unknown, never as an error."""
+    outcomes = _run_verify(token_ids, False, False, len(token_ids), timedelta(hours=24), None,
+                           _client(None, None, 10.0), db, None) if token_ids else []
+    for o in outcomes:
+        tk, v = o.target.token, o.verdict
+        err.print(plain(f"verify {tk.provider} {tk.preview}: {v.status} ({v.reason})"))
 
 
 def _print_outcomes(outcomes: list[Outcome], fmt: str) -> None:
