@@ -156,3 +156,28 @@ def test_manifest_owner_is_the_inventory_owner(tmp_path: Path, order: str) -> No
     assert shown["token"]["owner"] == "@acme/payments"
     review = json.loads(runner.invoke(app, ["review", "-f", "json", "--fail-on", "none", *db], env=env).stdout)
     assert [t["owner"]["name"] for t in review["tokens"]] == ["@acme/payments"]
+
+
+def test_an_owner_a_person_assigned_survives_later_imports(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from typer.testing import CliRunner
+
+    from tests.tokens import TokenFactory
+    from tokenward.cli.main import app
+    from tokenward.identity import Fingerprinter
+    from tokenward.store import Inventory
+    from tokenward.store.actions import assign_owner
+
+    secret = TokenFactory(24).github_classic()
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "deploy.env").write_text(f"GITHUB_TOKEN={secret}\n")
+    runner, db, env = CliRunner(), str(tmp_path / "inv.db"), {"TOKENWARD_KEY": "12" * 32}
+    assert runner.invoke(app, ["scan", str(tmp_path / "tree"), "-q", "--db", db], env=env).exit_code == 1
+    token_id = Fingerprinter(bytes.fromhex("12" * 32)).token_id(secret.encode())
+    with Inventory.open(db) as inv:
+        assign_owner(inv, token_id, "@acme/security", "alice", datetime.now(UTC))
+    (tmp_path / "tree" / "other.env").write_text(f"TOKEN={secret}\n")  # a new occurrence: owners are resolved again
+    assert runner.invoke(app, ["scan", str(tmp_path / "tree"), "-q", "--db", db], env=env).exit_code == 1
+    listed = runner.invoke(app, ["inventory", "list", "--db", db], env=env).stdout
+    assert "@acme/security" in listed, listed

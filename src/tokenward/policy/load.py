@@ -9,6 +9,7 @@ from tokenward.importers.declared import import_runs, load_declared
 from tokenward.importers.interface import DeclaredToken
 from tokenward.policy.gather import Discovered, components, owner_of, places_of
 from tokenward.store import Inventory
+from tokenward.store.actions import manually_owned
 
 
 def discovered_tokens(inventory: Inventory, token_ids: Sequence[str] | None = None) -> list[Discovered]:
@@ -25,6 +26,8 @@ def refresh_owners(inventory: Inventory, token_ids: Sequence[str] | None = None)
     for found, recs, _ in components(discovered_tokens(inventory, token_ids), records):
         owner = owner_of(recs, places_of(found))
         owners.update({d.row.token_id: owner.name if owner else None for d in found})
+    for token_id in manually_owned(inventory, list(owners)):  # a person's assignment stands
+        del owners[token_id]
     return inventory.set_owners(owners) if owners else 0
 
 

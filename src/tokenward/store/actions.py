@@ -5,6 +5,7 @@ Each change and its audit event are written in one transaction, with the acting 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,8 @@ ASSIGN = "assign-owner"
 def assign_owner(inventory: Inventory, token_id: str, owner: str | None, actor: str, at: datetime) -> EventRow | None:
     """Set a token's owner (None: clear it) and append the audit event; None (no event) when unchanged.
 
-    A later scan's owner resolution (manifest, CODEOWNERS, commit author) may name another owner again.
+    A person's assignment stands: the owner resolution after later scans and imports leaves such
+    tokens alone (see manually_owned).
     """
     tk = t.token
     owner = (owner or "").strip() or None
@@ -43,3 +45,16 @@ def assign_owner(inventory: Inventory, token_id: str, owner: str | None, actor: 
         raise StoreError(f"assigning the owner ({inventory}): {type(exc).__name__}") from None
     assert key is not None
     return EventRow(event_id=int(key[0]), **values)
+
+
+def manually_owned(inventory: Inventory, token_ids: Sequence[str] | None = None) -> set[str]:
+    """The tokens (of token_ids, or all) whose owner a person assigned: resolution must not overwrite it."""
+    ev = t.event.c
+    query = select(ev.token_id).where(ev.action == ASSIGN).distinct()
+    if token_ids is not None:
+        query = query.where(ev.token_id.in_(list(token_ids)))
+    try:
+        with inventory.engine.connect() as conn:
+            return {row.token_id for row in conn.execute(query)}
+    except SQLAlchemyError as exc:
+        raise StoreError(f"reading owner assignments ({inventory}): {type(exc).__name__}") from None
