@@ -9,12 +9,22 @@ import itertools
 import math
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from tokenward.checks.entropy import char_classes, shannon
 from tokenward.checks.interface import Check, CheckFactory
 from tokenward.errors import CheckError
+
+WORD_LISTS = Path(__file__).parent / "words"
+
+
+def _words(name: str) -> frozenset[str]:
+    """The words of a package word list (one or more per line; '#' lines are comments)."""
+    text = (WORD_LISTS / name).read_text(encoding="utf-8")
+    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
+
 
 PLACEHOLDER_WORDS = (
     b"example", b"sample", b"dummy", b"placeholder", b"changeme", b"change_me", b"change-me",
@@ -87,67 +97,8 @@ DATEISH = re.compile(rb"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)
 REPEATED = re.compile(rb"(.{1,16}?)\1+")
 WORD_PART = re.compile(rb"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+|[^A-Za-z\d]+")
 
-# A modest vocabulary, written for this check: common English words, technology terms, default
-# credentials and the words people put into placeholder values. A value made only of these words
-# (plus a few digits and symbols) is a phrase or a demo value, not a generated credential.
-_VOCABULARY = """
-a i am an as at be by do go he if in is it me my no of ok on or so to up us we db id io ip js os pw qa ui ux
-vm dc ad ca cn eu na de uk fr es jp abc acme access account accounts admin administrator agent alice all alpha
-alpine amazon analytics and angular any apache api app application apps archive area auth author authorization
-auto aws azure back backend backup bad bank bar base basic batman bearer beta big bill billing bin black blob
-blog blue bob body boot bot box branch bravo broker bucket build bus business but cache call can cat cert
-certificate change changeit chat check cipher city class clear clickhouse client cloud cluster code coffee
-color common company confidential config connect connection console consumer container content control cookie
-copy core correct cred creds credential credentials crypto cube current customer daemon dark data database
-date day debug default delta demo deploy dev develop developer development device dir direct disk django doc
-docker docs doe dog domain door down dragon drive dummy east echo edge elastic email empty encrypt encryption
-end engine enter env environment error event example external eyes fake false file filter fire first flag
-flask flower foo football for form foxtrot free friend from front frontend full game gate gateway general
-generic get git github gitlab global gold golf good google graph green group guest hash have hello help hidden
-hit home horse host hotel house http https hub hunter iam image index info input insert internal item jane
-java jenkins job john jwt kafka keep key keys king kube label lab lambda last layer leaf legacy let letmein
-level library light line link linux list live load local localhost lock log login long love magic mail main
-maintenance manager map mariadb master match max media member memory message meta micro min mine mobile mock
-model mongo monkey moon more mssql mysql name neo native net network new next nginx node none north not note
-null oauth object office old one online only open operator oracle order org origin other our out over owner
-pack page panel pass passphrase password passwords passwd path pay payment people permission personal phone
-pipe place placeholder platform play please plugin point policy pool port portal post postgres postgresql
-power pre primary prince princess private prod product production profile project protect provider proxy
-public pull push put python queen query queue quick rabbit rabbitmq rails random react read real realm record
-red redis ref region registry release remote replace report repo request reset resource rest right role root
-route ruby rule run runtime safe sales sample sandbox save schema scope search secret secrets secure security
-seed send server service session set setting settings shadow share shared shell sign signing simple site slack
-smtp soccer some source south space spring sql staging star start state static storage store stream string
-strong sub summer sun super superman support swarm sync system table tag tango task team temp temporary tenant
-test tester testing text the their there this ticket tiger time token tokens tool top topic trace traffic true
-trust type under unique unit unknown update upload user username users valid value values vault very view
-virtual visitor wall web welcome west what white wifi win window winter with word work worker world write xyz
-yes you your zone zoo str int bool dict bytes obj ptr function scheme found missing invalid sensitive checker
-parameters modules payload response provided properties property instance metadata algorithm implemented
-unimplemented exception builder adapter wrapper listener callback result answer buf char float optional union
-field opt arg args kwargs func var val num src dst tmp err msg req res resp ctx cfg conf impl util utils
-handler factory interface abstract
-"""
-WORDS = frozenset(_VOCABULARY.split())
-_NON_SECRET_KEY_TEXT = """
-length len min max minimum maximum minlength maxlength size count limit limits rate threshold percent policy
-policies rule rules pattern regex regexp validator validation validate strength complexity score hint label
-prompt placeholder field fields input message msg error errors text title description desc help tooltip
-caption hash hashed digest checksum sha sha1 sha256 sha512 md5 salt fingerprint integrity file filename files
-path dir directory folder location url uri urls endpoint host hostname server port address addr type kind name
-names id ids arn ref reference version alg algorithm method mode scheme format encoding enabled enable
-disabled disable required optional allowed allow show visible toggle expiry expires expiration expire ttl
-lifetime duration timeout interval rotation created updated changed date time timestamp reset forgot change
-confirm confirmation verify verified check compare encode encoded decode encrypted generate generated
-generator create load read fetch get print log mask masked header headers param parameter prefix suffix column
-env var variable page next cursor continuation pad eos bos unk sep cls public publishable lock locked attempts
-retries retry usage used total completion output context example sample dummy fake mock placeholders
-store_type provider template schema doc docs i18n translation lang locale question answer sent status through
-thru stdin fd cmd command interactive source namespace ns protocol protected protect magic config
-configuration options opts mixer mixers embedding embeddings embed idx index vocab classifier dim dims encrypt
-decrypt sign parse lookup find revoke exchange introspect
-"""
-NON_SECRET_KEY_WORDS = frozenset(_NON_SECRET_KEY_TEXT.split())
+WORDS = _words("vocabulary.txt")  # a value made only of these is a phrase or a demo value
+NON_SECRET_KEY_WORDS = _words("non_secret_key_words.txt")  # key names of a credential's properties
 SECRET_WORDS = frozenset(
     b"password passwd pwd pass passphrase passwort passcode secret secrets token apikey apitoken "
     b"credential credentials creds cred auth".split())
