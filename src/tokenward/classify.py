@@ -159,9 +159,6 @@ ENV_HINTS = (("production", re.compile(r"(^|[^a-z])(prod|production|live|prd)([^
              ("staging", re.compile(r"(^|[^a-z])(staging|stage|stg|preprod)([^a-z]|$)")),
              ("test", re.compile(r"(^|[^a-z])(test|tests|testing|qa|sandbox)([^a-z]|$)")),
              ("development", re.compile(r"(^|[^a-z])(dev|development|local)([^a-z]|$)")))
-MANAGED_PLACES = frozenset({"secrets-manager", "vault", "openbao", "kubernetes-secret", "aws-secrets-manager"})
-PLAINTEXT_PLACES = frozenset({"source-code", "config", "env-file", "ci-config", "ci-log", "log", "chat", "ticket",
-                              "notes", "wiki", "docs", "container-image", "notebook", "document", "test-fixture"})
 
 
 def environment_hint(text: str) -> str | None:

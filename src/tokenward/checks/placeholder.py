@@ -78,8 +78,6 @@ VOWEL = re.compile(rb"[aeiouyAEIOUY]")
 CONSONANTS = re.compile(rb"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{4}")
 NAME_CHARS = re.compile(rb"[A-Za-z][A-Za-z0-9]*(?:[_-]+[A-Za-z0-9]+)*")
 STRICT_CAMEL = re.compile(rb"[a-z]{2,}(?:[A-Z][a-z]{2,})+|(?:[A-Z][a-z]{2,}){2,}")
-ACRONYM = re.compile(
-    rb"^(?:DB|ID|IO|IP|OS|UI|URL|URI|API|SQL|JWT|SSO|TLS|SSL|HTTP|JSON|XML|HTML|AWS|GCP|DNS|TCP|UDP)$")
 CODEISH = re.compile(rb"[()\[\]{};]|^\w+\.\w+\(|->|=>|::|^/\^|===|!==|!=[^=]|\w==\w|!!|\|\||&&|^[a-z]\.[A-Za-z_$]|"
                      rb"\w\.[A-Za-z_$][\w$]*=|^[A-Za-z_]\w*(?:\.\w+)+:[A-Za-z_]\w*$|^[:=]")
 ESCAPED_TEXT = re.compile(rb"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\N\{")

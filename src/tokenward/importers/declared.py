@@ -21,7 +21,6 @@ from tokenward.store.tables import UtcDateTime
 
 metadata = MetaData()
 TUPLES = frozenset({"public_ids", "links", "scopes", "allowed_scopes", "details"})
-TIMES = frozenset({"created_at", "expires_at", "last_used_at"})
 
 declared_token = Table(
     "declared_token", metadata,

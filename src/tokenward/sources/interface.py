@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 SkipSeverity = Literal["error", "policy"]
@@ -71,15 +71,6 @@ class SkippedItem:
     location: str
     reason: str
     severity: SkipSeverity = "policy"
-
-
-@dataclass(frozen=True)
-class SourceStats:
-    """Counters a source reports after it is exhausted."""
-
-    items_seen: int = 0
-    bytes_seen: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Source(Protocol):
