@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.ci import in_ci
+
 CHROMIUM = os.environ.get("TOKENWARD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -20,7 +22,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 def unavailable(reason: str) -> None:
     """Fail under CI, skip elsewhere."""
-    if os.environ.get("CI") == "true":
+    if in_ci():
         pytest.fail(f"headless Chromium is required under CI: {reason}")
     pytest.skip(reason)
 

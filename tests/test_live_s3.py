@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.live_servers import assert_no_plaintext, details, free_port, moto_binary, process, run_scan
 from tests.tokens import TokenFactory
 
-boto3 = pytest.importorskip("boto3")
 pytestmark = pytest.mark.skipif(moto_binary() is None, reason="moto_server not installed (pip install 'moto[server]')")
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import pytest
 from typer.testing import CliRunner
 
@@ -128,7 +129,6 @@ def test_every_format_written_and_fail_on(built: Built) -> None:
 
 
 def test_sarif_is_valid(built: Built) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((DATA / "sarif-2.1.0.json").read_text())
     doc = json.loads(built.outputs["sarif"])
     jsonschema.validate(doc, schema)

