@@ -254,7 +254,7 @@ class ScanRecorder:
             inventory.interrupt_stale(host, _alive)
             scan = ScanStart(
                 scan_id=uuid.uuid4().hex, started_at=datetime.now(UTC), actor=actor(), host=host, pid=os.getpid(),
-                targets=tuple(t if t == "-" else os.path.abspath(t) for t in targets), ruleset=ruleset,
+                targets=tuple(t if t == "-" or "://" in t else os.path.abspath(t) for t in targets), ruleset=ruleset,
                 rules=rules, tool_version=__version__)
             inventory.start_scan(scan)
         except BaseException:
