@@ -130,7 +130,8 @@ def _record(entry: EntrySpec, line: int, request: ImportRequest, ctx: ImportCont
         name=entry.name, service=entry.service, function=entry.function, owner=entry.owner, purpose=entry.purpose,
         allowed_scopes=tuple(entry.allowed_scopes) if entry.allowed_scopes is not None else None,
         max_age_days=entry.max_age_days, storage=entry.storage, environment=entry.environment,
-        preview=preview, line=line)
+        preview=preview, line=line,
+        location=f"openbao:{entry.match.vault}" if entry.match.vault else None)  # where rotate finds the value
 
 
 def import_manifest(request: ImportRequest, ctx: ImportContext) -> ImportResult:

@@ -273,3 +273,28 @@ org_target = Table(
     Column("refs_digest", String(64)),
     Index(None, "target_id", "state"),  # the last finished snapshot of a target, across runs
 )
+
+# -- credential rotation (tokenward rotate): one row per dual-phase rotation, its state and non-secret refs ----
+
+ROTATION_STATES = ("planned", "new-issued", "consumers-switched", "old-revoked", "rolled-back", "failed")
+
+rotation = Table(
+    "rotation", metadata,
+    Column("rotation_id", String(32), primary_key=True),
+    Column("token_id", String(64), ForeignKey("token.token_id"), nullable=False),
+    Column("backend", String(32), nullable=False),  # openbao-kv | openbao-db | aws-iam
+    Column("target", Text, nullable=False),  # where the secret lives (mount/path#field, secret id…), never a value
+    Column("state", String(32), nullable=False),
+    Column("old_ref", Text),  # the credential being replaced: KV version, lease id, access key id (public)
+    Column("new_ref", Text),  # the replacement, same kinds of reference
+    Column("overlap_seconds", Integer, nullable=False),  # both credentials work this long after the switch
+    Column("grace_seconds", Integer, nullable=False),  # a revoked-but-kept credential (AWS Inactive) is deleted after
+    Column("actor", Text, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("switched_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Column("purged_at", UtcDateTime),
+    Column("reason", Text),  # why it rolled back or failed
+    Index(None, "token_id", "state"),
+)

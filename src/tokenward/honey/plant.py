@@ -1,0 +1,69 @@
+"""Plant a honeytoken in a file and register it: a token row (fingerprint, public ids, preview), a
+"honeytoken" audit event naming where it was planted, and the monitor's honeytoken flag."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from tokenward.errors import StoreError
+from tokenward.honey.make import Canary, HoneytokenError
+from tokenward.identity import Fingerprinter, preview
+from tokenward.store import tables as t
+from tokenward.store.inventory import Inventory
+from tokenward.usage.state import UsageState
+
+ACTION = "honeytoken"
+
+
+@dataclass(frozen=True)
+class Planted:
+    """What was registered (no secret)."""
+
+    token_id: str
+    provider: str
+    kind: str
+    preview: str
+    place: str
+    public_ids: tuple[tuple[str, str], ...]
+
+
+def plant(place: Path, canary: Canary) -> None:
+    """Append the canary's lines to place (created private when missing)."""
+    try:
+        fd = os.open(place, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as out:
+            out.write("\n".join(canary.lines) + "\n")
+    except OSError as exc:
+        raise HoneytokenError(f"cannot plant in {place}: {exc.strerror}") from None
+
+
+def register(inventory: Inventory, fp: Fingerprinter, canary: Canary, place: Path, actor: str,
+             at: datetime) -> Planted:
+    """Record the canary as a honeytoken and plant it, in one transaction: a file that cannot be written leaves
+    nothing registered."""
+    where = str(place.resolve())
+    done = Planted(fp.token_id(canary.secret.encode()), canary.provider, canary.token_kind,
+                   preview(canary.secret.encode()), where, canary.public_ids)
+    row = {"token_id": done.token_id, "provider": done.provider, "kind": done.kind, "preview": done.preview,
+           "public_id": dict(done.public_ids).get("id"), "confidence": "honeytoken", "severity": "critical",
+           "status": "open", "first_seen": at, "last_seen": at}
+    note = {"honeytoken": canary.kind, "planted": where, "public_ids": dict(done.public_ids)}
+    try:
+        with inventory.engine.begin() as conn:
+            conn.execute(insert(t.token).values(**row))
+            for name, value in done.public_ids:
+                conn.execute(insert(t.token_public_id).values(token_id=done.token_id, name=name, value=value))
+            conn.execute(insert(t.event).values(token_id=done.token_id, at=at, actor=actor, action=ACTION,
+                                                note=json.dumps(note, sort_keys=True)))
+            plant(place, canary)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"registering the honeytoken ({inventory}): {type(exc).__name__}") from None
+    UsageState(inventory.engine).set_token(done.token_id, honeytoken=True)
+    return done
