@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -74,8 +75,9 @@ def main() -> int:
 REVIEW_FORMATS = {"text": "txt", "json": "json", "sarif": "sarif", "md": "md", "html": "html"}
 
 
-def _openbao_import(s: Scenario, run: Callable[..., object]) -> None:
-    """Put the live Stripe key in a real OpenBao dev server (when `bao` is installed) and import it."""
+def _openbao_import(s: Scenario, run: Callable[..., object], root: Path) -> None:
+    """Put the live Stripe key in a real OpenBao dev server (when `bao` is installed) and import it; then
+    act: verify and revoke a leaked OpenBao token, rotate the Stripe key's secret."""
     try:
         from tests.openbao import openbao_dev_server
 
@@ -85,10 +87,39 @@ def _openbao_import(s: Scenario, run: Callable[..., object]) -> None:
             bao.policy("everything", 'path "*" { capabilities = ["create", "read", "update", "delete", "sudo"] }')
             bao.token(["everything"], meta={"owner": "ops-bot"})
             run("import", "openbao", "--addr", bao.addr, extra_env={"BAO_TOKEN": bao.root_token})
+            _act(s, run, bao, root)
     except BaseException as exc:  # pytest's skip is a BaseException: no bao here, the demo goes on
         if isinstance(exc, KeyboardInterrupt):
             raise
         print(f"(OpenBao step skipped: {exc})")
+
+
+def _act(s: Scenario, run: Callable[..., object], bao: Any, root: Path) -> None:
+    """A CI token for the server leaks into a deploy script: verify it (live), revoke it, verify again
+    (invalid); rotate the Stripe key held in OpenBao (the new value goes straight into OpenBao)."""
+    from tokenward.identity import Fingerprinter, load_key
+
+    print("\n== act: verify, revoke and rotate against the real OpenBao server ==")
+    leaked = bao.api("POST", "auth/token/create", {"policies": ["default"], "meta": {"owner": "ci"}})["auth"]
+    place = root / "leaks" / "deploy.sh"
+    place.parent.mkdir(parents=True, exist_ok=True)
+    place.write_text(f"#!/bin/sh\nexport VAULT_ADDR={bao.addr}\nexport VAULT_TOKEN={leaked['client_token']}\n")
+    run("scan", "-q", str(place.parent), quiet=True)
+    fp = Fingerprinter(load_key())
+    ci_token = fp.token_id(leaked["client_token"].encode())[:16]
+    run("verify", ci_token, "--addr", bao.addr)
+    run("revoke", ci_token, "--addr", bao.addr, "--yes")
+    run("verify", ci_token, "--addr", bao.addr, "--refresh")
+    stripe = fp.token_id(s.tokens["stripe_live"].encode())[:16]
+    run("rotate", stripe, "--addr", bao.addr, "--overlap", "0", "--yes", extra_env={"BAO_TOKEN": bao.root_token})
+
+
+def _dashboard(db: Path, run: Callable[..., object]) -> None:
+    """Create a one-time admin key and say how to open the dashboard (the server is not left running)."""
+    print("\n== dashboard ==")
+    run("users", "add", "demo-admin", "--role", "admin", "--db", str(db))
+    print(f"start it with:  tokenward serve --db {db}\nthen open http://127.0.0.1:8000/ and sign in with the "
+          "key above (shown once)")
 
 
 def review_demo(root: Path, reports: Path) -> None:
@@ -114,11 +145,12 @@ def review_demo(root: Path, reports: Path) -> None:
     run("import", "github-tokens", str(files["github-tokens.json"]))
     run("import", "gitlab-tokens", str(files["gitlab-tokens.json"]))
     run("import", "k8s-secrets", str(files["k8s-secrets.json"]))
-    _openbao_import(s, run)
+    _openbao_import(s, run, root)
     for fmt, ext in REVIEW_FORMATS.items():
         run("review", "-f", fmt, "-o", str(reports / f"review.{ext}"))
     run("review", "-f", "text", "--fail-on", "none")
     print(f"\nreview written to {reports}/review.{{txt,json,sarif,md,html}} (open review.html in a browser)")
+    _dashboard(db, run)
 
 
 if __name__ == "__main__":
