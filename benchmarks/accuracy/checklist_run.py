@@ -58,8 +58,9 @@ ALPHABETS = {
     "alnum": string.ascii_letters + string.digits, "lowernum": string.ascii_lowercase + string.digits,
     "uppernum": string.ascii_uppercase + string.digits, "b64": string.ascii_letters + string.digits + "+/",
     "b64url": string.ascii_letters + string.digits + "_-",
+    "b58": "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",  # Bitcoin base58
 }
-PIECE = re.compile(r"\{(uuid|jwt|[A-Za-z0-9]+:\d+)\}")
+PIECE = re.compile(r"\{(uuid|jwt|gen:[a-z0-9-]+|[A-Za-z0-9]+:\d+)\}")
 FILLER = ("import os", "# settings for the staging deployment", "timeout = 30", "retries: 3",
           "LOG_LEVEL=info", "def handler(event):", "    return None", "region: eu-west-1")
 NEUTRAL = ("request_id = \"{v}\"", "sha: {v}", "cache entry {v} evicted", "<span data-hash=\"{v}\"></span>")
@@ -105,13 +106,16 @@ def load_entries() -> dict[str, dict[str, Any]]:
 
 
 def fill(template: str, rng: random.Random) -> str:
-    """A value from a token template: literal text plus {alphabet:N} and {uuid} pieces."""
+    """A value from a token template: literal text plus {alphabet:N}, {uuid}, {jwt} and {gen:NAME}
+    pieces ({gen:NAME}: a structured token from STRUCTURED, which plain alphabets cannot express)."""
     def piece(m: re.Match[str]) -> str:
         spec = m.group(1)
         if spec == "uuid":
             return _uuid4(rng)
         if spec == "jwt":
             return _jwt(rng)
+        if spec.startswith("gen:"):
+            return STRUCTURED[spec[4:]](rng)
         alphabet, n = spec.split(":")
         if alphabet == "crc62":  # GitHub/npm scheme: N base62 chars + base62 CRC32 of them (6 chars)
             body = "".join(rng.choice(ALPHABETS["alnum"]) for _ in range(int(n)))
@@ -126,6 +130,64 @@ def _jwt(rng: random.Random) -> str:
     claims = {"sub": "".join(rng.choice(ALPHABETS["lowernum"]) for _ in range(12)), "iat": 1760000000}
     sig = "".join(rng.choice(ALPHABETS["b64url"]) for _ in range(43))
     return f"{seg({'alg': 'HS256', 'typ': 'JWT'})}.{seg(claims)}.{sig}"
+
+
+def _rand(rng: random.Random, alphabet: str, n: int) -> str:
+    return "".join(rng.choice(ALPHABETS.get(alphabet, alphabet)) for _ in range(n))
+
+
+def _b64json(obj: object, urlsafe: bool = True) -> str:
+    """Compact JSON, base64 (URL-safe unless told) without padding: the payload part of a token."""
+    raw = json.dumps(obj, separators=(",", ":")).encode()
+    return (base64.urlsafe_b64encode(raw) if urlsafe else base64.b64encode(raw)).decode().rstrip("=")
+
+
+def _onepassword_sa(rng: random.Random) -> str:
+    # 1Password service account token: "ops_" + base64url JSON of the sign-in details (sign-in
+    # address, SRP parameters, email, account unlock key, Secret Key, device id).
+    secret_key = "A3-" + "-".join(_rand(rng, "uppernum", n) for n in (6, 6, 5, 5, 5, 5))
+    return "ops_" + _b64json({
+        "signInAddress": "my.1password.com",
+        "userAuth": {"method": "SRPg-4096", "alg": "PBES2g-HS256", "iterations": 650000,
+                     "salt": _rand(rng, "b64url", 22)},
+        "email": _rand(rng, "lowernum", 13) + "@1passwordserviceaccounts.com",
+        "srpX": _rand(rng, "hex", 64),
+        "muk": {"alg": "A256GCM", "ext": True, "k": _rand(rng, "b64url", 43), "key_ops": ["encrypt", "decrypt"],
+                "kty": "oct", "kid": "mp"},
+        "secretKey": secret_key,
+        "throttleSecret": {"seed": _rand(rng, "hex", 64), "uuid": _rand(rng, "uppernum", 26)},
+        "deviceUuid": _rand(rng, "lowernum", 26)})
+
+
+def _mapbox(prefix: str) -> Any:
+    # Mapbox access token: "pk." / "sk." / "tk." + base64url JSON {"u": username, "a": token id}
+    # + "." + a 22-character base64url signature.
+    def gen(rng: random.Random) -> str:
+        payload = {"u": _rand(rng, "lower", rng.randint(5, 12)), "a": _rand(rng, "lowernum", 25)}
+        return f"{prefix}.{_b64json(payload)}.{_rand(rng, 'b64url', 22)}"
+    return gen
+
+
+def _discord_bot(rng: random.Random) -> str:
+    # Discord bot token: base64 of the bot's numeric user id (a 17-19 digit snowflake), a 6-char
+    # timestamp part and a 27-38 char HMAC part, dot-separated.
+    user_id = str(rng.randint(10**17, 2 * 10**18))
+    first = base64.b64encode(user_id.encode()).decode().rstrip("=")
+    return f"{first}.{_rand(rng, 'b64url', 6)}.{_rand(rng, 'b64url', 38)}"
+
+
+def _intercom(rng: random.Random) -> str:
+    # Intercom access token: standard base64 of "tok:<id with underscores>:1:0".
+    return base64.b64encode(f"tok:{_uuid4(rng).replace('-', '_')}:1:0".encode()).decode()
+
+
+STRUCTURED = {
+    "onepassword-sa": _onepassword_sa,
+    "mapbox-sk": _mapbox("sk"),
+    "mapbox-pk": _mapbox("pk"),
+    "discord-bot": _discord_bot,
+    "intercom": _intercom,
+}
 
 
 def _uuid4(rng: random.Random) -> str:
@@ -154,6 +216,10 @@ def _write(root: Path, rel: str, body: str, rng: random.Random) -> None:
 
 
 def _prefixless(template: str) -> bool:
+    # Structured pieces ({jwt}, {gen:...}) identify themselves like a prefix does: a real one in a
+    # neutral line is still a token, so such a template gets no "neutral" negative.
+    if re.search(r"\{(?:jwt|gen:[a-z0-9-]+)\}", template):
+        return False
     return PIECE.sub("", template).strip() == ""
 
 
