@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import test_git_fixtures as fx
-from tests.test_git_fixtures import Repo, line, of, scan
+from tests.sources import test_git_fixtures as fx
+from tests.sources.test_git_fixtures import Repo, line, of, scan
 from tests.tokens import TokenFactory
 from tokenward.engine import Matcher
 from tokenward.report import REPORTERS

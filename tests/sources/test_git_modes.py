@@ -7,15 +7,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests import test_git_fixtures as fx
-from tests.test_git_fixtures import Repo, line, of, scan
+from tests.conftest import REPO
+from tests.sources import test_git_fixtures as fx
+from tests.sources.test_git_fixtures import Repo, line, of, scan
 from tests.tokens import TokenFactory
 from tokenward.engine import Matcher
 from tokenward.errors import ConfigError, SourceError
 
 gh_matcher, git_env, tokens = fx.gh_matcher, fx.git_env, fx.tokens  # fixtures used here
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 
 
 def test_staged_scans_only_what_the_index_adds(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests import test_git_fixtures as fx
+from tests.conftest import REPO
+from tests.sources import test_git_fixtures as fx
 from tests.tokens import TokenFactory, provider_tokens
 from tokenward.engine import Matcher
 from tokenward.errors import StoreError
@@ -26,8 +27,8 @@ from tokenward.sources.interface import CommitInfo, GitProvenance, Origin
 from tokenward.store import Inventory, ScanRecorder
 from tokenward.store import inventory as inv_module
 from tokenward.store.blobcache import InventoryBlobCache
-from tokenward.store.records import TokenFilter
 from tokenward.store.keys import source_kind
+from tokenward.store.records import TokenFilter
 
 gh_matcher, git_env = fx.gh_matcher, fx.git_env  # fixtures used here
 
@@ -289,7 +290,7 @@ def _database_bytes(url: str, tmp_path: Path) -> bytes:
         path = Path(url.split("///", 1)[1])
         return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     bindir = subprocess.run(["bash", "scripts/pg.sh", "bindir"], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+                            cwd=REPO).stdout.strip()
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     dump = subprocess.run([os.path.join(bindir, "pg_dump"), "--data-only", plain], capture_output=True, check=True)
     return dump.stdout
