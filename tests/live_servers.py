@@ -155,3 +155,56 @@ def assert_no_plaintext(secrets: list[str], *places: Path | str) -> None:
         data = place.read_bytes() if isinstance(place, Path) else place.encode()
         for secret in secrets:
             assert secret.encode() not in data, f"plaintext secret in {place if isinstance(place, Path) else 'output'}"
+
+
+def git(cwd: Path, *args: str) -> None:
+    """Run git in cwd with a fixed identity and no user configuration."""
+    env = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.test", "GIT_COMMITTER_NAME": "Dev",
+           "GIT_COMMITTER_EMAIL": "dev@example.test", "HOME": str(cwd), "PATH": "/usr/bin:/bin"}
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def bare_repo(served: Path, name: str, files: list[dict[str, str]]) -> None:
+    """A repository whose successive commits set these file contents ('' deletes), published bare at served/name.git."""
+    work = served / ".work" / name
+    work.mkdir(parents=True)
+    git(work, "init", "-q", "-b", "main")
+    for number, tree in enumerate(files):
+        for path, text in tree.items():
+            (work / path).write_text(text) if text else (work / path).unlink()
+        git(work, "add", "-A")
+        git(work, "commit", "-q", "-m", f"change {number}")
+    (served / name).parent.mkdir(parents=True, exist_ok=True)
+    git(work, "clone", "-q", "--bare", str(work), str(served / f"{name}.git"))
+
+
+@contextlib.contextmanager
+def git_daemon(served: Path) -> Iterator[str]:
+    """A real `git daemon` exporting every repository under served; yields its git:// base URL."""
+    port = free_port()
+    cmd = ["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={served}", "--listen=127.0.0.1",
+           f"--port={port}", str(served)]
+    with process(cmd, port, "git daemon"):
+        yield f"git://127.0.0.1:{port}"
+
+
+def paged(items: list[Any], req: Request, size: int = 2) -> tuple[list[Any], int | None]:
+    """One page of items by the request's `page` (1-based) query; (slice, next page number or None)."""
+    page = int(req.query.get("page") or 1)
+    start = (page - 1) * size
+    return items[start:start + size], page + 1 if start + size < len(items) else None
+
+
+class Once:
+    """Answers a failure the first time a condition holds, then lets requests through."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        self.used = False
+
+    def __call__(self, hit: bool) -> Reply | None:
+        """The failure reply when hit for the first time, else None."""
+        if hit and not self.used:
+            self.used = True
+            return self.reply
+        return None

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from tests.test_usage_detectors import ListSink
 from tokenward.store import Inventory
+from tokenward.store.usage import UsageState
 from tokenward.usage.alerts import AlertManager
 from tokenward.usage.identity import Joiner, MemoryDirectory
 from tokenward.usage.monitor import Monitor, MonitorOptions
-from tokenward.usage.state import UsageState
 
 TID = "7f" * 32
 TIMEOUT = 20.0

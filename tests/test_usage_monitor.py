@@ -17,11 +17,11 @@ from tests.test_usage_detectors import GB, ListSink
 from tokenward.identity import Fingerprinter, github_hashed_token, load_key
 from tokenward.store import Inventory
 from tokenward.store.records import Batch, ScanStart, TokenRecord
+from tokenward.store.usage import UsageState
 from tokenward.usage.alerts import AlertManager
 from tokenward.usage.identity import InventoryDirectory, Joiner, unmapped_id
 from tokenward.usage.monitor import Monitor, MonitorOptions
 from tokenward.usage.parsers import ParserOptions
-from tokenward.usage.state import UsageState
 
 pytest_plugins = ["tests.conftest_pg"]
 

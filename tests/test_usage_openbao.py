@@ -17,11 +17,11 @@ from tokenward.cli.main import app
 from tokenward.identity import Fingerprinter, load_key
 from tokenward.store import Inventory
 from tokenward.store.records import Batch, ScanStart, TokenRecord
+from tokenward.store.usage import UsageState
 from tokenward.usage.alerts import AlertManager
 from tokenward.usage.events import VAULT_HMAC
 from tokenward.usage.identity import InventoryDirectory, Joiner
 from tokenward.usage.monitor import Monitor, MonitorOptions
-from tokenward.usage.state import UsageState
 from tokenward.usage.vault import AuditHasher, alias_accessors
 
 ROOT = ROOT_TOKEN

@@ -16,7 +16,7 @@ from tokenward.identity import Fingerprinter
 from tokenward.importers.values import identify
 from tokenward.store import Inventory
 from tokenward.store import tables as t
-from tokenward.usage.state import UsageState
+from tokenward.store.usage import UsageState
 
 
 def _planted(place: Path) -> str:

@@ -70,7 +70,7 @@ def linked(bao: BaoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, matc
 
 def token_prefix(inv: Inventory, path: str) -> str:
     """The token id of the imported record for path (as a user would copy it from `review`)."""
-    from tokenward.importers.declared import load_declared
+    from tokenward.store.declared import load_declared
 
     return next(str(r.token_id) for r in load_declared(inv.engine) if r.location == f"openbao:secret/{path}#token")
 

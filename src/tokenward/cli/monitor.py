@@ -19,10 +19,10 @@ from tokenward.errors import UsageError
 
 if TYPE_CHECKING:
     from tokenward.store import Inventory
+    from tokenward.store.usage import UsageState
     from tokenward.usage.alerts import Alert
     from tokenward.usage.identity import Joiner
     from tokenward.usage.monitor import RunSummary
-    from tokenward.usage.state import UsageState
 
 Db = Annotated[str | None, typer.Option("--db", envvar="TOKENWARD_DB",
                                         help="Inventory URL (sqlite:///…, postgresql://…) or SQLite file.")]
@@ -44,8 +44,8 @@ def opened(db: str | None, create: bool = True) -> Iterator[Opened]:
     """Open the inventory and the usage tables (created on first use); create=False: refuse a missing inventory."""
     from tokenward.identity import key_check_value, load_key
     from tokenward.store import Inventory
+    from tokenward.store.usage import UsageState
     from tokenward.usage.identity import InventoryDirectory, Joiner
-    from tokenward.usage.state import UsageState
 
     with Inventory.open(db, create=create) as inventory:
         inventory.check_key(key_check_value(load_key()))
@@ -203,6 +203,24 @@ def _vault(a: MonitorArgs, joiner: Joiner) -> None:
 
 
 def _run(a: MonitorArgs, db: str | None) -> int:
+    """Run over the logs, s3:// prefixes first fetched past their cursor (saved only once the run is done)."""
+    from dataclasses import replace
+
+    from tokenward.sources.live.remote_logs import fetched_logs, is_remote
+    from tokenward.usage import logfiles
+
+    if a.follow and any(is_remote(p) for p in a.logs):
+        raise UsageError("--follow reads local files; s3:// prefixes are read once per run (schedule the monitor)")
+    with fetched_logs(a.logs, db) as remote:
+        logfiles.ALIASES.update(remote.aliases)
+        code = _run_local(replace(a, logs=tuple(remote.paths)), db)
+        for item in remote.skipped:
+            err.print(f"{item.location}: {item.reason}")
+        remote.commit(db)
+    return EXIT_UNREADABLE if remote.skipped and code == EXIT_CLEAN else code
+
+
+def _run_local(a: MonitorArgs, db: str | None) -> int:
     from tokenward.usage.parsers import FORMATS
 
     if a.fmt not in FORMATS:
@@ -255,7 +273,8 @@ def _delivery(sinks: Sequence[Any]) -> bool:
 
 
 def monitor(
-    logs: Annotated[list[str] | None, typer.Argument(help="Log files or directories (recursive); '-': stdin.")] = None,
+    logs: Annotated[list[str] | None, typer.Argument(
+        help="Log files or directories (recursive); '-': stdin; s3://BUCKET/PREFIX (its new objects).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f",
                                      help="auto|cloudtrail|github-audit|openbao-audit|nginx|jsonl|otel")] = "auto",
     follow: Annotated[bool, typer.Option("--follow", help="Keep reading appended lines, through rotation.")] = False,

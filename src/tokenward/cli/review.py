@@ -42,10 +42,10 @@ def run_import(name: str, source: str, options: dict[str, str], db: str | None) 
     """Run one importer and replace its previous records from the same source."""
     from tokenward.identity import Fingerprinter, key_check_value, load_key
     from tokenward.importers import IMPORTERS
-    from tokenward.importers.declared import replace_import
     from tokenward.importers.interface import ImportContext, ImportRequest
     from tokenward.policy.load import refresh_owners
     from tokenward.store import Inventory
+    from tokenward.store.declared import replace_import
 
     key = load_key()
     ctx = ImportContext(Fingerprinter(key), _matcher)

@@ -9,15 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import insert
-from sqlalchemy.exc import SQLAlchemyError
-
-from tokenward.errors import StoreError
 from tokenward.honey.make import Canary, HoneytokenError
 from tokenward.identity import Fingerprinter, preview
-from tokenward.store import tables as t
+from tokenward.store.actions import register_token
 from tokenward.store.inventory import Inventory
-from tokenward.usage.state import UsageState
+from tokenward.store.usage import UsageState
 
 ACTION = "honeytoken"
 
@@ -55,15 +51,7 @@ def register(inventory: Inventory, fp: Fingerprinter, canary: Canary, place: Pat
            "public_id": dict(done.public_ids).get("id"), "confidence": "honeytoken", "severity": "critical",
            "status": "open", "first_seen": at, "last_seen": at}
     note = {"honeytoken": canary.kind, "planted": where, "public_ids": dict(done.public_ids)}
-    try:
-        with inventory.engine.begin() as conn:
-            conn.execute(insert(t.token).values(**row))
-            for name, value in done.public_ids:
-                conn.execute(insert(t.token_public_id).values(token_id=done.token_id, name=name, value=value))
-            conn.execute(insert(t.event).values(token_id=done.token_id, at=at, actor=actor, action=ACTION,
-                                                note=json.dumps(note, sort_keys=True)))
-            plant(place, canary)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"registering the honeytoken ({inventory}): {type(exc).__name__}") from None
+    register_token(inventory, row, done.public_ids, (ACTION, json.dumps(note, sort_keys=True)), actor, at,
+                   then=lambda: plant(place, canary))
     UsageState(inventory.engine).set_token(done.token_id, honeytoken=True)
     return done

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from tokenward.importers.declared import import_runs, load_declared
 from tokenward.importers.interface import DeclaredToken
 from tokenward.policy.gather import Discovered, components, owner_of, places_of
 from tokenward.store import Inventory
 from tokenward.store.actions import manually_owned
+from tokenward.store.declared import import_runs, load_declared
 
 
 def discovered_tokens(inventory: Inventory, token_ids: Sequence[str] | None = None) -> list[Discovered]:

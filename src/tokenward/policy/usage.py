@@ -6,7 +6,6 @@ an object with this interface; until it does, the review uses importers' last-us
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
 from typing import Protocol
 
@@ -36,10 +35,7 @@ class NoUsage:
 
 
 def load_usage(db_url: str | None) -> tuple[UsageView, str | None]:
-    """The usage view for this inventory, and a note when it is unavailable."""
-    try:
-        module = importlib.import_module("tokenward.usage.review")
-        view: UsageView = module.usage_view(db_url)
-    except (ImportError, AttributeError):
-        return NoUsage(), "usage monitoring data not available: dormancy uses provider last-used dates only"
-    return view, None
+    """The usage view for this inventory (empty when monitoring never ran there), and a note (none today)."""
+    from tokenward.usage.review import usage_view  # the usage stage loads only when a review asks for it
+
+    return usage_view(db_url), None

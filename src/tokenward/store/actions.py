@@ -5,7 +5,7 @@ Each change and its audit event are written in one transaction, with the acting 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -58,3 +58,19 @@ def manually_owned(inventory: Inventory, token_ids: Sequence[str] | None = None)
             return {row.token_id for row in conn.execute(query)}
     except SQLAlchemyError as exc:
         raise StoreError(f"reading owner assignments ({inventory}): {type(exc).__name__}") from None
+
+
+def register_token(inventory: Inventory, row: dict[str, Any], public_ids: Sequence[tuple[str, str]],
+                   event: tuple[str, str], actor: str, at: datetime, then: Callable[[], None]) -> None:
+    """Insert a token known without a scan (a honeytoken), its public ids and an (action, note) audit
+    event, then run `then` (e.g. planting it) inside the same transaction: if it fails, nothing stays."""
+    try:
+        with inventory.engine.begin() as conn:
+            conn.execute(insert(t.token).values(**row))
+            for name, value in public_ids:
+                conn.execute(insert(t.token_public_id).values(token_id=row["token_id"], name=name, value=value))
+            conn.execute(insert(t.event).values(token_id=row["token_id"], at=at, actor=actor, action=event[0],
+                                                note=event[1]))
+            then()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"registering the token ({inventory}): {type(exc).__name__}") from None

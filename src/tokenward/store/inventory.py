@@ -60,7 +60,7 @@ from tokenward.store.records import (
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x746F6B77  # pg_advisory_xact_lock key: every writer migrates one at a time
-SCHEMA_HEAD = "0050"  # the newest revision in migrations/versions (a test keeps the two equal)
+SCHEMA_HEAD = "0060"  # the newest revision in migrations/versions (a test keeps the two equal)
 KEY_CHECK = "key_check"
 RETRYABLE = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 RETRIES = 5

@@ -278,7 +278,7 @@ class Queries:
 
     def alerts(self, limit: int = 100, token_id: str | None = None) -> list[AlertRow]:
         """Usage-monitoring alerts, newest first (none when `monitor` never ran on this inventory)."""
-        from tokenward.usage.state import usage_alert
+        from tokenward.store.tables import usage_alert
 
         a = usage_alert.c
         query = select(a.data, a.count).order_by(a.last_at.desc()).limit(max(1, min(limit, MAX_PER_PAGE)))
@@ -291,7 +291,7 @@ class Queries:
 
     def changes(self) -> str:
         """A stamp that changes whenever a scan, import, triage, verification or alert lands (cheap to poll)."""
-        from tokenward.usage.state import usage_alert
+        from tokenward.store.tables import usage_alert
 
         s = t.scan.c
         parts: list[Any] = [select(func.max(t.event.c.event_id)).scalar_subquery(),

@@ -298,3 +298,100 @@ rotation = Table(
     Column("reason", Text),  # why it rolled back or failed
     Index(None, "token_id", "state"),
 )
+
+# -- usage monitoring state (tokenward monitor): baselines, read offsets, alerts, identities -------------
+
+usage_profile = Table(
+    "usage_profile", metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+usage_file = Table(
+    "usage_file", metadata,
+    Column("file_id", Integer, primary_key=True, autoincrement=True),
+    Column("head_hash", String(64), nullable=False),
+    Column("head_len", Integer, nullable=False),
+    Column("first_hash", String(64), nullable=False),
+    Column("device", BigInteger, nullable=False),
+    Column("inode", BigInteger, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("lines", BigInteger, nullable=False),
+    Column("complete", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "first_hash"),
+    Index(None, "device", "inode"),
+)
+usage_alert = Table(
+    "usage_alert", metadata,
+    Column("alert_id", String(16), primary_key=True),
+    Column("token_id", String(64), nullable=False),
+    Column("detector", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("data", Text, nullable=False),
+    Index(None, "token_id"),
+)
+usage_ident = Table(
+    "usage_ident", metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("value", String(255), primary_key=True),
+    Column("token_id", String(64), nullable=False),
+)
+usage_token = Table(
+    "usage_token", metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("declared", Boolean, nullable=False),
+    Column("honeytoken", Boolean, nullable=False),
+    Column("granted", Text),  # comma-separated scopes or actions granted (import, verification, logs)
+    Column("note", Text),
+)
+usage_violation = Table(
+    "usage_violation", metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("preview", Text, nullable=False),
+    Column("where", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("first_at", UtcDateTime, nullable=False),
+)
+
+# -- what importers report (declared tokens: manifest, providers, secrets managers) — never a secret ----
+
+declared_token = Table(
+    "declared_token", metadata,
+    Column("origin", String(32), primary_key=True),
+    Column("external_id", String(512), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("token_id", String(64)),
+    Column("public_ids", Text, nullable=False),
+    Column("links", Text, nullable=False),
+    Column("name", Text), Column("service", Text), Column("function", Text), Column("owner", Text),
+    Column("purpose", String(16)),
+    Column("allowed_scopes", Text),
+    Column("scopes", Text, nullable=False),
+    Column("max_age_days", Integer),
+    Column("storage", Text), Column("environment", String(32)), Column("privilege", String(16)),
+    Column("created_at", UtcDateTime), Column("expires_at", UtcDateTime), Column("last_used_at", UtcDateTime),
+    Column("last_used_detail", Text),
+    Column("active", Boolean),
+    Column("location", Text), Column("preview", Text), Column("line", Integer),
+    Column("details", Text, nullable=False),
+    Index("ix_declared_token_token_id", "token_id"),
+)
+
+import_run = Table(
+    "import_run", metadata,
+    Column("origin", String(32), primary_key=True),
+    Column("source", Text, primary_key=True),
+    Column("imported_at", UtcDateTime, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("notes", Text, nullable=False),
+)

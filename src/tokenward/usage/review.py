@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import inspect
-from sqlalchemy.exc import SQLAlchemyError
-
 from tokenward.errors import StoreError
 from tokenward.usage.scopes import advise_stored
 
@@ -43,14 +40,12 @@ class StoredUsage:
 def usage_view(db_url: str | None) -> StoredUsage:
     """The usage data stored in this inventory (empty when monitoring never ran there)."""
     from tokenward.store import Inventory
-    from tokenward.usage.state import UsageState, usage_profile
+    from tokenward.store.usage import UsageState
 
     try:
         with Inventory.open(db_url, create=False) as inventory:
-            if not inspect(inventory.engine).has_table(usage_profile.name):
-                return StoredUsage()
             state = UsageState(inventory.engine)
             aliases = {value: token_id for (_, value), token_id in state.idents().items()}
             return StoredUsage(state.profiles(), aliases)
-    except (StoreError, SQLAlchemyError):
+    except StoreError:
         return StoredUsage()

@@ -28,6 +28,14 @@ SCHEMES: dict[str, str] = {
     "jira": "atlassian:JiraSource",
     "confluence": "atlassian:ConfluenceSource",
     "docker": "registry:RegistrySource",
+    "gitlab": "gitlab:GitlabSource",
+    "bitbucket": "bitbucket:BitbucketSource",
+    "azure-devops": "azure_devops:AzureDevopsSource",
+    "huggingface": "huggingface:HuggingfaceSource",
+    "gs": "buckets:GcsSource",
+    "azblob": "buckets:AzureBlobSource",
+    "postman": "postman:PostmanSource",
+    "teams": "teams:TeamsSource",
 }
 URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 WEB_HOSTS = {"github.com": "github", "www.github.com": "github"}  # https URLs that name a live source
@@ -57,7 +65,7 @@ def open_target(url: str, options: LiveOptions) -> Source:
         raise ConfigError(f"{url}: not a supported target (files, directories, '-', or {known}, "
                           "https://github.com/ORG[/REPO])")
     if not target.host:
-        raise ConfigError(f"{url}: the URL names no {'bucket' if scheme == 's3' else 'workspace, org or site'}")
+        raise ConfigError(f"{url}: the URL names no {'bucket' if scheme in ('s3', 'gs') else 'workspace, org or site'}")
     module, name = SCHEMES[scheme].split(":")
     cls = getattr(importlib.import_module(f"tokenward.sources.live.{module}"), name)
     source: Source = cls(target, options)

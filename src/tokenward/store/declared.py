@@ -1,8 +1,4 @@
-"""The declared-token tables (own MetaData, created on the inventory's database) and their reads and writes.
-
-These tables hold what importers report — never a secret value. They should move into an Alembic
-migration of the inventory schema; until then `create_all(checkfirst=True)` creates them on first use.
-"""
+"""Reads and writes of what importers report (the declared_token and import_run tables) — never a secret."""
 
 from __future__ import annotations
 
@@ -12,58 +8,14 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Engine, Index, Integer, MetaData, String, Table, Text, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tokenward.errors import StoreError
 from tokenward.importers.interface import DeclaredToken, ImportResult
-from tokenward.store.tables import UtcDateTime
+from tokenward.store.tables import declared_token, import_run
 
-metadata = MetaData()
 TUPLES = frozenset({"public_ids", "links", "scopes", "allowed_scopes", "details"})
-
-declared_token = Table(
-    "declared_token", metadata,
-    Column("origin", String(32), primary_key=True),
-    Column("external_id", String(512), primary_key=True),
-    Column("source", Text, nullable=False),
-    Column("imported_at", UtcDateTime, nullable=False),
-    Column("provider", String(64), nullable=False),
-    Column("kind", String(64), nullable=False),
-    Column("token_id", String(64)),
-    Column("public_ids", Text, nullable=False),
-    Column("links", Text, nullable=False),
-    Column("name", Text), Column("service", Text), Column("function", Text), Column("owner", Text),
-    Column("purpose", String(16)),
-    Column("allowed_scopes", Text),
-    Column("scopes", Text, nullable=False),
-    Column("max_age_days", Integer),
-    Column("storage", Text), Column("environment", String(32)), Column("privilege", String(16)),
-    Column("created_at", UtcDateTime), Column("expires_at", UtcDateTime), Column("last_used_at", UtcDateTime),
-    Column("last_used_detail", Text),
-    Column("active", Boolean),
-    Column("location", Text), Column("preview", Text), Column("line", Integer),
-    Column("details", Text, nullable=False),
-    Index("ix_declared_token_token_id", "token_id"),
-)
-
-import_run = Table(
-    "import_run", metadata,
-    Column("origin", String(32), primary_key=True),
-    Column("source", Text, primary_key=True),
-    Column("imported_at", UtcDateTime, nullable=False),
-    Column("records", Integer, nullable=False),
-    Column("notes", Text, nullable=False),
-)
-
-
-def ensure_tables(engine: Engine) -> None:
-    """Create the declared-token tables when missing."""
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot create the declared-token tables: {exc.__class__.__name__}") from None
-
 
 def _row(r: DeclaredToken, source: str, at: datetime) -> dict[str, Any]:
     row: dict[str, Any] = {"source": source, "imported_at": at}
@@ -75,7 +27,6 @@ def _row(r: DeclaredToken, source: str, at: datetime) -> dict[str, Any]:
 
 def replace_import(engine: Engine, result: ImportResult, at: datetime) -> int:
     """Replace what this origin last imported from this source with result's records; returns how many."""
-    ensure_tables(engine)
     rows = {(r.origin, r.external_id): _row(r, result.source, at) for r in result.records}
     dt = declared_token.c
     try:
@@ -108,7 +59,6 @@ def _record(row: Any) -> DeclaredToken:
 
 def load_declared(engine: Engine) -> Iterator[DeclaredToken]:
     """Every imported record (none when nothing was ever imported)."""
-    ensure_tables(engine)
     query = select(declared_token).order_by(declared_token.c.origin, declared_token.c.external_id)
     try:
         with engine.connect() as conn:
@@ -120,7 +70,6 @@ def load_declared(engine: Engine) -> Iterator[DeclaredToken]:
 
 def import_runs(engine: Engine) -> list[tuple[str, str, datetime, int]]:
     """(origin, source, imported_at, records) of every import, newest first."""
-    ensure_tables(engine)
     ir = import_run.c
     with engine.connect() as conn:
         return [(o, s, at, n) for o, s, at, n in

@@ -1,30 +1,18 @@
-"""Usage monitoring state in the inventory database: baselines, read offsets, alerts, identities.
-
-These tables live on their own MetaData and are created with create_all(checkfirst=True) in the
-inventory's database; they are meant to move into an Alembic migration of the store.
-"""
+"""Usage monitoring state in the inventory database: baselines, read offsets, alerts, identities
+(tables in store/tables.py, created by the inventory's migrations)."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
     Connection,
     Engine,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
     Table,
-    Text,
     select,
     update,
 )
@@ -32,69 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from tokenward.errors import StoreError
+from tokenward.store.tables import usage_alert, usage_file, usage_ident, usage_profile, usage_token, usage_violation
 from tokenward.usage.alerts import Alert, Recent
 from tokenward.usage.events import StorageViolation
-
-metadata = MetaData(naming_convention={"ix": "ix_%(table_name)s_%(column_0_N_name)s", "pk": "pk_%(table_name)s"})
-
-usage_profile = Table(
-    "usage_profile", metadata,
-    Column("token_id", String(64), primary_key=True),
-    Column("data", Text, nullable=False),
-    Column("updated_at", Float, nullable=False),
-)
-usage_file = Table(
-    "usage_file", metadata,
-    Column("file_id", Integer, primary_key=True, autoincrement=True),
-    Column("head_hash", String(64), nullable=False),
-    Column("head_len", Integer, nullable=False),
-    Column("first_hash", String(64), nullable=False),
-    Column("device", BigInteger, nullable=False),
-    Column("inode", BigInteger, nullable=False),
-    Column("path", Text, nullable=False),
-    Column("offset", BigInteger, nullable=False),
-    Column("lines", BigInteger, nullable=False),
-    Column("complete", Boolean, nullable=False),
-    Column("updated_at", Float, nullable=False),
-    Index(None, "first_hash"),
-    Index(None, "device", "inode"),
-)
-usage_alert = Table(
-    "usage_alert", metadata,
-    Column("alert_id", String(16), primary_key=True),
-    Column("token_id", String(64), nullable=False),
-    Column("detector", String(32), nullable=False),
-    Column("severity", String(16), nullable=False),
-    Column("key", Text, nullable=False),
-    Column("at", String(32), nullable=False),
-    Column("last_at", Float, nullable=False),
-    Column("count", Integer, nullable=False),
-    Column("data", Text, nullable=False),
-    Index(None, "token_id"),
-)
-usage_ident = Table(
-    "usage_ident", metadata,
-    Column("kind", String(32), primary_key=True),
-    Column("value", String(255), primary_key=True),
-    Column("token_id", String(64), nullable=False),
-)
-usage_token = Table(
-    "usage_token", metadata,
-    Column("token_id", String(64), primary_key=True),
-    Column("declared", Boolean, nullable=False),
-    Column("honeytoken", Boolean, nullable=False),
-    Column("granted", Text),  # comma-separated scopes or actions granted (import, verification, logs)
-    Column("note", Text),
-)
-usage_violation = Table(
-    "usage_violation", metadata,
-    Column("token_id", String(64), primary_key=True),
-    Column("kind", String(32), primary_key=True),
-    Column("preview", Text, nullable=False),
-    Column("where", Text, nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("first_at", Float, nullable=False),
-)
 
 
 @dataclass(frozen=True)
@@ -131,11 +59,7 @@ class UsageState:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.dialect = engine.dialect.name
-        try:
-            metadata.create_all(engine, checkfirst=True)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot create the usage tables: {exc}") from None
+        self.dialect = engine.dialect.name  # the tables come with the inventory's migrations
 
     def _insert(self, table: Table) -> Any:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
@@ -168,8 +92,9 @@ class UsageState:
         recent: dict[tuple[str, str, str], Recent] = {}
         for tid, det, key, aid, last in self._read(select(a.token_id, a.detector, a.key, a.alert_id, a.last_at)):
             old = recent.get((tid, det, key))
-            if old is None or last > old.last_at:
-                recent[(tid, det, key)] = Recent(aid, last)
+            seconds = last.timestamp()  # dedup compares with event times in epoch seconds
+            if old is None or seconds > old.last_at:
+                recent[(tid, det, key)] = Recent(aid, seconds)
         return recent
 
     def alerts(self, token_id: str | None = None, alert_id: str | None = None) -> list[Alert]:
@@ -215,7 +140,7 @@ class UsageState:
     def _save_file(self, conn: Connection, f: FileRecord) -> FileRecord:
         values = {k: getattr(f, k) for k in ("head_hash", "head_len", "first_hash", "device", "inode", "path",
                                              "offset", "lines", "complete")}
-        values["updated_at"] = time.time()
+        values["updated_at"] = datetime.now(UTC)
         if f.file_id is None:
             key = conn.execute(usage_file.insert().values(**values)).inserted_primary_key
             assert key is not None
@@ -226,7 +151,7 @@ class UsageState:
     def _save_profiles(self, conn: Connection, profiles: dict[str, dict[str, Any]]) -> None:
         if not profiles:
             return
-        now = time.time()
+        now = datetime.now(UTC)
         ins = self._insert(usage_profile)
         stmt = ins.on_conflict_do_update(index_elements=["token_id"],
                                          set_={"data": ins.excluded.data, "updated_at": ins.excluded.updated_at})
@@ -236,7 +161,7 @@ class UsageState:
     def _save_alerts(self, conn: Connection, alerts: Sequence[Alert], suppressed: dict[str, int]) -> None:
         if alerts:
             rows = [{"alert_id": a.alert_id, "token_id": a.token_id, "detector": a.detector, "severity": a.severity,
-                     "key": a.key, "at": a.at, "last_at": _seconds(a.at), "count": 1,
+                     "key": a.key, "at": _when(a.at), "last_at": _when(a.at), "count": 1,
                      "data": json.dumps(a.to_dict(), default=str)} for a in alerts]
             conn.execute(self._insert(usage_alert).on_conflict_do_nothing(index_elements=["alert_id"]), rows)
         for aid, n in sorted(suppressed.items()):
@@ -253,7 +178,7 @@ class UsageState:
                     for t, d, n in cp.tokens]
             conn.execute(self._insert(usage_token).on_conflict_do_nothing(index_elements=["token_id"]), rows)
         if cp.violations:
-            now = time.time()
+            now = datetime.now(UTC)
             rows = [{"token_id": v.token_id, "kind": v.kind, "preview": v.preview, "where": v.where,
                      "detail": v.detail, "first_at": now} for v in cp.violations]
             conn.execute(self._insert(usage_violation).on_conflict_do_nothing(index_elements=["token_id", "kind"]),
@@ -278,7 +203,8 @@ class UsageState:
             raise StoreError(f"writing usage state: {exc}") from None
 
 
-def _seconds(iso_text: str) -> float:
+def _when(iso_text: str) -> datetime:
+    """An alert's ISO time as an aware UTC datetime."""
     from tokenward.usage.events import iso_seconds
 
-    return iso_seconds(iso_text)
+    return datetime.fromtimestamp(iso_seconds(iso_text), UTC)
