@@ -145,7 +145,7 @@ def provider_shapes(seed: int = 1010) -> list[Shape]:
     dd = c(HEX, 32)
     add("datadog-agent-yaml", "datadog.yaml",
         "## @param api_key - string - required\n## The Datadog API key used by your Agent to submit metrics.\n#\n"
-        f"api_key: {dd}\n\nsite: datadoghq.eu\n", dd, "datadog.api-key")
+        f"api_key: {dd}\n\nsite: datadoghq.eu\n", dd, "datadog.api-key|datadog.api-key-agent-config")
     dd = c(HEX, 32)
     add("datadog-helm-values", "values.yaml", f"datadog:\n  apiKey: {dd}\n  site: datadoghq.com\n", dd,
         "datadog.api-key")
