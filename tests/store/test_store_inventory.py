@@ -25,7 +25,7 @@ from tokenward.sources.blobcache import BlobCache
 from tokenward.sources.filesystem import FilesystemSource
 from tokenward.sources.interface import CommitInfo, GitProvenance, Origin
 from tokenward.store import Inventory, ScanRecorder
-from tokenward.store import inventory as inv_module
+from tokenward.store import migrate as inv_module
 from tokenward.store.blobcache import InventoryBlobCache
 from tokenward.store.keys import source_kind
 from tokenward.store.records import TokenFilter
@@ -412,7 +412,7 @@ def test_upgrading_an_old_inventory_rekeys_git_occurrences_losslessly(db_url: st
                                                                        gh_matcher: Matcher, git_env: None) -> None:
     from alembic import command
 
-    from tokenward.store.inventory import _alembic_config
+    from tokenward.store.migrate import alembic_config as _alembic_config
     from tokenward.store.records import ScanStart
     from tokenward.store.writer import batches
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from tokenward.cli.main import app
 from tokenward.store import Inventory
-from tokenward.store import inventory as store_inventory
+from tokenward.store import migrate as store_inventory
 from tokenward.store.tables import UtcDateTime
 from tokenward.store.usage import UsageState
 
@@ -58,7 +58,7 @@ def _rows() -> dict[str, list[dict[str, Any]]]:
 
 def _as_11bf351(url: str) -> None:
     engine = sa.create_engine(url)
-    cfg = store_inventory._alembic_config()
+    cfg = store_inventory.alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")

@@ -202,7 +202,7 @@ def test_first_use_by_several_writers_at_once_migrates_once(db_url: str) -> None
     from concurrent.futures import ThreadPoolExecutor
 
     from tokenward.store import Inventory
-    from tokenward.store import inventory as store_inventory
+    from tokenward.store import migrate as store_inventory
 
     def open_and_check(_: int) -> str | None:
         with Inventory.open(db_url) as inv:

@@ -14,7 +14,7 @@ from tokenward.cli import inventory as cli_inventory
 from tokenward.cli.main import app
 from tokenward.errors import StoreError
 from tokenward.store import Inventory, tables
-from tokenward.store import inventory as store_inventory
+from tokenward.store import migrate as store_inventory
 from tokenward.store.location import default_url, parse_url
 
 pytest_plugins = ["tests.conftest_pg"]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -13,9 +11,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from operator import attrgetter
-from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,21 +24,21 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    create_engine,
     func,
     insert,
     select,
     text,
     update,
 )
-from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from tokenward.errors import StoreError
 from tokenward.store import tables as t
+from tokenward.store.engine import T, chunks, gc_paused, make_engine, many, plain, raw, reason, run, utc
 from tokenward.store.location import display, parse_url
+from tokenward.store.migrate import MIGRATION_LOCK, SCHEMA_HEAD, alembic_config
 from tokenward.store.records import (
     Batch,
     BatchStats,
@@ -57,14 +54,9 @@ from tokenward.store.records import (
     TokenRow,
 )
 
-T = TypeVar("T")
-MIGRATIONS = Path(__file__).with_name("migrations")
-MIGRATION_LOCK = 0x746F6B77  # pg_advisory_xact_lock key: every writer migrates one at a time
-SCHEMA_HEAD = "0060"  # the newest revision in migrations/versions (a test keeps the two equal)
 KEY_CHECK = "key_check"
 RETRYABLE = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 RETRIES = 5
-CHUNK = 5000  # bound parameters per IN (...) list
 REOPEN_FROM = {"revoked": "revocation", "rotated": "rotation"}
 SEVERITY_RANK = {s: i for i, s in enumerate(t.SEVERITIES)}
 OCCURRENCE_REFRESH = ("last_seen", "last_scan_id", "in_head", "path", "line", "col", "end_line", "end_col",
@@ -79,69 +71,10 @@ _TOKEN_FIELDS = attrgetter(*TOKEN_FIELDS)
 TOKEN_COLUMNS = [c for c in t.token.c if c.name not in ("first_scan_id", "last_scan_id")]
 
 
-def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # the driver must not open transactions itself; _sqlite_begin does
-    cursor = dbapi_conn.cursor()
-    for pragma in ("busy_timeout=60000", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "cache_size=-131072", "temp_store=MEMORY"):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    # Writers take the write lock up front so two processes never deadlock upgrading a read lock.
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
-
-
-def _engine(url: URL, create: bool = True) -> Engine:
-    if url.get_backend_name() == "postgresql":
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
-            raise StoreError("PostgreSQL needs psycopg: pip install 'tokenward[postgres]'") from None
-        return create_engine(url, pool_pre_ping=True)
-    if not create and not (url.database and url.database != ":memory:" and Path(url.database).is_file()):
-        raise StoreError(f"no inventory at {url.database or display(url)}: scan with --db to create it "
-                         "(or `tokenward db upgrade --db …` for an empty one)")
-    if url.database and url.database != ":memory:":
-        path = Path(url.database)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private from the start
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            raise StoreError(f"cannot create the inventory {path}: {exc.strerror}") from None
-    engine = create_engine(url)
-    sa_event.listen(engine, "connect", _sqlite_connect)
-    sa_event.listen(engine, "begin", _sqlite_begin)
-    return engine
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    lines = str(orig or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-def _chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
-def _utc(value: Any) -> datetime | None:
-    """A driver's timestamp (SQLite: text in UTC; PostgreSQL: aware datetime) as an aware UTC datetime."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return datetime.fromisoformat(value + "+00:00")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)  # type: ignore[no-any-return]
-
-
 def _token_row(v: Sequence[Any]) -> TokenRow:
     """A TokenRow from a raw row in TOKEN_COLUMNS order (no per-column SQLAlchemy processing: lists are long)."""
-    return TokenRow(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], _utc(v[9]), v[10], v[11], _utc(v[12]),
-                    _utc(v[13]), _utc(v[14]), v[15], v[16], tuple(k for k in v[17].split(",") if k), bool(v[18]))  # type: ignore[arg-type]
+    return TokenRow(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], utc(v[9]), v[10], v[11], utc(v[12]),
+                    utc(v[13]), utc(v[14]), v[15], v[16], tuple(k for k in v[17].split(",") if k), bool(v[18]))  # type: ignore[arg-type]
 
 
 class Inventory:
@@ -159,7 +92,7 @@ class Inventory:
         create=False (read-only commands): StoreError when the database does not exist or is empty.
         """
         parsed = parse_url(url)
-        inventory = cls(parsed, _engine(parsed, create))
+        inventory = cls(parsed, make_engine(parsed, create))
         try:
             if not create and inventory.revision() is None:
                 raise StoreError(f"no inventory in {inventory}: it is empty (scan with --db to fill it)")
@@ -191,7 +124,7 @@ class Inventory:
         try:
             yield
         except SQLAlchemyError as exc:
-            raise StoreError(f"{doing} ({self}): {_reason(exc)}") from None
+            raise StoreError(f"{doing} ({self}): {reason(exc)}") from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -255,7 +188,7 @@ class Inventory:
         with self._errors("migrating the inventory"), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
-            cfg = _alembic_config()
+            cfg = alembic_config()
             cfg.attributes["connection"] = conn
             try:
                 command.upgrade(cfg, "head")
@@ -333,7 +266,7 @@ class Inventory:
 
     def _existing(self, conn: Connection, column: Any, values: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in _chunks(sorted(set(values))):
+        for chunk in chunks(sorted(set(values))):
             found.update(conn.execute(select(column).where(self._among(column, chunk))).scalars())
         return found
 
@@ -383,7 +316,7 @@ class Inventory:
             return ()
         known = {(a, b, c) for a, b, c in conn.execute(select(o.token_id, o.source_id, o.blob_id).distinct().where(
             self._among(o.token_id, [c[0] for c in closed]), o.blob_id.is_not(None)))}
-        changed = {token_id: _utc(when) for token_id, _, when in closed}
+        changed = {token_id: utc(when) for token_id, _, when in closed}
         first: dict[str, OccurrenceRecord] = {}
         for n in new:
             if n.token_id in changed and n.token_id not in first and not (
@@ -407,7 +340,7 @@ class Inventory:
         o = t.occurrence
         current = func.max(case((o.c.in_head.is_(False), 0), else_=1))
         totals: dict[str, list[Any]] = {tid: [0, 0, [], False] for tid in token_ids}
-        for chunk in _chunks(token_ids):
+        for chunk in chunks(token_ids):
             query = select(o.c.token_id, o.c.source_kind, func.count(), func.count(o.c.source_id.distinct()),
                            current).where(self._among(o.c.token_id, chunk)).group_by(o.c.token_id, o.c.source_kind)
             for token_id, kind, n, sources, cur in conn.execute(query):
@@ -429,13 +362,13 @@ class Inventory:
             return
         stmt = update(tk).where(tk.c.token_id == bindparam("b_token_id")).values(
             {c: bindparam(f"b_{c}") for c in cols[1:]})
-        _many(conn, stmt, [f"b_{c}" for c in cols], rows)
+        many(conn, stmt, [f"b_{c}" for c in cols], rows)
 
     def _unnest(self, table: Table, cols: Sequence[str]) -> Any:
         """PostgreSQL: the rows of one array parameter per column (u_<column>), as a table."""
         from sqlalchemy.dialects.postgresql import ARRAY
 
-        arrays = [cast(bindparam(f"u_{c}"), ARRAY(_plain(table.c[c].type))) for c in cols]
+        arrays = [cast(bindparam(f"u_{c}"), ARRAY(plain(table.c[c].type))) for c in cols]
         return func.unnest(*arrays).table_valued(*cols).render_derived()
 
     def _put(self, conn: Connection, table: Table, cols: Sequence[str], rows: list[tuple[Any, ...]],
@@ -453,7 +386,7 @@ class Inventory:
         if self.dialect == "postgresql":
             conn.execute(stmt, {f"u_{c}": list(v) for c, v in zip(cols, zip(*rows, strict=True), strict=True)})
         else:
-            _many(conn, stmt, cols, rows)
+            many(conn, stmt, cols, rows)
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -490,7 +423,7 @@ class Inventory:
         """Tokens matching f, most severe and most recently seen first."""
         query = select(*TOKEN_COLUMNS).where(*self._conditions(f)).order_by(*self._list_order())
         with self._errors("listing tokens"), self._read() as conn, gc_paused():
-            return [_token_row(r) for r in _raw(conn, query)]
+            return [_token_row(r) for r in raw(conn, query)]
 
     def token_table(self, header: Sequence[str], f: TokenFilter = TokenFilter()) -> list[str]:
         """list_tokens(f) as aligned text lines under header, laid out by the database itself: 10^5 tokens
@@ -505,7 +438,7 @@ class Inventory:
             layout = func.printf if self.dialect == "sqlite" else func.format
             query = select(layout(fmt, *cols)).where(*self._conditions(f)).order_by(*self._list_order())
             with gc_paused():
-                lines = [r[0] for r in _raw(conn, query)]
+                lines = [r[0] for r in raw(conn, query)]
         head = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)) + "  " + header[-1]
         return [head.rstrip(), *lines]
 
@@ -529,7 +462,7 @@ class Inventory:
     def token_detail(self, token_id: str) -> TokenDetail:
         """Everything known about one token: identity, rules, public ids, occurrences, audit trail."""
         with self._errors("reading the token"), self._read() as conn:
-            row = next(iter(_raw(conn, select(*TOKEN_COLUMNS).where(t.token.c.token_id == token_id))), None)
+            row = next(iter(raw(conn, select(*TOKEN_COLUMNS).where(t.token.c.token_id == token_id))), None)
             if row is None:
                 raise StoreError(f"no token {token_id}")
             rules = conn.execute(select(t.token_rule.c.rule_id).where(t.token_rule.c.token_id == token_id)
@@ -562,7 +495,7 @@ class Inventory:
             query = (select(*TOKEN_COLUMNS).where(t.token.c.token_id > after, *self._conditions(f))
                      .order_by(t.token.c.token_id).limit(page))
             with self._errors("exporting"), self._read() as conn:
-                tokens = [_token_row(r) for r in _raw(conn, query)]
+                tokens = [_token_row(r) for r in raw(conn, query)]
                 found: dict[str, list[OccurrenceRow]] = {tk.token_id: [] for tk in tokens}
                 for occ in self._occurrences(conn, list(found)):
                     found[occ.token_id].append(occ)
@@ -584,7 +517,7 @@ class Inventory:
                 query = query.where(self._among(t.token.c.token_id, ids[start:start + page]))
             pub = t.token_public_id.c
             with self._errors("reading tokens"), self._read() as conn:
-                tokens = [_token_row(r) for r in _raw(conn, query)]
+                tokens = [_token_row(r) for r in raw(conn, query)]
                 found: dict[str, list[OccurrenceRow]] = {tk.token_id: [] for tk in tokens}
                 public: dict[str, list[tuple[str, str]]] = {tk.token_id: [] for tk in tokens}
                 for occ in self._occurrences(conn, list(found)):
@@ -604,7 +537,7 @@ class Inventory:
         pub, tk = t.token_public_id.c, t.token.c
         out: dict[str, str] = {}
         with self._errors("looking up key ids"), self._read() as conn:
-            for chunk in _chunks(sorted(set(key_ids))):
+            for chunk in chunks(sorted(set(key_ids))):
                 query = (select(pub.value, pub.token_id).join_from(t.token_public_id, t.token,
                                                                    pub.token_id == tk.token_id)
                          .where(pub.name == "id", self._among(pub.value, chunk), tk.provider == "aws",
@@ -636,7 +569,7 @@ class Inventory:
         with self._errors("recording owners"):
             def work(conn: Connection) -> int:
                 now: dict[str, str | None] = {}
-                for chunk in _chunks(ids):
+                for chunk in chunks(ids):
                     now.update(conn.execute(select(tk.token_id, tk.owner).where(self._among(tk.token_id, chunk))).all())
                 changed = [(i, owners[i]) for i in ids if i in now and now[i] != owners[i]]
                 self._set_tokens(conn, ("token_id", "owner"), changed)
@@ -650,7 +583,7 @@ class Inventory:
         sb = t.scanned_blob.c
         found: set[str] = set()
         with self._errors("reading scanned blobs"), self._read() as conn:
-            for chunk in _chunks(sorted(set(blob_ids))):
+            for chunk in chunks(sorted(set(blob_ids))):
                 query = select(sb.blob_id).where(sb.source_id == source_id, sb.ruleset == ruleset,
                                                  self._among(sb.blob_id, chunk))
                 found.update(conn.execute(query).scalars())
@@ -677,13 +610,13 @@ class Inventory:
             return {"scan_id": new.scan_id, "scanned_at": new.scanned_at, "findings": new.findings}
 
         with self._errors("recording scanned blobs"):
-            for chunk in _chunks(rows):
+            for chunk in chunks(rows):
                 self._retrying(partial(self._put, table=t.scanned_blob, cols=cols, rows=list(chunk),
                                        keys=["source_id", "ruleset", "blob_id"], refresh=refresh))
             if forget_before is not None:
                 forget = t.scanned_blob.delete().where(sb.source_id == source_id, sb.ruleset != ruleset,
                                                        sb.scanned_at < forget_before)
-                self._retrying(partial(_run, forget))
+                self._retrying(partial(run, forget))
 
     # -- triage -----------------------------------------------------------------------------------
 
@@ -707,64 +640,3 @@ class Inventory:
             return EventRow(event_id=int(key[0]), **values)
 
 
-def _run(stmt: Any, conn: Connection) -> None:
-    conn.execute(stmt)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic collector while building 10^5-10^6 small objects (it would rescan them repeatedly)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _raw(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
-    """The driver's own tuples for a query: no result processing per row and column (lists run to 10^5 rows)."""
-    compiled = query.compile(dialect=conn.dialect)
-    params = compiled.params
-    args = tuple(params[n] for n in compiled.positiontup) if compiled.positional else params
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(compiled.string, args)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
-def _plain(kind: Any) -> Any:
-    return kind.impl if isinstance(kind, t.UtcDateTime) else kind
-
-
-def _many(conn: Connection, stmt: Any, cols: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """executemany of tuples (in cols order) with the statement compiled once: SQLAlchemy's per-row processing
-    would cost more than the database itself. Values are driver-ready (see Inventory._ts)."""
-    if not rows:
-        return
-    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(cols))
-    if not compiled.positional:
-        conn.exec_driver_sql(compiled.string, [dict(zip(cols, r, strict=True)) for r in rows])
-        return
-    order = [list(cols).index(n) for n in compiled.positiontup]
-    if order != list(range(len(cols))):
-        rows = [tuple(r[i] for i in order) for r in rows]
-    conn.exec_driver_sql(compiled.string, rows)
-
-
-def _alembic_config() -> Any:
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return cfg
-
-
-def head_revision() -> str | None:
-    """The newest schema revision this version of tokenward knows."""
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()

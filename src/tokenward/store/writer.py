@@ -21,7 +21,8 @@ from tokenward.rules.spec import confidence_rank
 from tokenward.scanner import ScanResult
 from tokenward.sources.interface import CommitInfo, Origin
 from tokenward.store.blobcache import InventoryBlobCache
-from tokenward.store.inventory import Inventory, gc_paused
+from tokenward.store.engine import gc_paused
+from tokenward.store.inventory import Inventory
 from tokenward.store.keys import digest, source_for
 from tokenward.store.records import (
     Batch,
