@@ -87,6 +87,19 @@ def iso_seconds(text: str) -> float:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
+SECONDS: dict[str, float] = {}  # time text -> epoch seconds: log records come many to a second
+
+
+def cached_iso_seconds(text: str) -> float:
+    """iso_seconds, remembered per distinct text (ValueError, never cached, for an unreadable time)."""
+    at = SECONDS.get(text)
+    if at is None:
+        if len(SECONDS) >= 1 << 16:
+            SECONDS.clear()
+        at = SECONDS[text] = iso_seconds(text)
+    return at
+
+
 MINUTES: dict[str, float] = {}  # 'YYYY-MM-DDTHH:MM' -> epoch seconds (UTC), for fast parsing of Z times
 
 

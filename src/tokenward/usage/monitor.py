@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from tokenward.errors import UsageError
+from tokenward.store.usage import Checkpoint, FileRecord, UsageState
 from tokenward.usage import logfiles
 from tokenward.usage.agents import Agents
 from tokenward.usage.alerts import AlertManager, Evidence, evidence_of
@@ -23,7 +24,6 @@ from tokenward.usage.geo import Geo
 from tokenward.usage.identity import NEVER_DECLARED, Joiner
 from tokenward.usage.logfiles import Batch, FileIdentity
 from tokenward.usage.parsers import LogParser, ParserOptions, choose
-from tokenward.usage.state import Checkpoint, FileRecord, UsageState
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,12 @@ class _Open:
     events: int = 0
     note: str = ""
     unreadable: bool = False
+
+
+def stopped(op: _Open, exc: BaseException) -> None:
+    """Note on op that reading it failed part way (what was read before is kept)."""
+    op.note = f"read stopped early ({'truncated gzip' if isinstance(exc, EOFError) else exc}): kept what was read"
+    op.unreadable = True
 
 
 @contextmanager
@@ -239,11 +245,10 @@ class Monitor:
         return None
 
     def _open(self, path: str) -> _Open:
-        ident = logfiles.identify(path)
+        ident, head, problem = logfiles.probe(path, logfiles.HEAD * 64)  # one inflate of the head for both
         rec = self._match(ident)
         fresh = FileRecord(None, ident.head_hash, ident.head_len, ident.first_hash, ident.device, ident.inode,
                            logfiles.display(path), 0, 0, False)
-        head, problem = logfiles.read_head(path, logfiles.HEAD * 64)
         first = next((ln for ln in head.split(b"\n") if ln.strip()), b"")
         document = logfiles.is_document(head)
         parser = choose(self.opt.fmt, head if document else first, self.opt.parser) if first else None
@@ -263,10 +268,14 @@ class Monitor:
         events = op.parser.parse(batch.lines, batch.first_line, op.ctx)
         if self.shard and not getattr(op.parser, "sharded", False):
             events = [e for e in events if in_shard(e.ident, self.shard)]
+        self.take(op, events, batch.end, batch.next_line)
+
+    def take(self, op: _Open, events: Sequence[UsageEvent], end: int, next_line: int) -> None:
+        """Ingest the events of one batch of op, then move its read offset to end (-1: not a checkpoint)."""
         self.ingest(events, op.ctx.source)
         op.events += len(events)
-        if batch.end >= 0:
-            op.record = replace(op.record, offset=batch.end, lines=batch.next_line - 1)
+        if end >= 0:
+            op.record = replace(op.record, offset=end, lines=next_line - 1)
             if op.record.file_id is not None:
                 self._files[op.record.file_id] = op.record
             self._maybe_checkpoint()
@@ -284,17 +293,21 @@ class Monitor:
             return
         stream = op.stream or logfiles.open_log(op.path)
         try:
-            if op.document:
-                if op.record.offset == 0:
-                    self._consume(op, logfiles.document(stream))
-                return
-            logfiles.skip(stream, op.record.offset)
-            limit = op.size if self.shard and not op.gzip else None
-            for batch in logfiles.batches(stream, op.record.offset, op.record.lines + 1, final, limit):
+            for batch in self.batches(op, stream, final):
                 self._consume(op, batch)
         finally:
             if op.stream is None:
                 stream.close()
+
+    def batches(self, op: _Open, stream: BinaryIO, final: bool) -> Iterator[Batch]:
+        """The batches of op still to read from stream (a document is one batch, read once)."""
+        if op.document:
+            if op.record.offset == 0:
+                yield logfiles.document(stream)
+            return
+        logfiles.skip(stream, op.record.offset)
+        limit = op.size if self.shard and not op.gzip else None
+        yield from logfiles.batches(stream, op.record.offset, op.record.lines + 1, final, limit)
 
     def _finish(self, op: _Open) -> None:
         self.malformed += op.ctx.malformed
@@ -319,9 +332,7 @@ class Monitor:
         try:
             self._read(op, final=True)
         except (OSError, EOFError, zlib.error) as exc:
-            op.note = f"read stopped early ({'truncated gzip' if isinstance(exc, EOFError) else exc}): " \
-                      "kept what was read"
-            op.unreadable = True
+            stopped(op, exc)
         self._finish(op)
 
     def _read_stdin(self) -> None:

@@ -1,8 +1,12 @@
-"""Parallel monitoring: forked workers each read every log but keep only their share of tokens.
+"""Parallel monitoring, two ways; both keep every token's events in one process, in log order.
 
-Tokens are split by a hash of the identifier a log names them by, so every token's baseline lives in
-exactly one worker; the JSON lines parser drops other workers' lines before decoding them. The parent
-merges baselines, alerts and file offsets and writes one checkpoint.
+- Files split between workers (CloudTrail, GitHub and OpenBao audit, OTLP: formats whose records can only
+  be told apart after decoding): forked workers inflate and decode their share of the files, and send the
+  events to the parent, which takes the files in order and learns, detects and checkpoints exactly as one
+  process would.
+- Tokens split between workers (JSON lines and access logs, or a single file): each worker reads every log
+  but keeps only the tokens whose identifier hashes to it; the JSON lines parser drops other workers'
+  lines before decoding them. The parent merges baselines, alerts and file offsets, writes one checkpoint.
 """
 
 from __future__ import annotations
@@ -11,15 +15,20 @@ import multiprocessing
 import os
 import pickle
 import tempfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import replace
+from multiprocessing.connection import Connection
 from typing import Any
 
 from tokenward.errors import UsageError
-from tokenward.usage import logfiles
+from tokenward.usage import agents, logfiles
 from tokenward.usage.alerts import Alert
 from tokenward.usage.baseline import Profile
-from tokenward.usage.monitor import FileReport, Monitor, RunSummary, lazy_gc
+from tokenward.usage.events import UsageEvent
+from tokenward.usage.monitor import FileReport, Monitor, RunSummary, _Open, lazy_gc, stopped
+
+BY_FILE = frozenset({"cloudtrail", "github-audit", "openbao-audit", "otel"})  # split by file, not by token
 
 
 def _work(monitor: Monitor, paths: Sequence[str], k: int, n: int, out: str) -> None:
@@ -45,15 +54,11 @@ def _work(monitor: Monitor, paths: Sequence[str], k: int, n: int, out: str) -> N
         pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _register(monitor: Monitor, paths: Sequence[str]) -> None:
-    """Give every log a file record before forking, so workers share read offsets without writing."""
-    for path in logfiles.iter_files(paths):
-        try:
-            rec = monitor._open(path).record
-        except (OSError, EOFError):
-            continue  # the workers report it
-        if rec.file_id is not None:
-            monitor._files[rec.file_id] = rec
+def _register(monitor: Monitor, opened: Sequence[_Open | FileReport]) -> None:
+    """Give the workers every opened log's file record, so they share read offsets without writing."""
+    for op in opened:
+        if isinstance(op, _Open) and op.record.file_id is not None:
+            monitor._files[op.record.file_id] = op.record
 
 
 def _merge_reports(parts: list[list[FileReport]]) -> list[FileReport]:
@@ -100,7 +105,12 @@ def run_parallel(monitor: Monitor, paths: Sequence[str], workers: int) -> RunSum
     for path in paths:
         if not os.path.exists(path):
             raise UsageError(f"{path}: no such file or directory")
-    _register(monitor, paths)
+    opened = _open_all(monitor, paths)
+    by_file = _by_file(opened)
+    if len(by_file) >= 2:
+        return _run_by_file(monitor, opened, by_file, workers)
+    _register(monitor, opened)
+    agents.warm()
     ctx = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="tokenward-usage-") as tmp:
         outs = [os.path.join(tmp, f"{k}.pickle") for k in range(workers)]
@@ -119,3 +129,92 @@ def run_parallel(monitor: Monitor, paths: Sequence[str], workers: int) -> RunSum
     monitor.checkpoint()
     return monitor.summary()
 
+
+
+# -- files split between workers ---------------------------------------------------------------------
+
+
+def _open_all(monitor: Monitor, paths: Sequence[str]) -> list[_Open | FileReport]:
+    """Every log of paths opened (format chosen, file record registered), or the report of why not."""
+    out: list[_Open | FileReport] = []
+    for path in logfiles.iter_files(paths):
+        try:
+            out.append(monitor._open(path))
+        except OSError as exc:
+            out.append(FileReport(path, "?", 0, 0, 0, f"unreadable: {exc.strerror or exc}", unreadable=True))
+    return out
+
+
+def _by_file(opened: Sequence[_Open | FileReport]) -> list[int]:
+    """The logs a worker may decode ahead: a by-file format, and not a copy of a file before it."""
+    out, seen = [], set()
+    for i, op in enumerate(opened):
+        if not isinstance(op, _Open) or op.parser is None or op.parser.name not in BY_FILE:
+            continue
+        fid = op.record.file_id
+        if fid is None or fid not in seen:
+            out.append(i)
+        seen.add(fid)
+    return out
+
+
+def _decode_files(monitor: Monitor, ops: list[_Open], conn: Connection) -> None:
+    """(child) Decode ops in order: each batch's events (as plain tuples), then each file's outcome."""
+    with lazy_gc():
+        for op in ops:
+            assert op.parser is not None
+            try:
+                with logfiles.open_log(op.path) as stream:
+                    for batch in monitor.batches(op, stream, final=True):
+                        events = op.parser.parse(batch.lines, batch.first_line, op.ctx)
+                        conn.send((list(map(tuple, events)), batch.end, batch.next_line))
+            except (OSError, EOFError, zlib.error) as exc:
+                stopped(op, exc)
+            c = op.ctx
+            conn.send((c.malformed, c.unattributed, c.examples, c.violations, op.note, op.unreadable))
+    conn.close()
+
+
+def _take_file(monitor: Monitor, op: _Open, conn: Connection) -> None:
+    """(parent) Ingest one file's events as its worker sends them, then report the file."""
+    new, event = tuple.__new__, UsageEvent
+    while len(msg := conn.recv()) == 3:
+        rows, end, next_line = msg
+        monitor.take(op, [new(event, r) for r in rows], end, next_line)
+    c = op.ctx
+    c.malformed, c.unattributed, c.examples, c.violations, op.note, op.unreadable = msg
+    monitor._finish(op)
+
+
+def _run_by_file(monitor: Monitor, opened: list[_Open | FileReport], by_file: list[int], workers: int) -> RunSummary:
+    """Workers decode the by-file logs (round robin); the parent ingests every log in order, as run() does."""
+    ctx = multiprocessing.get_context("fork")
+    n = min(workers, len(by_file))
+    procs, ends = [], []
+    for k in range(n):  # each pipe made just before its child: no child holds another's sending end
+        recv, send = ctx.Pipe(duplex=False)
+        procs.append(ctx.Process(target=_decode_files, args=(monitor, [opened[i] for i in by_file[k::n]], send)))
+        procs[-1].start()
+        send.close()  # now only the child holds it: a dead child reads as EOF here
+        ends.append(recv)
+    slot = {i: ends[pos % n] for pos, i in enumerate(by_file)}
+    try:
+        with lazy_gc():
+            for i, op in enumerate(opened):
+                if i in slot:
+                    _take_file(monitor, op, slot[i])  # type: ignore[arg-type]
+                elif isinstance(op, FileReport):
+                    monitor.reports.append(op)
+                else:
+                    monitor.read_file(op.path)  # read here, in order (a copy of an earlier file sees its offset)
+    except BaseException as exc:
+        for proc in procs:
+            proc.terminate()  # blocked on a full pipe otherwise
+            proc.join()
+        if isinstance(exc, EOFError):
+            raise UsageError(f"a monitoring worker failed (exit codes {[p.exitcode for p in procs]})") from None
+        raise
+    for proc in procs:
+        proc.join()
+    monitor.checkpoint()
+    return monitor.summary()

@@ -14,7 +14,7 @@ from tokenward.usage.parsers.openbao_audit import OpenBaoAuditParser
 from tokenward.usage.parsers.otel import OtelLogParser
 
 PARSERS: dict[str, Callable[[ParserOptions], LogParser]] = {
-    "cloudtrail": lambda o: CloudTrailParser(),
+    "cloudtrail": CloudTrailParser,
     "github-audit": lambda o: GitHubAuditParser(),
     "openbao-audit": lambda o: OpenBaoAuditParser(),
     "otel": OtelLogParser,
