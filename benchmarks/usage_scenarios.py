@@ -45,7 +45,7 @@ from tokenward.usage.alerts import Alert, AlertManager  # noqa: E402
 from tokenward.usage.detectors import TokenInfo  # noqa: E402
 from tokenward.usage.identity import Joiner, KnownToken, MemoryDirectory  # noqa: E402
 from tokenward.usage.monitor import Monitor, MonitorOptions  # noqa: E402
-from tokenward.usage.parallel import run_parallel  # noqa: E402
+from tokenward.usage.parallel import monitor_parallel  # noqa: E402
 
 HOUR, DAY = 3600, 86400
 START = 1740960000  # 2025-03-03 00:00:00 UTC, a Monday
@@ -428,7 +428,7 @@ def measure(args: argparse.Namespace) -> None:
     """(child) Time one monitor run over a file; print a JSON line."""
     monitor = Monitor(Joiner(MemoryDirectory()), AlertManager([Collect()]), None, MonitorOptions("jsonl"))
     t0, c0 = time.perf_counter(), _cpu()
-    summary = run_parallel(monitor, [args.path], args.workers)
+    summary = monitor_parallel(monitor, [args.path], args.workers)
     seconds, cpu = time.perf_counter() - t0, _cpu() - c0
     print(json.dumps({"events": summary.events, "seconds": seconds, "cpu": cpu, "rss_mib": rss_mib(),
                       "workers": args.workers,

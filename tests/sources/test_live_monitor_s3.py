@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tests import usage_samples as s
 from tests.live_servers import moto_binary
 from tests.sources.test_live_s3 import _moto
-from tests.test_usage_cli import stolen_key_trail
+from tests.usage.test_usage_cli import stolen_key_trail
 from tokenward.cli.main import app
 
 boto3 = pytest.importorskip("boto3")

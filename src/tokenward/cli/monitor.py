@@ -239,9 +239,9 @@ def _run_local(a: MonitorArgs, db: str | None) -> int:
                     monitor.checkpoint()
                     summary = monitor.summary()
             else:
-                from tokenward.usage.parallel import run_parallel
+                from tokenward.usage.parallel import monitor_parallel
 
-                summary = run_parallel(monitor, list(a.logs), a.workers)
+                summary = monitor_parallel(monitor, list(a.logs), a.workers)
         finally:
             monitor.alerts.close()
     _summary(summary, a.quiet)

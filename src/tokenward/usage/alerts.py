@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from tokenward.usage.detectors import SEVERITIES, Finding, TokenInfo
+from tokenward.usage.detectors import SEVERITIES, Anomaly, TokenInfo
 from tokenward.usage.events import UsageEvent, iso
 
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -110,7 +110,7 @@ class AlertManager:
         self.raised: list[Alert] = []
         self.suppressed: dict[str, int] = {}
 
-    def consider(self, token: TokenInfo, ev: UsageEvent, f: Finding, evidence: Sequence[Evidence],
+    def consider(self, token: TokenInfo, ev: UsageEvent, f: Anomaly, evidence: Sequence[Evidence],
                  baseline: dict[str, Any]) -> Alert | None:
         """Raise an alert for f unless the same key fired within its throttle window (or ever, for 0)."""
         key = (token.token_id, f.detector, f.key)

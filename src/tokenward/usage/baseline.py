@@ -15,7 +15,7 @@ from typing import Any
 
 from tokenward.usage.agents import Agent
 from tokenward.usage.events import UsageEvent
-from tokenward.usage.geo import Place, prefix
+from tokenward.usage.geo import GeoPlace, prefix
 
 # trigger bits
 NEW_IP, NEW_AGENT, NEW_ACTION, RATE, ERRORS, NEW_HOUR, GAP, FLIP, ALWAYS = (1 << i for i in range(9))
@@ -274,14 +274,14 @@ class Profile:
         t = self.tuning
         return self.events <= t.learn_events or at - self.first_at < t.learn_seconds
 
-    def learn(self, ev: UsageEvent, trig: int, place: Place | None, agent: Agent | None) -> None:
+    def learn(self, ev: UsageEvent, trig: int, place: GeoPlace | None, agent: Agent | None) -> None:
         """Add what was new in ev to the baseline (after the detectors have looked)."""
         if not self.first_at or ev.at < self.first_at:
             self.first_at = ev.at
         if trig & GAP and self.gap > self.longest:
             self._pause(self.gap)
         if trig & NEW_IP and ev.ip is not None:
-            self._learn_ip(ev.ip, ev.at, place or Place())
+            self._learn_ip(ev.ip, ev.at, place or GeoPlace())
         if trig & NEW_AGENT:
             _evict(self.uas, CAPS["uas"], lambda k: 0)
             family = agent.family if agent else "none"
@@ -296,7 +296,7 @@ class Profile:
         if ev.scopes:
             self.scopes = ev.scopes
 
-    def _learn_ip(self, ip: str, at: float, place: Place) -> None:
+    def _learn_ip(self, ip: str, at: float, place: GeoPlace) -> None:
         net = prefix(ip)
         if net not in self.prefixes:
             _evict(self.prefixes, CAPS["prefixes"], lambda k: self.prefixes[k][0])

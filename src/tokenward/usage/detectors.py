@@ -23,7 +23,7 @@ from tokenward.usage.baseline import (
     hour_of_week,
 )
 from tokenward.usage.events import UsageEvent, iso
-from tokenward.usage.geo import Geo, Place, distance_km, prefix
+from tokenward.usage.geo import Geo, GeoPlace, distance_km, prefix
 
 DAY = 86400.0
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -83,7 +83,7 @@ class DetectSettings:
 
 
 @dataclass(frozen=True)
-class Finding:
+class Anomaly:
     """One detector's verdict on one event: what was expected, what was seen."""
 
     detector: str
@@ -103,13 +103,13 @@ class Scene:
                  settings: DetectSettings) -> None:
         self.ev, self.token, self.trig, self.geo, self.settings = ev, token, trig, geo, settings
         self._agent = agent
-        self._place: Place | None = None
+        self._place: GeoPlace | None = None
 
     @property
-    def place(self) -> Place:
+    def place(self) -> GeoPlace:
         """Where the event's address is."""
         if self._place is None:
-            self._place = self.geo.place(self.ev.ip) if self.ev.ip else Place()
+            self._place = self.geo.place(self.ev.ip) if self.ev.ip else GeoPlace()
         return self._place
 
     @property
@@ -127,7 +127,7 @@ class Detector:
     severity: str
     triggers: int
     gated: bool
-    check: Callable[[Profile, Scene], Finding | None]
+    check: Callable[[Profile, Scene], Anomaly | None]
     description: str
 
 
@@ -136,50 +136,50 @@ def _top(table: dict[Any, Any], n: int = 5) -> str:
     return ", ".join(k for k, _ in items) + (f" (+{len(table) - n})" if len(table) > n else "") or "nothing yet"
 
 
-def new_country(p: Profile, s: Scene) -> Finding | None:
+def new_country(p: Profile, s: Scene) -> Anomaly | None:
     """A request from a country this token was never used from."""
     cc = s.place.country
     if not cc or cc in p.countries or not p.countries:
         return None
-    return Finding("new-country", "high", cc, f"countries {_top(p.countries)}", f"{cc} from {s.ev.ip}", 0)
+    return Anomaly("new-country", "high", cc, f"countries {_top(p.countries)}", f"{cc} from {s.ev.ip}", 0)
 
 
-def new_asn(p: Profile, s: Scene) -> Finding | None:
+def new_asn(p: Profile, s: Scene) -> Anomaly | None:
     """A request from a network (ASN) this token was never used from (MaxMind ASN database)."""
     asn = s.place.asn
     if asn is None or str(asn) in p.asns or not p.asns or len(p.asns) > s.settings.max_asns:
         return None
-    return Finding("new-asn", "medium", str(asn), f"networks AS{', AS'.join(sorted(p.asns))}",
+    return Anomaly("new-asn", "medium", str(asn), f"networks AS{', AS'.join(sorted(p.asns))}",
                    f"AS{asn} {s.place.asn_org or ''} from {s.ev.ip}".strip(), 0)
 
 
-def new_ip_range(p: Profile, s: Scene) -> Finding | None:
+def new_ip_range(p: Profile, s: Scene) -> Anomaly | None:
     """A new /24 (/64) for a token that has kept to a few networks for weeks."""
     net = prefix(s.ev.ip or "")
     stable = s.ev.at - p.prefix_new_at > s.settings.stable_seconds
     if net in p.prefixes or not stable or len(p.prefixes) > s.settings.stable_prefixes:
         return None
-    return Finding("new-ip-range", "medium", net, f"networks {_top(p.prefixes)} (unchanged since "
+    return Anomaly("new-ip-range", "medium", net, f"networks {_top(p.prefixes)} (unchanged since "
                    f"{iso(p.prefix_new_at)})", f"{s.ev.ip} in {net}", 0)
 
 
-def bad_agent(p: Profile, s: Scene) -> Finding | None:
+def bad_agent(p: Profile, s: Scene) -> Anomaly | None:
     """A scanner, attack tool or penetration-testing distribution in the user agent."""
     a = s.agent
     if not a.bad:
         return None
-    return Finding("bad-agent", "high", a.family, f"agents {_top(p.agents)}",
+    return Anomaly("bad-agent", "high", a.family, f"agents {_top(p.agents)}",
                    f"{a.kind} agent {a.family}: {(s.ev.agent or '')[:120]}", 0)
 
 
-def new_agent(p: Profile, s: Scene) -> Finding | None:
+def new_agent(p: Profile, s: Scene) -> Anomaly | None:
     """A library or tool this token never used, after weeks with the same few agents."""
     a = s.agent
     if a.bad or a.family in p.agents or len(p.agents) > s.settings.stable_agents:
         return None
     if s.ev.at - p.agent_new_at < s.settings.stable_seconds:
         return None
-    return Finding("new-agent", "low", a.family, f"agents {_top(p.agents)}", f"{a.kind} {a.family}", 0)
+    return Anomaly("new-agent", "low", a.family, f"agents {_top(p.agents)}", f"{a.kind} {a.family}", 0)
 
 
 def is_sensitive(action: str) -> bool:
@@ -187,12 +187,12 @@ def is_sensitive(action: str) -> bool:
     return action in SENSITIVE_ACTIONS or any(w in action for w in SENSITIVE_WORDS)
 
 
-def sensitive_action(p: Profile, s: Scene) -> Finding | None:
+def sensitive_action(p: Profile, s: Scene) -> Anomaly | None:
     """The first time this token performs a sensitive action (IAM, policies, audit, members, deletion)."""
     act = s.ev.action
     if not act or act in p.actions or not is_sensitive(act):
         return None
-    return Finding("sensitive-action", "high", act, f"{len(p.actions)} known actions: {_top(_str_keys(p.actions))}",
+    return Anomaly("sensitive-action", "high", act, f"{len(p.actions)} known actions: {_top(_str_keys(p.actions))}",
                    f"first {act}" + (f" ({s.ev.status})" if s.ev.status >= 400 else ""), 0)
 
 
@@ -200,31 +200,31 @@ def _str_keys(actions: dict[str | None, list[Any]]) -> dict[str, int]:
     return counts(actions)
 
 
-def new_endpoint(p: Profile, s: Scene) -> Finding | None:
+def new_endpoint(p: Profile, s: Scene) -> Anomaly | None:
     """A new endpoint for a token whose set of endpoints has not changed for weeks."""
     act = s.ev.action
     if not act or act in p.actions or is_sensitive(act) or p.events < s.settings.endpoint_min_events:
         return None
     if s.ev.at - p.action_new_at < s.settings.stable_seconds:
         return None
-    return Finding("new-endpoint", "low", act, f"{len(p.actions)} known actions: {_top(_str_keys(p.actions))}",
+    return Anomaly("new-endpoint", "low", act, f"{len(p.actions)} known actions: {_top(_str_keys(p.actions))}",
                    act, 0)
 
 
-def rate_spike(p: Profile, s: Scene) -> Finding | None:
+def rate_spike(p: Profile, s: Scene) -> Anomaly | None:
     """More requests in a 10-minute bucket than the token's robust peak allows."""
-    return Finding("rate-spike", "high", "rate", f"≤ {p.thr - 1} requests per {BUCKET // 60} min (mean "
+    return Anomaly("rate-spike", "high", "rate", f"≤ {p.thr - 1} requests per {BUCKET // 60} min (mean "
                    f"{p.mean:.1f}, deviation {p.dev:.1f}, peak {p.peak:.0f})", f"{p.n} requests since "
                    f"{iso(p.bucket * BUCKET)}", 3600)
 
 
-def error_burst(p: Profile, s: Scene) -> Finding | None:
+def error_burst(p: Profile, s: Scene) -> Anomaly | None:
     """A burst of 401/403 answers: someone probing what the token may do."""
-    return Finding("error-burst", "high", "denied", f"≤ {p.denied_thr - 1} denied requests per {BUCKET // 60} "
+    return Anomaly("error-burst", "high", "denied", f"≤ {p.denied_thr - 1} denied requests per {BUCKET // 60} "
                    f"min (peak {p.denied_peak:.0f})", f"{p.nden} denied since {iso(p.bucket * BUCKET)}", 3600)
 
 
-def off_hours(p: Profile, s: Scene) -> Finding | None:
+def off_hours(p: Profile, s: Scene) -> Anomaly | None:
     """Use in an hour of the week this token has never been active in, for a token with clear habits."""
     st = s.settings
     h = hour_of_week(s.ev.at)
@@ -234,11 +234,11 @@ def off_hours(p: Profile, s: Scene) -> Finding | None:
     if p.how[h] or p.how[(h - 1) % 168] or p.how[(h + 1) % 168]:
         return None
     day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][h // 24]
-    return Finding("off-hours", "low", f"{int(s.ev.at // DAY)}", f"active {active} of 168 hours of the week",
+    return Anomaly("off-hours", "low", f"{int(s.ev.at // DAY)}", f"active {active} of 168 hours of the week",
                    f"use on {day} {h % 24:02d}:00-{h % 24 + 1:02d}:00 UTC", DAY)
 
 
-def impossible_travel(p: Profile, s: Scene) -> Finding | None:
+def impossible_travel(p: Profile, s: Scene) -> Anomaly | None:
     """Two uses further apart than an airliner could fly between them (needs a city database)."""
     if not s.geo.has_city or p.last_ip is None or p.last_ip == s.ev.ip or p.last_ip not in p.ips:
         return None
@@ -247,44 +247,44 @@ def impossible_travel(p: Profile, s: Scene) -> Finding | None:
     hours = max(s.ev.at - p.prev_at, 1.0) / 3600
     if km is None or km < s.settings.travel_min_km or km / hours < s.settings.travel_kmh:
         return None
-    return Finding("impossible-travel", "high", f"{before.city}->{s.place.city}",
+    return Anomaly("impossible-travel", "high", f"{before.city}->{s.place.city}",
                    f"{p.last_ip} ({before.city or before.country}) at {iso(p.prev_at)}",
                    f"{s.ev.ip} ({s.place.city or s.place.country}) {km:.0f} km away after {hours * 60:.0f} min", 3600)
 
 
-def concurrent_countries(p: Profile, s: Scene) -> Finding | None:
+def concurrent_countries(p: Profile, s: Scene) -> Anomaly | None:
     """Use alternating between two countries within minutes: two parties hold the token (never before)."""
     if p.flips > 1:
         return None  # this token is used from two countries at once as a habit
-    return Finding("concurrent-countries", "high", "-".join(sorted((p.cc, p.other_cc))),
+    return Anomaly("concurrent-countries", "high", "-".join(sorted((p.cc, p.other_cc))),
                    f"one location at a time (last {p.other_cc} at {iso(p.other_at)})",
                    f"{p.cc} and {p.other_cc} within {p.tuning.concurrent_seconds / 60:.0f} min", 3600)
 
 
-def revoked_use(p: Profile, s: Scene) -> Finding | None:
+def revoked_use(p: Profile, s: Scene) -> Anomaly | None:
     """Use of a token the inventory says was revoked or rotated, after the grace window."""
     t = s.token
     if t.status not in ("revoked", "rotated") or t.status_changed_at is None:
         return None
     if s.ev.at <= t.status_changed_at + s.settings.grace_seconds:
         return None
-    return Finding("revoked-use", "critical", t.status, f"no use after {t.status} at {iso(t.status_changed_at)} "
+    return Anomaly("revoked-use", "critical", t.status, f"no use after {t.status} at {iso(t.status_changed_at)} "
                    f"(+{s.settings.grace_seconds / 3600:.1f} h grace)", f"{s.ev.action} from {s.ev.ip}", 3600)
 
 
-def honeytoken(p: Profile, s: Scene) -> Finding | None:
+def honeytoken(p: Profile, s: Scene) -> Anomaly | None:
     """Any use at all of a honeytoken."""
     if not s.token.honeytoken:
         return None
-    return Finding("honeytoken", "critical", "use", "no use ever (honeytoken)", f"{s.ev.action} from {s.ev.ip} "
+    return Anomaly("honeytoken", "critical", "use", "no use ever (honeytoken)", f"{s.ev.action} from {s.ev.ip} "
                    f"with {(s.ev.agent or 'no agent')[:80]}", 3600)
 
 
-def dormant(p: Profile, s: Scene) -> Finding | None:
+def dormant(p: Profile, s: Scene) -> Anomaly | None:
     """A token used again after a pause far longer than its own rhythm (see Profile.dormant)."""
     if p.events < 10:
         return None
-    return Finding("dormant-reactivated", "medium", f"{int(s.ev.at // DAY)}", f"idle since {iso(s.ev.at - p.gap)} "
+    return Anomaly("dormant-reactivated", "medium", f"{int(s.ev.at // DAY)}", f"idle since {iso(s.ev.at - p.gap)} "
                    f"({_days(p.gap)}; dormant after {_days(p.dormant)} for this token)",
                    f"{s.ev.action} from {s.ev.ip}", 0)
 
@@ -313,11 +313,11 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in (
 
 
 def detect(p: Profile, s: Scene, detectors: dict[str, Detector] = DETECTORS,
-           held: set[str] | None = None) -> list[Finding]:
+           held: set[str] | None = None) -> list[Anomaly]:
     """Findings of every detector the scene's trigger bits wake (gated ones stay quiet while learning; their
     names are added to held, so the run can say what the young baseline held back)."""
     learning: bool | None = None
-    found: list[Finding] = []
+    found: list[Anomaly] = []
     for d in detectors.values():
         if not d.triggers & s.trig:
             continue

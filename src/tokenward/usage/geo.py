@@ -14,7 +14,7 @@ CACHE = 1 << 16
 
 
 @dataclass(frozen=True)
-class Place:
+class GeoPlace:
     """What is known about an IP address's location and network."""
 
     country: str | None = None
@@ -33,7 +33,7 @@ def prefix(ip: str) -> str:
     return ip.rsplit(".", 1)[0] + ".0/24"
 
 
-def distance_km(a: Place, b: Place) -> float | None:
+def distance_km(a: GeoPlace, b: GeoPlace) -> float | None:
     """Great-circle distance between two places with coordinates, else None."""
     if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
         return None
@@ -70,15 +70,15 @@ class Geo:
     def __init__(self, city_db: str | None = None, asn_db: str | None = None) -> None:
         self.city = _open(city_db)
         self.asn = _open(asn_db)
-        self._cache: dict[str, Place] = {}
+        self._cache: dict[str, GeoPlace] = {}
 
     @property
     def has_city(self) -> bool:
         """True when city coordinates are available (impossible travel can run)."""
         return self.city is not None
 
-    def place(self, ip: str) -> Place:
-        """The Place of ip (empty for private, reserved or malformed addresses)."""
+    def place(self, ip: str) -> GeoPlace:
+        """The GeoPlace of ip (empty for private, reserved or malformed addresses)."""
         hit = self._cache.get(ip)
         if hit is None:
             if len(self._cache) >= CACHE:
@@ -86,12 +86,12 @@ class Geo:
             hit = self._cache[ip] = self._lookup(ip)
         return hit
 
-    def _lookup(self, ip: str) -> Place:
+    def _lookup(self, ip: str) -> GeoPlace:
         country = iptocc.country_code(ip)
         city = _city(self.city, ip) if self.city else {}
         asn = _city(self.asn, ip) if self.asn else {}
         loc = city.get("location") or {}
-        return Place(country=(city.get("country") or {}).get("iso_code") or country,
+        return GeoPlace(country=(city.get("country") or {}).get("iso_code") or country,
                      asn=asn.get("autonomous_system_number"), asn_org=asn.get("autonomous_system_organization"),
                      city=((city.get("city") or {}).get("names") or {}).get("en"),
                      lat=loc.get("latitude"), lon=loc.get("longitude"))

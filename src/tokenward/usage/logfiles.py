@@ -56,7 +56,7 @@ class FileIdentity:
     gzip: bool
 
 
-class Batch(NamedTuple):
+class LineBatch(NamedTuple):
     """Consecutive non-empty lines, the first's line number, and where reading resumes after them.
 
     end is -1 for all but the last batch cut from one chunk: a checkpoint may only be taken after the last.
@@ -247,10 +247,10 @@ def first_record(stream: BinaryIO) -> bytes:
     return next((ln for ln in data.split(b"\n") if ln.strip()), b"")
 
 
-def _split(lines: list[bytes], first: int, end: int) -> Iterator[Batch]:
+def _split(lines: list[bytes], first: int, end: int) -> Iterator[LineBatch]:
     after = first + len(lines)
     if b"" not in lines and b"\r" not in lines:
-        yield Batch(lines, first, end, after)
+        yield LineBatch(lines, first, end, after)
         return
     runs: list[tuple[list[bytes], int]] = []
     for i, ln in enumerate(lines, first):
@@ -261,12 +261,13 @@ def _split(lines: list[bytes], first: int, end: int) -> Iterator[Batch]:
         else:
             runs.append(([ln], i))
     for n, (run, start) in enumerate(runs, 1):
-        yield Batch(run, start, end if n == len(runs) else -1, after if n == len(runs) else -1)
+        yield LineBatch(run, start, end if n == len(runs) else -1, after if n == len(runs) else -1)
     if not runs:
-        yield Batch([], first, end, after)
+        yield LineBatch([], first, end, after)
 
 
-def batches(stream: BinaryIO, offset: int, line: int, final: bool = True, limit: int | None = None) -> Iterator[Batch]:
+def batches(stream: BinaryIO, offset: int, line: int, final: bool = True,
+            limit: int | None = None) -> Iterator[LineBatch]:
     """Complete lines from stream (positioned at offset, line number line); a last partial line only if final.
 
     limit stops reading at that offset (so parallel readers of a growing file all stop at the same place).
@@ -291,10 +292,10 @@ def batches(stream: BinaryIO, offset: int, line: int, final: bool = True, limit:
         yield from _split([rest], line, offset + len(rest))
 
 
-def document(stream: BinaryIO) -> Batch:
+def document(stream: BinaryIO) -> LineBatch:
     """The whole log as one record (a pretty-printed JSON export), as line 1."""
     data = stream.read(MAX_DOCUMENT)
-    return Batch([data], 1, len(data), 2)
+    return LineBatch([data], 1, len(data), 2)
 
 
 def skip(stream: BinaryIO, offset: int) -> None:

@@ -22,7 +22,7 @@ from tokenward.usage.detectors import DETECTORS, Detector, DetectSettings, Scene
 from tokenward.usage.events import ParseContext, StorageViolation, UsageEvent, iso
 from tokenward.usage.geo import Geo
 from tokenward.usage.identity import NEVER_DECLARED, Joiner
-from tokenward.usage.logfiles import Batch, FileIdentity
+from tokenward.usage.logfiles import FileIdentity, LineBatch
 from tokenward.usage.parsers import LogParser, ParserOptions, choose
 
 
@@ -263,7 +263,7 @@ class Monitor:
         return _Open(path, rec, parser, ParseContext(logfiles.display(path)), document=document, gzip=ident.gzip,
                      size=ident.size, note=note, unreadable=bool(problem and not parser))
 
-    def _consume(self, op: _Open, batch: Batch) -> None:
+    def _consume(self, op: _Open, batch: LineBatch) -> None:
         assert op.parser is not None
         events = op.parser.parse(batch.lines, batch.first_line, op.ctx)
         if self.shard and not getattr(op.parser, "sharded", False):
@@ -299,7 +299,7 @@ class Monitor:
             if op.stream is None:
                 stream.close()
 
-    def batches(self, op: _Open, stream: BinaryIO, final: bool) -> Iterator[Batch]:
+    def batches(self, op: _Open, stream: BinaryIO, final: bool) -> Iterator[LineBatch]:
         """The batches of op still to read from stream (a document is one batch, read once)."""
         if op.document:
             if op.record.offset == 0:

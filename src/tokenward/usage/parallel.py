@@ -96,7 +96,7 @@ def _merge(monitor: Monitor, results: list[dict[str, Any]]) -> None:
             monitor.alerts.suppressed[aid] = monitor.alerts.suppressed.get(aid, 0) + count
 
 
-def run_parallel(monitor: Monitor, paths: Sequence[str], workers: int) -> RunSummary:
+def monitor_parallel(monitor: Monitor, paths: Sequence[str], workers: int) -> RunSummary:
     """Monitor.run over paths with `workers` forked processes (batch mode; not for stdin)."""
     if workers <= 1:
         return monitor.run(paths)

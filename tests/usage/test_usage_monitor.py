@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import usage_samples as s
-from tests.test_usage_detectors import GB, ListSink
+from tests.usage.test_usage_detectors import GB, ListSink
 from tokenward.identity import Fingerprinter, github_hashed_token, load_key
 from tokenward.store import Inventory
 from tokenward.store.records import Batch, ScanStart, TokenRecord
@@ -186,7 +186,7 @@ def test_directory_walk_of_a_cloudtrail_prefix(tmp_path: Path, inventory: Invent
 
 
 def test_parallel_workers_match_one_process(tmp_path: Path, inventory: Inventory) -> None:
-    from tokenward.usage.parallel import run_parallel
+    from tokenward.usage.parallel import monitor_parallel
 
     rng = random.Random(8)
     ids = [f"{rng.getrandbits(256):064x}" for _ in range(12)]
@@ -202,10 +202,10 @@ def test_parallel_workers_match_one_process(tmp_path: Path, inventory: Inventory
         ref = monitor(one, single)
         ref.run([str(log)])
     m = monitor(inventory, parallel)
-    summary = run_parallel(m, [str(log)], 2)
+    summary = monitor_parallel(m, [str(log)], 2)
     assert summary.events == 6000 and summary.unmapped == 12
     assert sorted((a.token_id, a.detector, a.at) for a in parallel.alerts) == \
         sorted((a.token_id, a.detector, a.at) for a in single.alerts) != []
     stored = UsageState(inventory.engine).profiles()
     assert {t: d["events"] for t, d in stored.items()} == {t: p.events for t, p in ref.profiles.items()}
-    assert run_parallel(monitor(inventory), [str(log)], 2).events == 0  # offsets were saved: nothing twice
+    assert monitor_parallel(monitor(inventory), [str(log)], 2).events == 0  # offsets were saved: nothing twice

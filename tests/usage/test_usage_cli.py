@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tests import usage_samples as s
-from tests.test_usage_detectors import DE, workday
+from tests.usage.test_usage_detectors import DE, workday
 from tokenward.cli.main import app
 from tokenward.usage.identity import unmapped_id
 from tokenward.usage.scopes import advise, minimal

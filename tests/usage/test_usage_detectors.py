@@ -14,7 +14,7 @@ from tokenward.usage.alerts import Alert, AlertManager
 from tokenward.usage.baseline import Profile
 from tokenward.usage.detectors import DETECTORS, TokenInfo
 from tokenward.usage.events import TOKEN_ID, UsageEvent
-from tokenward.usage.geo import Geo, Place
+from tokenward.usage.geo import Geo, GeoPlace
 from tokenward.usage.identity import Joiner, KnownToken, MemoryDirectory
 from tokenward.usage.monitor import Monitor, MonitorOptions
 
@@ -210,14 +210,15 @@ def test_new_network_for_a_stable_token_only(tmp_path: Path) -> None:
 class CityGeo(Geo):
     """Geo with a city database stand-in (MaxMind files are licensed and not on this machine)."""
 
-    LONDON = Place("GB", None, None, "London", 51.5, -0.12)
-    PLACES: ClassVar[dict[str, Place]] = {GB: LONDON, GB2: LONDON, US: Place("US", None, None, "Seattle", 47.6, -122.3)}
+    LONDON = GeoPlace("GB", None, None, "London", 51.5, -0.12)
+    SEATTLE = GeoPlace("US", None, None, "Seattle", 47.6, -122.3)
+    PLACES: ClassVar[dict[str, GeoPlace]] = {GB: LONDON, GB2: LONDON, US: SEATTLE}
 
     def __init__(self) -> None:
         super().__init__()
         self.city = object()
 
-    def _lookup(self, ip: str) -> Place:
+    def _lookup(self, ip: str) -> GeoPlace:
         return self.PLACES[ip]
 
 
@@ -236,7 +237,7 @@ def test_profile_round_trips_through_json() -> None:
         ev = UsageEvent(1.7e9 + i * 60, TOKEN_ID, TID, "aws", GB, None, "s3:GetObject", 403 if i % 7 == 0 else 200, i)
         trig = p.observe(ev)
         if trig:
-            p.learn(ev, trig, Place("GB"), None)
+            p.learn(ev, trig, GeoPlace("GB"), None)
     q = Profile.from_dict(json.loads(json.dumps(p.to_dict())))
     assert q.to_dict() == p.to_dict()
     assert q.actions == p.actions and q.uas == {None: "none"} and q.denied_actions == {"s3:GetObject": 8}
@@ -249,7 +250,7 @@ def test_memory_per_token_is_bounded() -> None:
                         f"act{i}", 200, i)
         trig = p.observe(ev)
         if trig:
-            p.learn(ev, trig, Place(), None)
+            p.learn(ev, trig, GeoPlace(), None)
     assert len(p.ips) <= 256 and len(p.prefixes) <= 128 and len(p.uas) <= 64 and len(p.actions) <= 513
 
 

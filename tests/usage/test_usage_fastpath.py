@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests import usage_samples as s
-from tests.test_usage_detectors import ListSink
+from tests.usage.test_usage_detectors import ListSink
 from tokenward.cli.main import app
 from tokenward.store import Inventory
 from tokenward.store.usage import UsageState
@@ -23,7 +23,7 @@ from tokenward.usage.alerts import AlertManager
 from tokenward.usage.events import ParseContext, UsageEvent
 from tokenward.usage.identity import InventoryDirectory, Joiner
 from tokenward.usage.monitor import Monitor
-from tokenward.usage.parallel import run_parallel
+from tokenward.usage.parallel import monitor_parallel
 from tokenward.usage.parsers import ParserOptions
 from tokenward.usage.parsers.cloudtrail import CloudTrailParser, _event, _unwrap
 from tokenward.usage.parsers.interface import json_records
@@ -148,9 +148,9 @@ def _run(tmp_path: Path, name: str, workers: int) -> tuple[Any, list[Any], dict[
     with Inventory.open(f"sqlite:///{tmp_path / name}") as inv:
         state = UsageState(inv.engine)
         m = Monitor(Joiner(InventoryDirectory(inv), state.idents(), state.token_flags()), AlertManager([sink]), state)
-        summary = run_parallel(m, [str(tmp_path / "AWSLogs")], workers)
+        summary = monitor_parallel(m, [str(tmp_path / "AWSLogs")], workers)
         again = Monitor(Joiner(InventoryDirectory(inv)), AlertManager([]), UsageState(inv.engine))
-        assert run_parallel(again, [str(tmp_path / "AWSLogs")], workers).events == 0  # offsets were saved
+        assert monitor_parallel(again, [str(tmp_path / "AWSLogs")], workers).events == 0  # offsets were saved
         profiles = {t: d["events"] for t, d in UsageState(inv.engine).profiles().items()}
     alerts = sorted((a.token_id, a.detector, a.at, a.observed) for a in sink.alerts)
     return summary, alerts, profiles, [(f.path, f.events, f.malformed, f.unattributed, f.note) for f in summary.files]
@@ -178,4 +178,4 @@ def test_a_worker_that_dies_fails_the_run_instead_of_hanging(tmp_path: Path, mon
     with Inventory.open(f"sqlite:///{tmp_path / 'i.db'}") as inv:
         m = Monitor(Joiner(InventoryDirectory(inv)), AlertManager([]), UsageState(inv.engine))
         with pytest.raises(UsageError, match="worker failed"):
-            run_parallel(m, [str(tmp_path / "AWSLogs")], 2)
+            monitor_parallel(m, [str(tmp_path / "AWSLogs")], 2)

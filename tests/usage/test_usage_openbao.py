@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.openbao import ROOT_TOKEN, openbao_dev_server
-from tests.test_usage_detectors import ListSink
+from tests.usage.test_usage_detectors import ListSink
 from tokenward.cli.main import app
 from tokenward.identity import Fingerprinter, load_key
 from tokenward.store import Inventory

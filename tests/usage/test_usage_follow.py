@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.test_usage_detectors import ListSink
+from tests.usage.test_usage_detectors import ListSink
 from tokenward.store import Inventory
 from tokenward.store.usage import UsageState
 from tokenward.usage.alerts import AlertManager
