@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from types import TracebackType
 
 from sqlalchemy import Executable, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,32 +15,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tokenward.errors import StoreError
 from tokenward.store import tables as t
-from tokenward.store.inventory import Inventory
+from tokenward.store.inventory import InventoryStore
 
 Cursors = Mapping[tuple[str, str], str]  # (source, stream) → cursor
 
 
-class CursorStore:
+class CursorStore(InventoryStore):
     """Reads and writes the source_cursor table of one inventory."""
-
-    def __init__(self, inventory: Inventory) -> None:
-        self.inventory = inventory
-
-    @classmethod
-    def open(cls, db: str | None) -> CursorStore:
-        """The cursors of the inventory at --db (created and migrated like any scan's)."""
-        return cls(Inventory.open(db))
-
-    def __enter__(self) -> CursorStore:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Release the database connections."""
-        self.inventory.close()
 
     def load(self, source: str | None = None) -> dict[tuple[str, str], str]:
         """Every stored cursor (of one source when given)."""

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import partial
 from operator import attrgetter
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -77,6 +77,9 @@ def _token_row(v: Sequence[Any]) -> TokenRow:
                     utc(v[13]), utc(v[14]), v[15], v[16], tuple(k for k in v[17].split(",") if k), bool(v[18]))  # type: ignore[arg-type]
 
 
+S = TypeVar("S", bound="InventoryStore")
+
+
 class Inventory:
     """A connection to one inventory database; every read and write goes through here."""
 
@@ -120,7 +123,8 @@ class Inventory:
     # -- plumbing ---------------------------------------------------------------------------------
 
     @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
+    def errors(self, doing: str) -> Iterator[None]:
+        """Turn a database error inside the block into one StoreError naming what was being done."""
         try:
             yield
         except SQLAlchemyError as exc:
@@ -171,7 +175,7 @@ class Inventory:
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None when empty)."""
-        with self._errors("reading the schema version"), self._read() as conn:
+        with self.errors("reading the schema version"), self._read() as conn:
             if not self.engine.dialect.has_table(conn, "alembic_version"):
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -185,7 +189,7 @@ class Inventory:
         from alembic import command
         from alembic.util import CommandError
 
-        with self._errors("migrating the inventory"), self.engine.begin() as conn:
+        with self.errors("migrating the inventory"), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
             cfg = alembic_config()
@@ -198,7 +202,7 @@ class Inventory:
 
     def check_key(self, check_value: str) -> None:
         """Record the key check value on first write; StoreError when this writer's key differs."""
-        with self._errors("checking the fingerprint key"), self.engine.begin() as conn:
+        with self.errors("checking the fingerprint key"), self.engine.begin() as conn:
             ins = self._insert(t.meta).on_conflict_do_nothing(index_elements=["name"])
             conn.execute(ins, {"name": KEY_CHECK, "value": check_value})
             stored = conn.execute(select(t.meta.c.value).where(t.meta.c.name == KEY_CHECK)).scalar_one()
@@ -211,7 +215,7 @@ class Inventory:
     def counts(self) -> dict[str, int]:
         """Row counts per table."""
         tables = (t.token, t.occurrence, t.source, t.scan, t.event, t.scanned_blob)
-        with self._errors("counting"), self._read() as conn:
+        with self.errors("counting"), self._read() as conn:
             return {tb.name: conn.execute(select(func.count()).select_from(tb)).scalar_one() for tb in tables}
 
     # -- scans ------------------------------------------------------------------------------------
@@ -221,7 +225,7 @@ class Inventory:
         row = {"scan_id": scan.scan_id, "started_at": scan.started_at, "status": "running", "actor": scan.actor,
                "host": scan.host, "pid": scan.pid, "targets": json.dumps(list(scan.targets)),
                "ruleset": scan.ruleset, "rules": scan.rules, "tool_version": scan.tool_version}
-        with self._errors("recording the scan"), self.engine.begin() as conn:
+        with self.errors("recording the scan"), self.engine.begin() as conn:
             conn.execute(insert(t.scan), row)
 
     def finish_scan(self, scan_id: str, at: datetime, totals: ScanTotals, status: str = "complete") -> None:
@@ -231,13 +235,13 @@ class Inventory:
                   "new_occurrences": totals.new_occurrences, "errors": totals.errors, "seconds": totals.seconds,
                   "suppressed": json.dumps(totals.suppressed, sort_keys=True),
                   "skipped": json.dumps([list(s) for s in totals.skipped])}
-        with self._errors("recording the scan"), self.engine.begin() as conn:
+        with self.errors("recording the scan"), self.engine.begin() as conn:
             conn.execute(update(t.scan).where(t.scan.c.scan_id == scan_id).values(**values))
 
     def interrupt_stale(self, host: str, alive: Callable[[int], bool]) -> int:
         """Mark this host's 'running' scans whose process is gone as 'interrupted'; returns how many."""
         s = t.scan
-        with self._errors("checking earlier scans"), self.engine.begin() as conn:
+        with self.errors("checking earlier scans"), self.engine.begin() as conn:
             rows = conn.execute(select(s.c.scan_id, s.c.pid).where(s.c.status == "running", s.c.host == host))
             dead = [scan_id for scan_id, pid in rows if not alive(pid)]
             if dead:
@@ -248,7 +252,7 @@ class Inventory:
 
     def write_batch(self, scan: ScanStart, at: datetime, batch: Batch) -> BatchStats:
         """Upsert one batch of tokens and occurrences in one transaction (retried on deadlock)."""
-        with self._errors("writing findings"):
+        with self.errors("writing findings"):
             return self._retrying(lambda conn: self._write_batch(conn, scan, at, batch))
 
     def _write_batch(self, conn: Connection, scan: ScanStart, at: datetime, batch: Batch) -> BatchStats:
@@ -397,7 +401,7 @@ class Inventory:
             raise StoreError(f"{prefix!r} is not a token id prefix (at least 4 hexadecimal characters)")
         upper = p[:-1] + chr(ord(p[-1]) + 1)
         col = t.token.c.token_id
-        with self._errors("looking up the token"), self._read() as conn:
+        with self.errors("looking up the token"), self._read() as conn:
             found = conn.execute(select(col).where(col >= p, col < upper).order_by(col).limit(6)).scalars().all()
         if not found:
             raise StoreError(f"no token id starts with {p}")
@@ -422,7 +426,7 @@ class Inventory:
     def list_tokens(self, f: TokenFilter = TokenFilter()) -> list[TokenRow]:
         """Tokens matching f, most severe and most recently seen first."""
         query = select(*TOKEN_COLUMNS).where(*self._conditions(f)).order_by(*self._list_order())
-        with self._errors("listing tokens"), self._read() as conn, gc_paused():
+        with self.errors("listing tokens"), self._read() as conn, gc_paused():
             return [_token_row(r) for r in raw(conn, query)]
 
     def token_table(self, header: Sequence[str], f: TokenFilter = TokenFilter()) -> list[str]:
@@ -430,7 +434,7 @@ class Inventory:
         print in a fraction of a second (Python would spend a second making and padding the cells)."""
         cols = self._list_cells()
         widths_q = select(*(func.max(func.length(cast(c, String))) for c in cols[:-1])).where(*self._conditions(f))
-        with self._errors("listing tokens"), self._read() as conn:
+        with self.errors("listing tokens"), self._read() as conn:
             longest = conn.execute(widths_q).one()
             widths = [max(len(h), n or 0) for h, n in zip(header, longest, strict=False)]
             pad = "%!-{}s" if self.dialect == "sqlite" else "%-{}s"  # SQLite's '!': width in characters
@@ -461,7 +465,7 @@ class Inventory:
 
     def token_detail(self, token_id: str) -> TokenDetail:
         """Everything known about one token: identity, rules, public ids, occurrences, audit trail."""
-        with self._errors("reading the token"), self._read() as conn:
+        with self.errors("reading the token"), self._read() as conn:
             row = next(iter(raw(conn, select(*TOKEN_COLUMNS).where(t.token.c.token_id == token_id))), None)
             if row is None:
                 raise StoreError(f"no token {token_id}")
@@ -494,7 +498,7 @@ class Inventory:
         while True:
             query = (select(*TOKEN_COLUMNS).where(t.token.c.token_id > after, *self._conditions(f))
                      .order_by(t.token.c.token_id).limit(page))
-            with self._errors("exporting"), self._read() as conn:
+            with self.errors("exporting"), self._read() as conn:
                 tokens = [_token_row(r) for r in raw(conn, query)]
                 found: dict[str, list[OccurrenceRow]] = {tk.token_id: [] for tk in tokens}
                 for occ in self._occurrences(conn, list(found)):
@@ -516,7 +520,7 @@ class Inventory:
             else:
                 query = query.where(self._among(t.token.c.token_id, ids[start:start + page]))
             pub = t.token_public_id.c
-            with self._errors("reading tokens"), self._read() as conn:
+            with self.errors("reading tokens"), self._read() as conn:
                 tokens = [_token_row(r) for r in raw(conn, query)]
                 found: dict[str, list[OccurrenceRow]] = {tk.token_id: [] for tk in tokens}
                 public: dict[str, list[tuple[str, str]]] = {tk.token_id: [] for tk in tokens}
@@ -536,7 +540,7 @@ class Inventory:
         """AWS access key id → the token id of its secret access key (or other non-id AWS token) when known."""
         pub, tk = t.token_public_id.c, t.token.c
         out: dict[str, str] = {}
-        with self._errors("looking up key ids"), self._read() as conn:
+        with self.errors("looking up key ids"), self._read() as conn:
             for chunk in chunks(sorted(set(key_ids))):
                 query = (select(pub.value, pub.token_id).join_from(t.token_public_id, t.token,
                                                                    pub.token_id == tk.token_id)
@@ -559,14 +563,14 @@ class Inventory:
         query = (select(tk.token_id).join_from(t.token_public_id, t.token, pub.token_id == tk.token_id)
                  .where(pub.value == value.strip())
                  .order_by(case((tk.kind == "access-key-id", 1), else_=0), tk.first_seen, tk.token_id))
-        with self._errors("looking up the public id"), self._read() as conn:
+        with self.errors("looking up the public id"), self._read() as conn:
             return list(dict.fromkeys(conn.execute(query).scalars()))
 
     def set_owners(self, owners: dict[str, str | None]) -> int:
         """Store each token's resolved owner (policy.load.refresh_owners); returns how many changed."""
         ids = sorted(owners)
         tk = t.token.c
-        with self._errors("recording owners"):
+        with self.errors("recording owners"):
             def work(conn: Connection) -> int:
                 now: dict[str, str | None] = {}
                 for chunk in chunks(ids):
@@ -582,7 +586,7 @@ class Inventory:
         """Those of blob_ids already scanned in this repository under ruleset."""
         sb = t.scanned_blob.c
         found: set[str] = set()
-        with self._errors("reading scanned blobs"), self._read() as conn:
+        with self.errors("reading scanned blobs"), self._read() as conn:
             for chunk in chunks(sorted(set(blob_ids))):
                 query = select(sb.blob_id).where(sb.source_id == source_id, sb.ruleset == ruleset,
                                                  self._among(sb.blob_id, chunk))
@@ -594,7 +598,7 @@ class Inventory:
         sb = t.scanned_blob.c
         query = select(sb.blob_id, sb.findings).where(sb.source_id == source_id, sb.ruleset == ruleset,
                                                       sb.findings.is_not(None))
-        with self._errors("reading scanned blobs"), self._read() as conn:
+        with self.errors("reading scanned blobs"), self._read() as conn:
             return {blob_id: findings for blob_id, findings in conn.execute(query)}
 
     def record_blobs(self, source_id: str, ruleset: str, scan_id: str, at: datetime,
@@ -609,7 +613,7 @@ class Inventory:
         def refresh(new: Any) -> dict[str, Any]:
             return {"scan_id": new.scan_id, "scanned_at": new.scanned_at, "findings": new.findings}
 
-        with self._errors("recording scanned blobs"):
+        with self.errors("recording scanned blobs"):
             for chunk in chunks(rows):
                 self._retrying(partial(self._put, table=t.scanned_blob, cols=cols, rows=list(chunk),
                                        keys=["source_id", "ruleset", "blob_id"], refresh=refresh))
@@ -626,7 +630,7 @@ class Inventory:
         if status not in t.STATUSES:
             raise StoreError(f"unknown status {status!r} (choose from {', '.join(t.STATUSES)})")
         tk = t.token
-        with self._errors("triaging"), self.engine.begin() as conn:
+        with self.errors("triaging"), self.engine.begin() as conn:
             old = conn.execute(select(tk.c.status).where(tk.c.token_id == token_id).with_for_update()).scalar()
             if old is None:
                 raise StoreError(f"no token {token_id}")
@@ -640,3 +644,24 @@ class Inventory:
             return EventRow(event_id=int(key[0]), **values)
 
 
+class InventoryStore:
+    """A store of some tables of one inventory (cursors, org runs, …): opened by URL, closed with it."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+
+    @classmethod
+    def open(cls: type[S], db: str | None) -> S:
+        """The store of the inventory at --db (created and migrated like any scan's)."""
+        return cls(Inventory.open(db))
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.inventory.close()

@@ -11,7 +11,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
@@ -19,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tokenward.errors import StoreError
 from tokenward.store import tables as t
-from tokenward.store.inventory import Inventory
+from tokenward.store.inventory import InventoryStore
 
 FINISHED = ("done", "skipped")  # states a resumed run does not redo
 
@@ -66,27 +65,8 @@ class OrgTargetRow:
     refs_digest: str | None
 
 
-class OrgRuns:
+class OrgRuns(InventoryStore):
     """Reads and writes org_run and org_target of one inventory."""
-
-    def __init__(self, inventory: Inventory) -> None:
-        self.inventory = inventory
-
-    @classmethod
-    def open(cls, db: str | None) -> OrgRuns:
-        """The org runs of the inventory at --db (created and migrated like any scan's)."""
-        return cls(Inventory.open(db))
-
-    def __enter__(self) -> OrgRuns:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Release the database connections."""
-        self.inventory.close()
 
     @contextmanager
     def _tx(self, doing: str) -> Iterator[Connection]:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from tokenward.errors import StoreError
 from tokenward.store import tables as t
@@ -50,15 +48,6 @@ class RotationRow:
     reason: str | None = None
 
 
-@contextmanager
-def _errors(inventory: Inventory, doing: str) -> Iterator[None]:
-    try:
-        yield
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise StoreError(f"{doing} ({inventory}): {reason[0] if reason else type(exc).__name__}") from None
-
-
 def _event(conn: Connection, row: RotationRow, old: str | None, at: datetime, actor: str,
            status: tuple[str | None, str | None] = (None, None), **note: Any) -> None:
     body = {"rotation": row.rotation_id, "backend": row.backend, "target": row.target, "from": old,
@@ -75,7 +64,7 @@ def register_token(inventory: Inventory, token_id: str, provider: str, kind: str
     tk = t.token
     values = {"token_id": token_id, "provider": provider, "kind": kind, "preview": preview,
               "confidence": "declared", "severity": "low", "status": "open", "first_seen": at, "last_seen": at}
-    with _errors(inventory, "registering the token"), inventory.engine.begin() as conn:
+    with inventory.errors("registering the token"), inventory.engine.begin() as conn:
         if conn.execute(select(tk.c.token_id).where(tk.c.token_id == token_id)).first() is not None:
             return False
         conn.execute(insert(tk).values(**values))
@@ -90,7 +79,7 @@ def start(inventory: Inventory, token_id: str, backend: str, target: str, old_re
     row = RotationRow(uuid.uuid4().hex, token_id, backend, target, "planned", old_ref, None, times[0], times[1],
                       actor, at, at)
     r = t.rotation.c
-    with _errors(inventory, "starting the rotation"), inventory.engine.begin() as conn:
+    with inventory.errors("starting the rotation"), inventory.engine.begin() as conn:
         # Lock the token row: two `rotate` runs starting at once serialise here, and the second sees the first.
         conn.execute(select(t.token.c.token_id).where(t.token.c.token_id == token_id).with_for_update())
         running = conn.execute(select(r.rotation_id).where(r.token_id == token_id, r.state.in_(ACTIVE))).first()
@@ -109,7 +98,7 @@ def advance(inventory: Inventory, row: RotationRow, state: str, at: datetime, ac
         raise StoreError(f"unknown rotation state {state!r}")
     new = RotationRow(**{**row.__dict__, **changes, "state": state, "updated_at": at})
     r = t.rotation.c
-    with _errors(inventory, "recording the rotation step"), inventory.engine.begin() as conn:
+    with inventory.errors("recording the rotation step"), inventory.engine.begin() as conn:
         done = conn.execute(update(t.rotation).where(r.rotation_id == row.rotation_id, r.state == row.state)
                             .values(**{k: v for k, v in new.__dict__.items() if k != "rotation_id"}))
         if done.rowcount != 1:
@@ -132,7 +121,7 @@ def note_purged(inventory: Inventory, row: RotationRow, at: datetime, actor: str
     """Record that the revoked-but-kept old credential was deleted after the grace period (with its event)."""
     new = RotationRow(**{**row.__dict__, "purged_at": at, "updated_at": at})
     r = t.rotation.c
-    with _errors(inventory, "recording the purge"), inventory.engine.begin() as conn:
+    with inventory.errors("recording the purge"), inventory.engine.begin() as conn:
         done = conn.execute(update(t.rotation).where(r.rotation_id == row.rotation_id, r.purged_at.is_(None))
                             .values(purged_at=at, updated_at=at))
         if done.rowcount == 1:
@@ -146,5 +135,5 @@ def rotations(inventory: Inventory, token_id: str | None = None) -> list[Rotatio
     query = select(t.rotation).order_by(r.started_at, r.rotation_id)
     if token_id is not None:
         query = query.where(r.token_id == token_id)
-    with _errors(inventory, "reading rotations"), inventory.engine.connect() as conn:
+    with inventory.errors("reading rotations"), inventory.engine.connect() as conn:
         return [RotationRow(**row._mapping) for row in conn.execute(query)]

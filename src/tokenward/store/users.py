@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,15 +43,6 @@ class Session:
     expires_at: datetime
 
 
-@contextmanager
-def _errors(inventory: Inventory, doing: str) -> Iterator[None]:
-    try:
-        yield
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise StoreError(f"{doing} ({inventory}): {reason[0] if reason else type(exc).__name__}") from None
-
-
 def digest(value: str) -> str:
     """SHA-256 hex of a high-entropy random value (session cookies)."""
     return hashlib.sha256(value.encode()).hexdigest()
@@ -85,7 +74,7 @@ def user_for_key(inventory: Inventory, key: str) -> User | None:
         return None
     u = t.web_user.c
     query = select(u.user_id, u.name, u.role, u.key_hash).where(u.key_id == parts[1], u.disabled.is_(False))
-    with _errors(inventory, "checking the API key"), inventory.engine.connect() as conn:
+    with inventory.errors("checking the API key"), inventory.engine.connect() as conn:
         row = conn.execute(query).first()
     if row is None:
         return None
@@ -100,7 +89,7 @@ def list_users(inventory: Inventory) -> list[tuple[User, datetime, bool]]:
     """Every user with when it was created and whether it is disabled."""
     u = t.web_user.c
     query = select(u.user_id, u.name, u.role, u.created_at, u.disabled).order_by(u.name)
-    with _errors(inventory, "listing users"), inventory.engine.connect() as conn:
+    with inventory.errors("listing users"), inventory.engine.connect() as conn:
         return [(User(r.user_id, r.name, r.role), r.created_at, bool(r.disabled)) for r in conn.execute(query)]
 
 
@@ -108,7 +97,7 @@ def start_session(inventory: Inventory, user: User, at: datetime, lifetime: time
     """A new session for user: (cookie value, session); expired sessions are cleared on the way."""
     value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     s = t.web_session
-    with _errors(inventory, "starting a session"), inventory.engine.begin() as conn:
+    with inventory.errors("starting a session"), inventory.engine.begin() as conn:
         conn.execute(delete(s).where(s.c.expires_at < at))
         conn.execute(insert(s), {"session_hash": digest(value), "user_id": user.user_id, "csrf": csrf,
                                  "created_at": at, "expires_at": at + lifetime})
@@ -121,7 +110,7 @@ def session_for(inventory: Inventory, value: str, at: datetime) -> Session | Non
     query = (select(u.user_id, u.name, u.role, s.csrf, s.expires_at)
              .join_from(t.web_session, t.web_user, s.user_id == u.user_id)
              .where(s.session_hash == digest(value), s.expires_at > at, u.disabled.is_(False)))
-    with _errors(inventory, "reading the session"), inventory.engine.connect() as conn:
+    with inventory.errors("reading the session"), inventory.engine.connect() as conn:
         row = conn.execute(query).first()
     return None if row is None else Session(User(row.user_id, row.name, row.role), row.csrf, row.expires_at)
 
@@ -129,12 +118,12 @@ def session_for(inventory: Inventory, value: str, at: datetime) -> Session | Non
 def end_session(inventory: Inventory, value: str) -> None:
     """Forget a session (logout)."""
     s = t.web_session
-    with _errors(inventory, "ending the session"), inventory.engine.begin() as conn:
+    with inventory.errors("ending the session"), inventory.engine.begin() as conn:
         conn.execute(delete(s).where(s.c.session_hash == digest(value)))
 
 
 def disable_user(inventory: Inventory, name: str) -> bool:
     """Disable a user (its key and sessions stop working); False when there is no such user."""
     u = t.web_user
-    with _errors(inventory, "disabling the user"), inventory.engine.begin() as conn:
+    with inventory.errors("disabling the user"), inventory.engine.begin() as conn:
         return bool(conn.execute(update(u).where(u.c.name == name).values(disabled=True)).rowcount)

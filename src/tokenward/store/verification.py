@@ -9,13 +9,11 @@ later scan finding the token again raises "seen after revocation"; a failed atte
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from tokenward.errors import StoreError
 from tokenward.store import tables as t
@@ -25,15 +23,6 @@ from tokenward.store.records import EventRow
 VERIFY, REVOKE, REVOKE_FAILED = "verify", "revoke", "revoke-failed"
 
 
-@contextmanager
-def _errors(inventory: Inventory, doing: str) -> Iterator[None]:
-    try:
-        yield
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise StoreError(f"{doing} ({inventory}): {reason[0] if reason else type(exc).__name__}") from None
-
-
 def record_verdicts(inventory: Inventory, verdicts: Sequence[tuple[str, dict[str, Any]]], actor: str,
                     at: datetime) -> int:
     """Append one "verify" event per (token_id, verdict dict); returns how many."""
@@ -41,7 +30,7 @@ def record_verdicts(inventory: Inventory, verdicts: Sequence[tuple[str, dict[str
              "note": json.dumps(verdict, sort_keys=True, separators=(",", ":")), "scan_id": None}
             for tid, verdict in verdicts]
     if rows:
-        with _errors(inventory, "recording verification results"), inventory.engine.begin() as conn:
+        with inventory.errors("recording verification results"), inventory.engine.begin() as conn:
             conn.execute(insert(t.event), rows)
     return len(rows)
 
@@ -53,7 +42,7 @@ def latest_verdicts(inventory: Inventory, token_ids: Sequence[str]) -> dict[str,
               .group_by(ev.token_id))
     query = select(ev.token_id, ev.at, ev.note).where(ev.event_id.in_(newest))
     out: dict[str, tuple[datetime, dict[str, Any]]] = {}
-    with _errors(inventory, "reading verification results"), inventory.engine.connect() as conn:
+    with inventory.errors("reading verification results"), inventory.engine.connect() as conn:
         for token_id, at, note in conn.execute(query):
             try:
                 out[token_id] = (at, json.loads(note or "{}"))
@@ -66,7 +55,7 @@ def record_revocation(inventory: Inventory, token_id: str, done: bool, note: dic
                       at: datetime) -> EventRow:
     """Append the revocation event; on success also set the token's status to revoked (one transaction)."""
     tk = t.token
-    with _errors(inventory, "recording the revocation"), inventory.engine.begin() as conn:
+    with inventory.errors("recording the revocation"), inventory.engine.begin() as conn:
         old = conn.execute(select(tk.c.status).where(tk.c.token_id == token_id).with_for_update()).scalar()
         if old is None:
             raise StoreError(f"no token {token_id}")

@@ -175,8 +175,8 @@ class Examples:
     invalid: tuple[Example, ...] = field(default_factory=tuple)
 
 
-class Verifier(Protocol):
-    """Checks whether a token works, at one provider, from the provider's documented answer."""
+class ProviderCall(Protocol):
+    """What every verifier and revoker says about itself: whose tokens, where, from which docs."""
 
     @property
     def provider(self) -> str:
@@ -190,12 +190,16 @@ class Verifier(Protocol):
 
     @property
     def docs(self) -> str:
-        """The provider documentation the evidence rule was written from."""
+        """The provider documentation the evidence rule (or the revocation endpoint) comes from."""
         ...
 
     def base(self, cred: Credential) -> str:
         """The documented base URL for this credential."""
         ...
+
+
+class Verifier(ProviderCall, Protocol):
+    """Checks whether a token works, at one provider, from the provider's documented answer."""
 
     def verify(self, cred: Credential, http: Http) -> Verdict:
         """live / invalid / unknown with the evidence; never raises for a provider's answer."""
@@ -215,27 +219,8 @@ class Revocation:
     evidence: str = ""
 
 
-class Revoker(Protocol):
+class Revoker(ProviderCall, Protocol):
     """Revokes a token through the provider's API."""
-
-    @property
-    def provider(self) -> str:
-        """The inventory's provider name."""
-        ...
-
-    @property
-    def rule_ids(self) -> tuple[str, ...]:
-        """The rules whose tokens this revokes."""
-        ...
-
-    @property
-    def docs(self) -> str:
-        """The provider documentation of the revocation endpoint."""
-        ...
-
-    def base(self, cred: Credential) -> str:
-        """The documented base URL for this credential."""
-        ...
 
     def calls(self, cred: Credential) -> tuple[Call, ...]:
         """The requests a revocation makes (shown redacted by --dry-run; later ones may depend on earlier)."""
