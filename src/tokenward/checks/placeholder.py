@@ -86,7 +86,8 @@ PATHISH = re.compile(rb"^(?:\.{1,2}/|[A-Za-z]:\\|~/|\\\\|file:)|^/[a-z0-9_.-]+$|
                      rb"\.(?:pem|key|json|txt|ya?ml|crt|p12|pfx|jks|env|cfg|conf|ini|properties|xml|toml)$|"
                      rb"^[a-z0-9_.:-]+(?:/[a-z0-9_.:{}-]*)+$")
 URLISH = re.compile(rb"://|^(?:https?|ftp|mailto|tel):")
-EMAILISH = re.compile(rb"^[^@\s]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+# A real top-level domain is written in one case: "x@aTUsZoJe.rL" is a password with an @, not an address.
+EMAILISH = re.compile(rb"^[^@\s]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:[a-z]{2,24}|[A-Z]{2,24})$")
 HOSTISH = re.compile(rb"^[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d{1,5})?$")
 NUMBERISH = re.compile(rb"^[\d\s.,:/+_-]+$")
 VERSIONISH = re.compile(rb"^v?\d{1,4}(?:[._-]\d{1,6}){1,4}(?:[-+._]?[A-Za-z]{1,12}[.-]?\d{0,6})*$|"
