@@ -60,7 +60,8 @@ ALPHABETS = {
     "b64url": string.ascii_letters + string.digits + "_-",
     "b58": "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",  # Bitcoin base58
 }
-PIECE = re.compile(r"\{(uuid|jwt|gen:[a-z0-9-]+|[A-Za-z0-9]+:\d+)\}")
+# Only the named pieces: contexts are code and config, where "{name:3}" may be literal text.
+PIECE = re.compile(r"\{(uuid|jwt|gen:[a-z0-9-]+|(?:" + "|".join([*ALPHABETS, "crc62"]) + r"):\d+)\}")
 FILLER = ("import os", "# settings for the staging deployment", "timeout = 30", "retries: 3",
           "LOG_LEVEL=info", "def handler(event):", "    return None", "region: eu-west-1")
 NEUTRAL = ("request_id = \"{v}\"", "sha: {v}", "cache entry {v} evicted", "<span data-hash=\"{v}\"></span>")
@@ -245,7 +246,9 @@ def _plant_row(root: Path, corpus: Corpus, name: str, entry: dict[str, Any], rng
     for i, context in enumerate(entry["contexts"]):
         for j in range(per_context):
             rel = f"pos/{name}/{i}-{j}{_suffix(context)}"
-            _write(root, rel, str(context).replace("{token}", fill(template, rng)), rng)
+            # Companion values (a key id beside its secret) are template pieces too: generated here,
+            # never written into the entry files.
+            _write(root, rel, fill(str(context), rng).replace("{token}", fill(template, rng)), rng)
             corpus.planted.append(Planted(rel, name, True, str(i)))
     if _prefixless(template):
         rel = f"neg/{name}/neutral.txt"
