@@ -18,13 +18,10 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from tokenward.findings import Finding
-from tokenward.sources.git import GitSource
 from tokenward.sources.interface import Blob, SkippedItem
-from tokenward.sources.live.gitclone import git_source, mirror, mirror_dir
+from tokenward.sources.live.hosting import HostingSource
 from tokenward.sources.live.interface import (
     LiveError,
-    LiveSource,
     content_blob,
     error_item,
     http_client,
@@ -39,7 +36,7 @@ PER_PAGE = 100
 TRUSTED_RAW_HOSTS = ("githubusercontent.com", "github.com")
 
 
-class GithubSource(LiveSource):
+class GithubSource(HostingSource):
     """An organisation's (or user's, or one repository's) code, issues, pull requests and gists."""
 
     kind = "github"
@@ -54,8 +51,6 @@ class GithubSource(LiveSource):
             from tokenward.errors import ConfigError
 
             raise ConfigError(f"{self.target.url}: name an organisation or repository (https://github.com/ORG[/REPO])")
-        self.api: Any = None
-        self.git_sources: list[GitSource] = []
 
     @property
     def root(self) -> str:
@@ -78,21 +73,12 @@ class GithubSource(LiveSource):
         for repo in self._repos():
             yield from self._repository(repo, token)
         if self.repo is None and self.target.flag("gists", True):
-            yield from self._guarded(f"{self.root}/gists", self._gists())
-
-    def _guarded(self, location: str, items: Iterator[Blob | SkippedItem]) -> Iterator[Blob | SkippedItem]:
-        """items, with a failure turned into one skipped item (the other parts go on)."""
-        try:
-            yield from items
-        except LiveError as exc:
-            if exc.status == 401:
-                raise  # a rejected credential fails every later call too: say it once
-            yield error_item(location, exc)
+            yield from self.guarded(f"{self.root}/gists", self._gists())
 
     def _pages(self, url: str, **params: Any) -> Iterator[Any]:
         """Every element of a paginated list endpoint (Link: rel="next")."""
         def fetch(cursor: str | None) -> tuple[list[Any], str | None]:
-            response = self.api.get(cursor or url, params=None if cursor else {"per_page": PER_PAGE, **params})
+            response = self.http.get(cursor or url, params=None if cursor else {"per_page": PER_PAGE, **params})
             try:
                 items = response.json()
             except ValueError:
@@ -104,7 +90,7 @@ class GithubSource(LiveSource):
 
     def _repos(self) -> list[dict[str, Any]]:
         if self.repo is not None:
-            doc = self.api.json(f"/repos/{self.owner}/{self.repo}")
+            doc = self.http.json(f"/repos/{self.owner}/{self.repo}")
             return [doc] if isinstance(doc, dict) else []
         try:
             repos = list(self._pages(f"/orgs/{self.owner}/repos", type="all"))
@@ -119,29 +105,14 @@ class GithubSource(LiveSource):
         name = str(repo.get("full_name") or f"{self.owner}/{repo.get('name')}")
         web = str(repo.get("html_url") or f"https://github.com/{name}")
         if self.target.flag("repos", True):
-            yield from self._guarded(web, self._code(repo, name, web, token))
+            yield from self.guarded(web, self._code(repo, name, web, token))
         if self.target.flag("issues", True) and repo.get("has_issues", True) is not False:
-            yield from self._guarded(f"{web}/issues", self._issues(name))
+            yield from self.guarded(f"{web}/issues", self._issues(name))
 
     def _code(self, repo: dict[str, Any], name: str, web: str, token: str | None) -> Iterator[Blob | SkippedItem]:
         """Mirror the repository and yield what the git source reads (history, each blob once)."""
         url = str(repo.get("clone_url") or f"{web}.git")
-        dest = mirror_dir(self.options, "github", urlsplit(web).netloc or "github.com", name)
-        mirror(url, dest, secret=token if self._trusted(url) else None)
-        source = git_source(dest, web, self.options)
-        self.git_sources.append(source)
-        yield from source
-
-    def observe(self, findings: list[Finding]) -> None:
-        """Let the mirrored repositories start their provenance walk early (the git sources decide)."""
-        for source in self.git_sources:
-            source.observe(findings)
-
-    def annotate(self, findings: list[Finding]) -> list[Finding]:
-        """Commit provenance for the mirrored repositories' findings (the git sources do it)."""
-        for source in self.git_sources:
-            findings = source.annotate(findings)
-        return findings
+        yield from self.clone(url, web, name, "x-access-token", token if self._trusted(url) else None)
 
     def _issues(self, name: str) -> Iterator[Blob | SkippedItem]:
         """Issue/PR bodies, conversation comments and review comments updated after the cursor."""
@@ -200,7 +171,7 @@ class GithubSource(LiveSource):
         if not self._trusted(raw):
             return SkippedItem(location, "gist file hosted outside GitHub: not downloaded")
         try:
-            data = self.api.get(raw).content
+            data = self.http.get(raw).content
         except LiveError as exc:
             return error_item(location, exc)
         self.stats["items"] += 1

@@ -28,6 +28,12 @@ class HostingSource(LiveSource):
         self.api: Api | None = None
         self.git_sources: list[GitSource] = []
 
+    @property
+    def http(self) -> Api:
+        """The API client (set by read() before any part is fetched)."""
+        assert self.api is not None, "read() opens the API client first"
+        return self.api
+
     def guarded(self, location: str, items: Iterator[Blob | SkippedItem]) -> Iterator[Blob | SkippedItem]:
         """items, with a failure turned into one skipped item (the other parts go on)."""
         try:
