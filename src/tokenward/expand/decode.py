@@ -11,16 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import hyperscan
 
+from tokenward.rules import diskcache
 from tokenward.sources.interface import Blob, Origin, SkippedItem
 
 # Token prefixes and context words whose encoded forms mark a candidate (rule-set keywords can be
@@ -75,30 +74,21 @@ def literals(keywords: tuple[str, ...]) -> list[bytes]:
     return sorted(out)
 
 
-def _cache_path(key: str) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(os.environ.get("TOKENWARD_CACHE_DIR", str(Path(base) / "tokenward"))) / f"hs-decode-{key}.db"
-
-
 def _literal_database(lits: list[bytes]) -> Any:
-    """Compile the literals (≈1 s for a thousand), or load them from the on-disk cache."""
+    """Compile the literals (≈1 s for a thousand), or load them from the rule cache (rules/diskcache.py)."""
     key = hashlib.sha256(repr((lits, getattr(hyperscan, "__version__", "?"))).encode()).hexdigest()[:24]
-    path = _cache_path(key)
-    try:
-        db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
-        db.scratch = hyperscan.Scratch(db)
-        return db
-    except (hyperscan.error, OSError, ValueError, TypeError):
-        pass  # no cache yet (or a stale one): compile
+    name = f"hs-decode-{key}.db"
+    blob = diskcache.read(name)
+    if blob is not None:
+        try:
+            db = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+            db.scratch = hyperscan.Scratch(db)
+            return db
+        except (hyperscan.error, ValueError, TypeError):
+            pass  # a stale or corrupt entry is simply rebuilt
     db = hyperscan.Database()
     db.compile(expressions=lits, ids=[RUN] * len(lits), elements=len(lits), flags=0, literal=True)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(hyperscan.dumpb(db))
-        tmp.replace(path)
-    except OSError:
-        pass  # the cache is an optimisation
+    diskcache.write(name, hyperscan.dumpb(db))
     return db
 
 

@@ -8,7 +8,6 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import hyperscan
@@ -111,11 +110,6 @@ def _find_bad_pattern(specs: list[RuleSpec]) -> str:
         except hyperscan.error as exc:
             return f"rule {spec.id}: {exc}"
     return "the combined database is too large"
-
-
-def compiled_cache_dir() -> Path:
-    """Where compiled Hyperscan databases are cached (see rules/diskcache.py)."""
-    return diskcache.cache_dir()
 
 
 def _expressions(specs: list[RuleSpec]) -> tuple[list[bytes], list[int], list[int]]:

@@ -58,7 +58,7 @@ def write(name: str, blob: bytes) -> None:
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_bytes(blob)
             tmp.replace(path)
-            _prune(place, name.split("-", 1)[0])
+            _prune(place, name.rsplit("-", 1)[0])  # kinds: rules, hs, hs-decode
         except OSError:
             continue  # a read-only home or package directory must not stop a scan
 
