@@ -97,7 +97,10 @@ def test_a_killed_client_is_resumed_and_only_the_rest_is_scanned(
     resumed = scan_org("--resume", run_id[:10], "--cluster", dask_cluster.address, "--db", pg_url)
     assert resumed.code == 1, resumed.stderr
     assert resumed.summary["run_id"] == run_id
-    assert resumed.summary["submitted"] == 20 - finished
+    # A task the scheduler had already handed to a worker may still finish after the snapshot (the
+    # scheduler forgets a dead client's tasks only after its heartbeat times out): never more than the
+    # unfinished ones are submitted again, and none of the finished ones.
+    assert 1 <= resumed.summary["submitted"] <= 20 - finished
     assert resumed.summary["states"] == {"done": 20}
     assert_each_once(pg_url, planted)
 
