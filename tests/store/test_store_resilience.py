@@ -139,17 +139,25 @@ def _waiting(url: str, procs: list[subprocess.Popen[str]]) -> int:
     """How many scans are blocked on the held lock (SQLite: how many have the database open)."""
     if url.startswith("sqlite"):
         db = os.path.realpath(url.split("///", 1)[1])
-        return sum(any(os.path.realpath(fd) == db for fd in _fds(p.pid)) for p in procs)
+        return sum(db in _open_files(p.pid) for p in procs)
     sql = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'token' " \
           "AND NOT l.granted"
     return int(query(url, sql)[0][0])
 
 
-def _fds(pid: int) -> list[str]:
+def _open_files(pid: int) -> set[str]:
+    """The files a process has open; descriptors that close while we look are skipped (they race us)."""
+    names: set[str] = set()
     try:
-        return [os.path.join(f"/proc/{pid}/fd", fd) for fd in os.listdir(f"/proc/{pid}/fd")]
+        fds = os.listdir(f"/proc/{pid}/fd")
     except OSError:
-        return []
+        return names
+    for fd in fds:
+        try:
+            names.add(os.path.realpath(os.readlink(f"/proc/{pid}/fd/{fd}")))
+        except OSError:
+            continue
+    return names
 
 
 @pytest.mark.slow
