@@ -112,6 +112,28 @@ def _attach_pairs(matches: list[RawMatch], rules: dict[str, CompiledRule]) -> li
     return out
 
 
+def _by_rule(hits: dict[int, list[int]], targets: tuple[tuple[int, ...], ...]
+             ) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Hit ends per expression → per rule (an expression may stand for several rules, a rule for
+    several expressions: its keywords), and per extra expression (numbered from 0) apart."""
+    rules: dict[int, list[int]] = {}
+    extra: dict[int, list[int]] = {}
+    merged: set[int] = set()
+    for expression, ends in hits.items():
+        if expression >= len(targets):
+            extra[expression - len(targets)] = ends
+            continue
+        for rule in targets[expression]:
+            if rule in rules:
+                rules[rule] = rules[rule] + ends
+                merged.add(rule)
+            else:
+                rules[rule] = ends
+    for rule in merged:
+        rules[rule] = sorted(rules[rule])[:MAX_HITS_PER_RULE]
+    return rules, extra
+
+
 class Matcher:
     """Scans byte buffers against a compiled rule set."""
 
@@ -122,26 +144,38 @@ class Matcher:
         self.lookalikes = lookalikes
         self._by_id = ruleset.by_id()
 
-    def _hits(self, data: bytes) -> dict[int, list[int]]:
+    def _hits(self, data: bytes) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+        """Sorted hit ends per rule index, and per extra expression."""
         hits: dict[int, list[int]] = defaultdict(list)
 
-        def on_match(rule_index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            bucket = hits[rule_index]
+        def on_match(expression: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            bucket = hits[expression]
             if len(bucket) < MAX_HITS_PER_RULE:
                 bucket.append(end)
 
         self.ruleset.database.scan(data, match_event_handler=on_match)
-        return hits
+        return _by_rule(hits, self.ruleset.targets)
 
     def scan(self, data: bytes) -> list[RawMatch]:
         """Every confirmed, check-passing, overlap-resolved match in data."""
         if not data:
             return []
+        return self._confirmed(data, self._hits(data)[0])
+
+    def scan_extra(self, data: bytes) -> tuple[list[RawMatch], dict[int, list[int]]]:
+        """scan(), plus the sorted hit ends of each extra expression of the rule set (compile_rules'
+        `extra`, numbered from 0) found in the same pass."""
+        if not data:
+            return [], {}
+        rules, extra = self._hits(data)
+        return self._confirmed(data, rules), extra
+
+    def _confirmed(self, data: bytes, hits: dict[int, list[int]]) -> list[RawMatch]:
         matches: list[RawMatch] = []
         rejected: list[tuple[int, int]] = []
         # Rule order, not hit order: overlap ties then go to the rule written first, whatever
         # the database reports first.
-        for index, ends in sorted(self._hits(data).items()):
+        for index, ends in sorted(hits.items()):
             matches.extend(_confirm(self.ruleset.rules[index], data, ends, rejected, self.lookalikes))
         if rejected:
             matches = _drop_generic_on_rejected(matches, rejected)

@@ -6,7 +6,7 @@ import functools
 import hashlib
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +60,10 @@ class CompiledRuleSet:
     """All rules plus the Hyperscan database whose pattern ids index into `rules`."""
 
     rules: tuple[CompiledRule, ...]
-    database: Any
+    database: Any  # expression i of the database stands for the rules targets[i]
     digest: str
+    targets: tuple[tuple[int, ...], ...]
+    extra: int = 0  # expressions after the rules' (from len(targets) on) that are not rules: see compile_rules
 
     def by_id(self) -> dict[str, CompiledRule]:
         """Rules keyed by rule id."""
@@ -112,30 +114,50 @@ def _find_bad_pattern(specs: list[RuleSpec]) -> str:
     return "the combined database is too large"
 
 
-def _expressions(specs: list[RuleSpec]) -> tuple[list[bytes], list[int], list[int]]:
-    """Hyperscan expressions, flags and rule indices: a gated rule contributes its keywords as
-    caseless literals (its regex then runs only near them), any other rule its whole pattern."""
+@dataclass(frozen=True)
+class Expressions:
+    """What goes into the Hyperscan database: expression i has flags[i] and stands for rules targets[i]."""
+
+    patterns: tuple[bytes, ...]
+    flags: tuple[int, ...]
+    targets: tuple[tuple[int, ...], ...]
+
+
+def expressions(specs: list[RuleSpec]) -> Expressions:
+    """Hyperscan expressions, flags and the rule indices each stands for: a gated rule contributes its
+    keywords as caseless literals (its regex then runs only near them), any other rule its whole pattern.
+    A keyword several rules share is one expression: every extra literal slows the literal matcher."""
     patterns: list[bytes] = []
     flags: list[int] = []
-    ids: list[int] = []
+    targets: list[list[int]] = []
+    literal_at: dict[bytes, int] = {}
     for index, spec in enumerate(specs):
-        if spec.gated:
-            for word in spec.keywords:
-                patterns.append(re.escape(word.encode()))
-                flags.append(hyperscan.HS_FLAG_CASELESS)
-                ids.append(index)
-        else:
+        if not spec.gated:
             patterns.append(spec.pattern.encode())
             flags.append(_hs_flags(spec.pattern))
-            ids.append(index)
-    return patterns, flags, ids
+            targets.append([index])
+            continue
+        for word in dict.fromkeys(k.lower() for k in spec.keywords):
+            literal = re.escape(word.encode())
+            if literal in literal_at:
+                shared = targets[literal_at[literal]]
+                if shared[-1] != index:
+                    shared.append(index)
+                continue
+            literal_at[literal] = len(patterns)
+            patterns.append(literal)
+            flags.append(hyperscan.HS_FLAG_CASELESS)
+            targets.append([index])
+    return Expressions(tuple(patterns), tuple(flags), tuple(tuple(t) for t in targets))
 
 
-def build_database(specs: list[RuleSpec], cache: bool = True, on_compile: Callable[[int], None] | None = None) -> Any:
-    """Compile (or load from the on-disk cache) the Hyperscan database of all specs, in order;
+def build_database(specs: list[RuleSpec], cache: bool = True, on_compile: Callable[[int], None] | None = None,
+                   exprs: Expressions | None = None) -> Any:
+    """Compile (or load from the on-disk cache) the Hyperscan database of all specs' expressions;
     on_compile(number of rules) is called when it really has to compile (a first run)."""
-    patterns, flags, ids = _expressions(specs)
-    key = hashlib.sha256(repr((patterns, flags, ids, getattr(hyperscan, '__version__', '?'))).encode()).hexdigest()[:24]
+    exprs = exprs or expressions(specs)
+    patterns, flags = list(exprs.patterns), list(exprs.flags)
+    key = hashlib.sha256(repr((patterns, flags, getattr(hyperscan, '__version__', '?'))).encode()).hexdigest()[:24]
     name = f"hs-{key}.db"
     blob = diskcache.read(name) if cache else None
     if blob is not None:
@@ -148,7 +170,7 @@ def build_database(specs: list[RuleSpec], cache: bool = True, on_compile: Callab
     if on_compile is not None:
         on_compile(len(specs))
     try:
-        db = _hs_compile(patterns, flags, ids)
+        db = _hs_compile(patterns, flags)
     except hyperscan.error as exc:
         raise RuleError(f"rule set does not compile in Hyperscan: {exc} ({_find_bad_pattern(specs)})") from None
     if cache:
@@ -156,13 +178,19 @@ def build_database(specs: list[RuleSpec], cache: bool = True, on_compile: Callab
     return db
 
 
-def compile_rules(specs: list[RuleSpec], cache: bool = True,
-                  on_compile: Callable[[int], None] | None = None) -> CompiledRuleSet:
-    """Compile a whole rule set; RuleError names the first rule that fails."""
+def compile_rules(specs: list[RuleSpec], cache: bool = True, on_compile: Callable[[int], None] | None = None,
+                  extra: Sequence[tuple[bytes, int]] = ()) -> CompiledRuleSet:
+    """Compile a whole rule set; RuleError names the first rule that fails. `extra` (Hyperscan regex,
+    flags) pairs ride along in the same database after the rules' expressions, so a caller that needs
+    other hits in the same bytes (the decoding pass's candidates) gets them without a second pass."""
     compiled = []
     for spec in specs:
         try:
             compiled.append(compile_rule(spec))
         except RuleError as exc:
             raise RuleError(f"{spec.source_file}: rule {spec.id}: {exc}") from None
-    return CompiledRuleSet(tuple(compiled), build_database(specs, cache, on_compile), ruleset_hash(specs))
+    exprs = expressions(specs)
+    both = Expressions(exprs.patterns + tuple(p for p, _ in extra), exprs.flags + tuple(f for _, f in extra),
+                       exprs.targets)
+    return CompiledRuleSet(tuple(compiled), build_database(specs, cache, on_compile, both), ruleset_hash(specs),
+                           exprs.targets, len(extra))
