@@ -12,7 +12,7 @@ from typing import Any
 
 from tokenward.expand.base import Ctx, Member, error, policy
 from tokenward.expand.decode import decoded
-from tokenward.expand.detect import HEAD, SOURCE_TYPE_NAMES, forced, is_container, sniff
+from tokenward.expand.detect import HEAD, SOURCE_TYPE_NAMES, container, forced, is_container, sniff
 from tokenward.expand.limits import Budget, Limits
 from tokenward.expand.registry import EXPANDERS
 from tokenward.sources.interface import Blob, SkippedItem
@@ -28,7 +28,8 @@ class ExpandOptions:
     source_type: str | None = None  # a SOURCE_TYPE_NAMES family; None sniffs each input
     limits: Limits = field(default_factory=Limits)
     keywords: tuple[str, ...] = ()  # whose encoded spellings the decoding pass looks for (empty: built-in list)
-    probe: Any = None  # the rule set's Hyperscan database: exports then emit only texts a rule may match
+    probe: Any = None  # the compiled rule set: exports then emit only texts a rule may match
+    decode: bool = True  # False: the caller decodes encoded runs itself (the scanner, in its matching pass)
 
 
 DEFAULT_OPTIONS = ExpandOptions()
@@ -36,7 +37,7 @@ DEFAULT_OPTIONS = ExpandOptions()
 
 def looks_like_container(head: bytes, path: str) -> bool:
     """True when a binary-looking file is a format an expander opens (so it is not skipped as binary)."""
-    return is_container(sniff(head[:HEAD], path))
+    return container(head[:HEAD], path)
 
 
 def expand(blob: Blob, options: ExpandOptions = DEFAULT_OPTIONS) -> Iterator[Blob | SkippedItem]:
@@ -50,9 +51,11 @@ def expand(blob: Blob, options: ExpandOptions = DEFAULT_OPTIONS) -> Iterator[Blo
         fmt = sniff(head, blob.origin.path)
     if fmt is None or fmt == "plain":
         yield blob
-        yield from decoded(blob, options.limits.decode_depth, options.keywords)
+        if options.decode:
+            yield from decoded(blob, options.limits.decode_depth, options.keywords)
         return
-    ctx = Ctx(options.limits, Budget(source_size=len(blob.data)), options.keywords, options.probe)
+    ctx = Ctx(options.limits, Budget(source_size=len(blob.data)), options.keywords, options.probe,
+              decode=options.decode)
     yield from walk(blob, fmt, ctx)
     if ctx.budget.binary_members:
         yield policy(blob.origin.path, f"binary content ({ctx.budget.binary_members} archive members)")
@@ -68,7 +71,8 @@ def walk(blob: Blob, fmt: str, ctx: Ctx) -> Iterator[Blob | SkippedItem]:
                 yield from _member(item.blob, ctx)
             elif isinstance(item, Blob):
                 yield item
-                yield from decoded(item, ctx.limits.decode_depth, ctx.keywords)
+                if ctx.decode:
+                    yield from decoded(item, ctx.limits.decode_depth, ctx.keywords)
             else:
                 yield item
     except Exception as exc:  # a parser bug or unforeseen input must cost one input, not the scan
@@ -91,4 +95,5 @@ def _member(blob: Blob, ctx: Ctx) -> Iterator[Blob | SkippedItem]:
         return
     leaf = blob if text is blob.data else Blob(text, blob.origin)
     yield leaf
-    yield from decoded(leaf, ctx.limits.decode_depth, ctx.keywords)
+    if ctx.decode:
+        yield from decoded(leaf, ctx.limits.decode_depth, ctx.keywords)

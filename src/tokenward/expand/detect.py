@@ -41,26 +41,44 @@ def is_container(fmt: str | None) -> bool:
     return fmt in CONTAINERS
 
 
-def sniff(head: bytes, path: str) -> str | None:
-    """The format of a blob from its head and display path, or None for plain text."""
-    for magic, fmt in MAGIC:
-        if head.startswith(magic):
-            return fmt
+MAGIC_FIRST = frozenset(magic[:1] for magic, _ in MAGIC)
+SUFFIXES = tuple(suffix for suffix, _ in NAME_SUFFIX)
+NAMES_BY_PLACE = frozenset({"credentials", "config", "config.json"})
+
+
+def by_magic(head: bytes) -> str | None:
+    """Binary container formats recognised from their magic bytes (zip, gzip, …, tar)."""
+    if head[:1] in MAGIC_FIRST:  # one set lookup spares the nine prefix tests for ordinary text
+        for magic, fmt in MAGIC:
+            if head.startswith(magic):
+                return fmt
     if head[257:262] == b"ustar":
         return "tar"
-    return by_name(path, head) or by_head(head, basename(path))
+    return None
 
 
-def by_name(path: str, head: bytes) -> str | None:
-    """Formats recognised from the file name (dot-files, suffixes, well-known config locations)."""
+def container(head: bytes, path: str) -> bool:
+    """True when head or path names a container format (the cheap part of sniff(): every file read asks)."""
+    return by_magic(head) is not None or by_name(path, head) == "tar"
+
+
+def sniff(head: bytes, path: str) -> str | None:
+    """The format of a blob from its head and display path, or None for plain text."""
     name = basename(path)
+    return by_magic(head) or by_name(path, head, name) or by_head(head, name)
+
+
+def by_name(path: str, head: bytes, name: str | None = None) -> str | None:
+    """Formats recognised from the file name (dot-files, suffixes, well-known config locations)."""
+    name = basename(path) if name is None else name
     if name in NAME_EXACT:
         return NAME_EXACT[name]
     if name.startswith(".env.") and not name.endswith((".example", ".sample", ".template")):
         return "dotenv"
-    for suffix, fmt in NAME_SUFFIX:
-        if name.endswith(suffix):
-            return fmt
+    if name.endswith(SUFFIXES):
+        return next(fmt for suffix, fmt in NAME_SUFFIX if name.endswith(suffix))
+    if name not in NAMES_BY_PLACE and not name.startswith("kubeconfig"):
+        return None
     lower = path.lower()
     if name == "credentials" and "/.aws/" in f"/{lower}":
         return "ini-config"
