@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
-	$(PY) -c 'from tokenward.rules.compile import compile_rules; from tokenward.rules.spec import load_rules; compile_rules(load_rules())'
+	$(PY) -c 'from tokenward.scanner import scan_ruleset; from tokenward.rules.spec import load_rules; scan_ruleset(load_rules())'
 	touch $(STAMP)
 
 system-deps:

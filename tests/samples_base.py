@@ -58,7 +58,7 @@ def scanner_for(matcher: Matcher) -> Scanner:
 
 def probed(matcher: Matcher, options: ExpandOptions | None = None) -> ExpandOptions:
     """Options with the rule database as the exports' probe, as `tokenward scan` builds them."""
-    return replace(options or ExpandOptions(), probe=matcher.ruleset.database)
+    return replace(options or ExpandOptions(), probe=matcher.ruleset)
 
 
 @dataclass(frozen=True)

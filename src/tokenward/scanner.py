@@ -9,15 +9,19 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tokenward import __version__
-from tokenward.engine import Matcher
+from tokenward.engine import Matcher, RawMatch
 from tokenward.expand import ExpandOptions, expand
+from tokenward.expand.decode import expressions as decode_expressions
+from tokenward.expand.decode import from_extra, inner_blobs
 from tokenward.findings import Finding, make_finding
 from tokenward.identity import Fingerprinter
 from tokenward.parallel import fork_map
 from tokenward.provenance import AnnotatingSource
+from tokenward.rules.compile import CompiledRuleSet, compile_rules
+from tokenward.rules.spec import RuleSpec
 from tokenward.sources.interface import Blob, SkippedItem, Source, SplittableSource, WorkUnit
 from tokenward.suppress import Baseline, Suppressor
 
@@ -99,7 +103,12 @@ class Scanner:
                  expand_options: ExpandOptions | None = None, min_confidence: str = "low") -> None:
         # Checksum look-alikes are reported (as low confidence) only when low is asked for.
         self.matcher = Matcher(matcher.ruleset, lookalikes=True) if min_confidence == "low" else matcher
-        self.expand_options = expand_options or ExpandOptions()  # forked into workers with the scanner
+        options = expand_options or ExpandOptions()
+        # A rule set compiled with the decoding pass's finders (see build_scanner) finds encoded runs in
+        # its own pass: the expanders then leave decoding to scan_items.
+        folded = matcher.ruleset.extra and options.decode and not options.keywords
+        self.decode_depth = options.limits.decode_depth if folded else 0
+        self.expand_options = replace(options, decode=False) if self.decode_depth else options  # forked too
         self.jobs = jobs or min(os.cpu_count() or 1, MAX_JOBS)
         self.fp = fingerprinter
         self.suppressor = Suppressor(min_confidence, allow_paths, baseline)
@@ -107,8 +116,26 @@ class Scanner:
 
     def scan_blob(self, blob: Blob, suppressed: Counter[str] | None = None) -> list[Finding]:
         """Findings of one blob, minus those an inline allow comment suppresses (counted)."""
+        return self._findings(blob, self.matcher.scan(blob.data), suppressed)
+
+    def _matched(self, blob: Blob, depth: int) -> Iterator[tuple[Blob, list[RawMatch]] | SkippedItem]:
+        """The blob's matches, then (depth > 0) those of the text its encoded runs decode to, found by
+        the same Hyperscan pass, in the order the expanders' decoding would have produced them."""
+        if not depth:
+            yield blob, self.matcher.scan(blob.data)
+            return
+        matches, extra = self.matcher.scan_extra(blob.data)
+        yield blob, matches
+        if extra:
+            for inner in inner_blobs(blob, from_extra(blob.data, extra)):
+                if isinstance(inner, SkippedItem):
+                    yield inner
+                else:
+                    yield from self._matched(inner, depth - 1)
+
+    def _findings(self, blob: Blob, matches: list[RawMatch], suppressed: Counter[str] | None) -> list[Finding]:
         out: list[Finding] = []
-        for m in self.matcher.scan(blob.data):
+        for m in matches:
             reason = self.suppressor.inline(blob.data, m.start, m.end)
             if reason:
                 if suppressed is not None:
@@ -123,13 +150,15 @@ class Scanner:
         skipped: list[SkippedItem] = []
         blobs = nbytes = 0
         suppressed: Counter[str] = Counter()
-        for item in _expanded(items, self.expand_options):
-            if isinstance(item, SkippedItem):
-                skipped.append(item)
-                continue
-            blobs += 1
-            nbytes += len(item.data)
-            findings.extend(self.scan_blob(item, suppressed))
+        for expanded in _expanded(items, self.expand_options):
+            for item in [expanded] if isinstance(expanded, SkippedItem) else self._matched(expanded, self.decode_depth):
+                if isinstance(item, SkippedItem):
+                    skipped.append(item)
+                    continue
+                blob, matches = item
+                blobs += 1
+                nbytes += len(blob.data)
+                findings.extend(self._findings(blob, matches, suppressed))
         return UnitResult(tuple(findings), tuple(skipped), blobs, nbytes, dict(suppressed))
 
     def _filter(self, findings: list[Finding], tally: _Tally) -> list[Finding]:
@@ -142,8 +171,11 @@ class Scanner:
                 kept.append(finding)
         return kept
 
-    def run(self, sources: Iterable[Source], progress: Progress | None = None) -> ScanResult:
-        """Scan every source; never raises for a single bad input (it becomes a SkippedItem)."""
+    def run(self, sources: Iterable[Source], progress: Progress | None = None,
+            on_started: Callable[[], None] | None = None) -> ScanResult:
+        """Scan every source; never raises for a single bad input (it becomes a SkippedItem).
+        on_started() runs once the workers are busy (when the first unit is in), so set-up the main
+        process needs only later (opening the inventory) overlaps the scan instead of delaying it."""
         started = time.monotonic()
         sources = list(sources)
         tally = _Tally()
@@ -156,7 +188,7 @@ class Scanner:
         inline = (self.scan_items([item]) for item in _prefetched(others))
         listed = _skips_of(enumerated)
         annotating = [s for s in sources if isinstance(s, AnnotatingSource)]
-        for unit in itertools.chain(results, listed, inline):
+        for unit in _started(itertools.chain(results, listed, inline), on_started):
             tally.blobs += unit.blobs
             tally.bytes += unit.nbytes
             tally.suppressed.update(unit.suppressed)
@@ -183,6 +215,14 @@ class Scanner:
         )
 
 
+def scan_ruleset(specs: list[RuleSpec], cache: bool = True,
+                 on_compile: Callable[[int], None] | None = None) -> CompiledRuleSet:
+    """The rule set as every scan compiles it: the rules plus the decoding pass's candidate finders in
+    one Hyperscan database, so each byte is scanned once (one cached database per machine)."""
+    finders = [(pattern, flags) for pattern, flags, _kind in decode_expressions()]
+    return compile_rules(specs, cache=cache, on_compile=on_compile, extra=finders)
+
+
 def _expanded(items: Iterable[Blob | SkippedItem], options: ExpandOptions) -> Iterator[Blob | SkippedItem]:
     # Every blob passes through the expanders (archives, exports, encoded runs) before matching.
     for item in items:
@@ -190,6 +230,17 @@ def _expanded(items: Iterable[Blob | SkippedItem], options: ExpandOptions) -> It
             yield item
         else:
             yield from expand(item, options)
+
+
+def _started(units: Iterator[UnitResult], on_started: Callable[[], None] | None) -> Iterator[UnitResult]:
+    started = on_started is None
+    for unit in units:
+        if not started and on_started is not None:
+            started = True
+            on_started()
+        yield unit
+    if not started and on_started is not None:
+        on_started()  # nothing to scan: it still runs once
 
 
 def _skips_of(skipped: list[SkippedItem]) -> Iterator[UnitResult]:

@@ -23,9 +23,8 @@ from tokenward.errors import TokenwardError
 from tokenward.expand import ExpandOptions
 from tokenward.identity import Fingerprinter, load_key
 from tokenward.report.terminal import plain, visible
-from tokenward.rules.compile import compile_rules
 from tokenward.rules.spec import load_rules
-from tokenward.scanner import Progress, Scanner
+from tokenward.scanner import Progress, Scanner, scan_ruleset
 from tokenward.settings import Settings
 from tokenward.suppress import Baseline
 
@@ -192,9 +191,9 @@ def build_scanner(settings: Settings, extra_rules: list[Path], *, builtin: bool 
                   expand_options: ExpandOptions | None = None, min_confidence: str = "low") -> Scanner:
     """Load and compile rules, load the key, and assemble a Scanner."""
     specs = load_rules([*settings.rule_paths, *extra_rules], builtin=builtin)
-    matcher = Matcher(compile_rules(specs, on_compile=_compiling_notice))
+    matcher = Matcher(scan_ruleset(specs, on_compile=_compiling_notice))
     # the rule database doubles as the exports' probe: only messages a rule may match become blobs
-    expand_options = replace(expand_options or ExpandOptions(), probe=matcher.ruleset.database)
+    expand_options = replace(expand_options or ExpandOptions(), probe=matcher.ruleset)
     return Scanner(matcher, Fingerprinter(load_key()), allow_paths=settings.allow_paths,
                    baseline=baseline, show_secrets=show_secrets, expand_options=expand_options,
                    min_confidence=min_confidence)

@@ -32,10 +32,10 @@ SEVERITY_CHOICES = ("critical", "high", "medium", "low", "info", "none")
 @cache
 def _matcher() -> Matcher:
     from tokenward.engine import Matcher
-    from tokenward.rules.compile import compile_rules
     from tokenward.rules.spec import load_rules
+    from tokenward.scanner import scan_ruleset
 
-    return Matcher(compile_rules(load_rules()))
+    return Matcher(scan_ruleset(load_rules()))  # the scan's cached database
 
 
 def run_import(name: str, source: str, options: dict[str, str], db: str | None) -> ImportResult:

@@ -31,8 +31,9 @@ class Ctx:
     limits: Limits
     budget: Budget
     keywords: tuple[str, ...] = ()  # for the decoding pass
-    probe: Any = None  # the rule set's Hyperscan database, to skip texts no rule can match (see gate.py)
+    probe: Any = None  # the compiled rule set, to skip texts no rule can match (see gate.py)
     depth: int = 0
+    decode: bool = True  # decode leaves' encoded runs here (False: the scanner does it while matching)
 
     def deeper(self) -> Ctx:
         """The context of a container's members."""

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -92,14 +92,28 @@ def _literal_database(lits: list[bytes]) -> Any:
     return db
 
 
+def run_expressions() -> list[tuple[bytes, int, int]]:
+    """(Hyperscan regex, flags, kind) of every candidate finder but the keyword spellings: literal-led
+    run starts (RUN) and the escape/percent gates."""
+    starts = [(pattern, 0, RUN) for pattern in RUN_STARTS]
+    return starts + [(pattern, hyperscan.HS_FLAG_SINGLEMATCH, kind) for pattern, kind in GATES]
+
+
+@cache
+def expressions(keywords: tuple[str, ...] = DEFAULT_KEYWORDS) -> tuple[tuple[bytes, int, int], ...]:
+    """Every candidate finder as (Hyperscan regex, flags, kind): what the scan folds into the rule
+    database so that each byte is read by Hyperscan once (see engine.Matcher.scan_encoded)."""
+    spellings = [(re.escape(lit), 0, RUN) for lit in literals(keywords)]
+    return tuple(spellings + run_expressions())
+
+
 @cache
 def _databases(keywords: tuple[str, ...]) -> tuple[Any, Any]:
     """The candidate finders for a keyword set (literal spellings; literal-led patterns), once per process."""
-    patterns = list(RUN_STARTS) + [g for g, _ in GATES]
-    ids = [RUN] * len(RUN_STARTS) + [i for _, i in GATES]
-    flags = [0] * len(RUN_STARTS) + [hyperscan.HS_FLAG_SINGLEMATCH] * len(GATES)
+    finders = run_expressions()
     starts = hyperscan.Database()
-    starts.compile(expressions=patterns, ids=ids, elements=len(patterns), flags=flags)
+    starts.compile(expressions=[p for p, _, _ in finders], ids=[k for _, _, k in finders], elements=len(finders),
+                   flags=[f for _, f, _ in finders])
     return _literal_database(literals(keywords)), starts
 
 
@@ -141,23 +155,26 @@ def _run_start(data: bytes, end: int) -> int:
 
 def candidates(data: bytes, keywords: tuple[str, ...] = DEFAULT_KEYWORDS) -> tuple[list[tuple[int, int]], set[int]]:
     """Encoded runs (start, end) worth decoding, and which escape/percent gates fired."""
-    runs: list[tuple[int, int]] = []
-    gates: set[int] = set()
-    last = [-1]
+    ends: dict[int, list[int]] = {RUN: []}
 
-    def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-        if pid >= ESCAPES:
-            gates.add(pid)
-        elif end > last[0] and len(runs) < MAX_RUNS:
-            m = TAIL.match(data, end)
-            stop = m.end() if m else end
-            runs.append((_run_start(data, end), stop))
-            last[0] = stop
+    def on_match(kind: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+        ends.setdefault(kind, []).append(end)
 
     for db in _databases(keywords or DEFAULT_KEYWORDS):
-        last[0] = -1
         db.scan(data, match_event_handler=on_match)
-    return sorted(set(runs)), gates
+    return runs_at(data, sorted(ends.pop(RUN))), set(ends)
+
+
+def runs_at(data: bytes, ends: list[int]) -> list[tuple[int, int]]:
+    """The encoded runs (start, end) around sorted candidate ends (one run per stretch of run characters)."""
+    runs: list[tuple[int, int]] = []
+    last = -1
+    for end in ends:
+        if end > last and len(runs) < MAX_RUNS:
+            m = TAIL.match(data, end)
+            last = m.end() if m else end
+            runs.append((_run_start(data, end), last))
+    return sorted(set(runs))
 
 
 def _origin(parent: Origin, chain: str, line: int) -> Origin:
@@ -201,7 +218,11 @@ def _unescape(m: re.Match[bytes]) -> bytes:
 
 def decodings(data: bytes, keywords: tuple[str, ...]) -> Iterator[tuple[int, str, bytes]]:
     """(offset, encoding, decoded text) of every encoded run in data that decodes to text."""
-    runs, gates = candidates(data, keywords)
+    return decoded_runs(data, *candidates(data, keywords))
+
+
+def decoded_runs(data: bytes, runs: list[tuple[int, int]], gates: set[int]) -> Iterator[tuple[int, str, bytes]]:
+    """(offset, encoding, decoded text) of the candidate runs and gated escape clusters that decode to text."""
     for start, end in runs:
         found = decode_run(data[start:end])
         if found:
@@ -216,6 +237,24 @@ def decodings(data: bytes, keywords: tuple[str, ...]) -> Iterator[tuple[int, str
             text = unquote_to_bytes(data[start:end])
             if looks_like_text(text):
                 yield start, "url", text
+
+
+def from_extra(data: bytes, extra: dict[int, list[int]]) -> Iterator[tuple[int, str, bytes]]:
+    """decodings() from the hit ends of expressions() (numbered from 0) found by someone else's pass."""
+    kinds = [kind for _, _, kind in expressions()]
+    runs = sorted(end for index, ends in extra.items() if kinds[index] == RUN for end in ends)
+    gates = {kinds[index] for index in extra if kinds[index] != RUN}
+    return decoded_runs(data, runs_at(data, runs), gates)
+
+
+def inner_blobs(blob: Blob, found: Iterable[tuple[int, str, bytes]]) -> Iterator[Blob | SkippedItem]:
+    """One level of decoding: a blob of each decoded text (with its origin), or why decoding failed."""
+    try:
+        for offset, encoding, text in found:
+            line = blob.data.count(b"\n", 0, offset) + 1
+            yield Blob(text, _origin(blob.origin, _chain(blob.origin, encoding), line))
+    except Exception as exc:  # decoding is best effort: a bug here must not cost the input
+        yield SkippedItem(blob.origin.path, f"decoding pass failed: {type(exc).__name__}: {exc}", "error")
 
 
 def decoded(blob: Blob, depth: int, keywords: tuple[str, ...] = ()) -> Iterator[Blob | SkippedItem]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate
 
 from tokenward.expand.base import Ctx, Item
-from tokenward.expand.decode import decodings
+from tokenward.expand.decode import decodings, from_extra
 
 BATCH_BYTES = 4 << 20
 SEPARATOR = b"\n\n"
@@ -43,13 +43,20 @@ def _probe(batch: list[Text], ctx: Ctx) -> Iterator[Item]:
     joined = SEPARATOR.join(data for data, _ in batch)
     starts = [0, *accumulate(len(data) + len(SEPARATOR) for data, _ in batch)]
     flagged: set[int] = set()
+    rules = len(ctx.probe.targets)  # expressions from here on are the decoding pass's finders (scan_ruleset)
+    extra: dict[int, list[int]] = {}
 
-    def on_match(_rule: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-        flagged.add(bisect_right(starts, max(end - 1, 0)) - 1)
+    def on_match(expression: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+        if expression < rules:
+            flagged.add(bisect_right(starts, max(end - 1, 0)) - 1)
+        else:
+            extra.setdefault(expression - rules, []).append(end)
 
-    ctx.probe.scan(joined, match_event_handler=on_match)
+    ctx.probe.database.scan(joined, match_event_handler=on_match)
     if ctx.limits.decode_depth:
-        flagged.update(bisect_right(starts, offset) - 1 for offset, _, _ in decodings(joined, ctx.keywords))
+        folded = ctx.probe.extra and not ctx.keywords  # the finders ran in the probe's pass: no second one
+        found = from_extra(joined, extra) if folded else decodings(joined, ctx.keywords)
+        flagged.update(bisect_right(starts, offset) - 1 for offset, _, _ in found)
     for index in sorted(flagged):
         if index < len(batch):
             data, make = batch[index]

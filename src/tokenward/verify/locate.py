@@ -42,11 +42,11 @@ class Finder:
     @classmethod
     def load(cls) -> Finder:
         """The built-in rules (compiled, cached on disk) and this user's key."""
-        from tokenward.rules.compile import compile_rules
         from tokenward.rules.spec import load_rules
+        from tokenward.scanner import scan_ruleset
 
-        matcher = Matcher(compile_rules(load_rules()), lookalikes=True)
-        return cls(matcher, Fingerprinter(load_key()), ExpandOptions(probe=matcher.ruleset.database))
+        matcher = Matcher(scan_ruleset(load_rules()), lookalikes=True)  # the scan's cached database
+        return cls(matcher, Fingerprinter(load_key()), ExpandOptions(probe=matcher.ruleset))
 
     def in_blob(self, blob: Blob, token_id: str) -> Credential | None:
         """The token in this blob (or anything it expands to), or None."""
