@@ -36,6 +36,7 @@ from tokenward.suppress import Baseline, baseline_document, load_baseline
 
 if TYPE_CHECKING:
     from tokenward.sources.live.interface import LiveOptions
+    from tokenward.store import ScanRecorder
 
 EXIT_HELP = """Exit codes: 0 nothing found; 1 findings; 2 usage or configuration error;
 3 no findings, but some inputs could not be read (permission, corruption)."""
@@ -190,9 +191,15 @@ def scan(
         live = live_options(full=full, auth_file=auth_file, db=db, use_db=not no_db, max_size=settings.max_file_size,
                             scope=options, settings=settings) if any(map(is_live_target, paths)) else None
         sources = _sources(paths, settings, options, live)
-        recorder = None if no_db else scan_recorder(db, scanner, paths)
+        opened: list[ScanRecorder] = []
+
+        def open_inventory() -> None:
+            # Importing the store (SQLAlchemy) and opening the database overlaps the scan's workers.
+            opened.append(scan_recorder(db, scanner, paths))
+
         with progress_bar(not quiet) as progress:
-            result = scanner.run(sources, progress)
+            result = scanner.run(sources, progress, on_started=None if no_db else open_inventory)
+        recorder = opened[0] if opened else None
         if recorder is not None:
             recorded = recorder.record(result)
             # Cursors move only once the scan is recorded: a failed run is read again, never skipped.
