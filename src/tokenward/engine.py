@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tokenward.rules.compile import CompiledRule, CompiledRuleSet
@@ -48,29 +49,54 @@ def _secret_group(rule: CompiledRule, m: re.Match[bytes]) -> str:
     return "secret_after"
 
 
+def _keyword_matches(rule: CompiledRule, data: bytes, ends: list[int]) -> Iterator[re.Match[bytes]]:
+    """A keyword-first rule's matches: each starts where a keyword hit does (end minus the keyword's
+    length), so the regex is tried there only instead of at every byte of a window; a match hides
+    the hits inside it, as finditer's would."""
+    lengths = sorted({len(k.encode()) for k in rule.spec.keywords})
+    starts = sorted({end - n for end in ends for n in lengths if end >= n})
+    taken = 0
+    for start in starts:
+        if start < taken:
+            continue
+        m = rule.regex.match(data, start, min(len(data), start + rule.window))
+        if m is not None and m.end() > m.start():
+            taken = m.end()
+            yield m
+
+
+def _candidates(rule: CompiledRule, data: bytes, ends: list[int]) -> Iterator[re.Match[bytes]]:
+    """Regex matches near the hit ends: at keyword starts for keyword-first rules, else anywhere in
+    the merged windows around the ends."""
+    if rule.spec.keyword_first:
+        yield from _keyword_matches(rule, data, ends)
+        return
+    after = rule.window if rule.spec.gated else 0
+    for lo, hi in _windows(ends, rule.window, len(data), after):
+        yield from rule.regex.finditer(data, lo, hi)
+
+
 def _confirm(rule: CompiledRule, data: bytes, ends: list[int], rejected: list[tuple[int, int]],
              lookalikes: bool = False) -> list[RawMatch]:
     """Confirmed matches of one rule; spans a provider rule's checks rejected are added to `rejected`.
     With `lookalikes`, a candidate failing only a checksum check is kept, marked checksum_valid=False."""
     found: dict[tuple[int, int], RawMatch] = {}
-    after = rule.window if rule.spec.gated else 0
-    for lo, hi in _windows(ends, rule.window, len(data), after):
-        for m in rule.regex.finditer(data, lo, hi):
-            group = _secret_group(rule, m)
-            secret = m.group(group)
-            if not secret or (m.start(), m.end()) in found:
+    for m in _candidates(rule, data, ends):
+        group = _secret_group(rule, m)
+        secret = m.group(group)
+        if not secret or (m.start(), m.end()) in found:
+            continue
+        valid = rule.accepts(secret, m.group(0))
+        if not valid:
+            if rule.spec.tier == PROVIDER_TIER:
+                rejected.append(m.span(group))
+            if not (lookalikes and rule.checksum_lookalike(secret, m.group(0))):
                 continue
-            valid = rule.accepts(secret, m.group(0))
-            if not valid:
-                if rule.spec.tier == PROVIDER_TIER:
-                    rejected.append(m.span(group))
-                if not (lookalikes and rule.checksum_lookalike(secret, m.group(0))):
-                    continue
-            pid = m.group("id") if "id" in rule.regex.groupindex else None
-            found[(m.start(), m.end())] = RawMatch(
-                rule, m.start(), m.end(), m.start(group), m.end(group), secret, pid, valid)
-            if len(found) >= MAX_MATCHES_PER_RULE:
-                return list(found.values())
+        pid = m.group("id") if "id" in rule.regex.groupindex else None
+        found[(m.start(), m.end())] = RawMatch(
+            rule, m.start(), m.end(), m.start(group), m.end(group), secret, pid, valid)
+        if len(found) >= MAX_MATCHES_PER_RULE:
+            return list(found.values())
     return list(found.values())
 
 

@@ -104,6 +104,7 @@ class RuleSpec:
     gated: bool = False
     aliases: tuple[str, ...] = ()
     description: str = ""
+    keyword_first: bool = False  # a keyword-context rule without `after`: every match starts with a keyword
 
     @property
     def generic(self) -> bool:
@@ -228,6 +229,7 @@ def _to_spec(model: _RuleModel, file: _FileModel, path: Path) -> RuleSpec:
         negative_examples=tuple(model.negative_examples), source_file=str(path),
         gated=(model.prefilter or _default_prefilter(model, file.provider)) == "keywords",
         aliases=tuple(file.aliases), description=model.description,
+        keyword_first=bool(model.secret) and not model.after,
     )
 
 
