@@ -37,3 +37,7 @@ def fork_map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]
     _WORKER_FN = fn
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         yield from pool.imap(_call, itertools.chain(head, pending), chunksize=1)
+        # Done: let the workers exit on their own, so their exit hooks run (a worker's long-lived
+        # `git cat-file` is stopped there); an early exit from the loop still terminates them.
+        pool.close()
+        pool.join()

@@ -158,3 +158,31 @@ def test_repository_without_commits(tmp_path: Path, gh_matcher: Matcher) -> None
         s = scan(repo.path, gh_matcher)
         assert s.findings == () and s.result.summary.errors == 0, s.result.skipped
         assert s.source.counters.enumerated == 0
+
+
+def test_one_cat_file_serves_every_batch_of_a_process(tmp_path: Path, tokens: TokenFactory) -> None:
+    from tokenward.sources.git import BlobBatch
+    from tokenward.sources.gitobjects import close_readers, open_repo, shared_reader
+
+    repo = Repo(tmp_path / "r")
+    repo.commit({f"f{i}.txt": f"{i} {tokens.github_classic()}\n" for i in range(6)})
+    oids = repo.git("rev-list", "--objects", "--all").split()
+    blobs = [o for o in oids if len(o) == 40 and repo.git("cat-file", "-t", o) == "blob"]
+    git_repo = open_repo(repo.path)
+    assert git_repo is not None
+
+    def batch(ids: list[str]) -> BlobBatch:
+        return BlobBatch(git_repo, str(repo.path), tuple(ids), (None,) * len(ids), 1 << 20, str(tmp_path / "rep.txt"))
+
+    assert len(list(batch(blobs[:3]))) == 3
+    proc = shared_reader(git_repo)._proc
+    assert proc is not None and proc.poll() is None  # kept for the next batch
+    assert [b.data for b in batch(blobs[3:])] == [repo.git("cat-file", "blob", o).encode() + b"\n" for o in blobs[3:]]
+    assert shared_reader(git_repo)._proc is proc
+    partial = iter(batch(blobs))
+    next(partial)
+    del partial  # stopped early: answers left in the pipe, so that process cannot be reused
+    assert proc.poll() is not None or shared_reader(git_repo)._proc is None
+    assert len(list(batch(blobs))) == len(blobs)  # a fresh process reads them all
+    close_readers()
+    assert shared_reader(git_repo)._proc is None

@@ -23,15 +23,16 @@ from tokenward.errors import SourceError
 from tokenward.findings import Finding
 from tokenward.sources.blobcache import BlobCache
 from tokenward.sources.gitobjects import (
-    BlobReader,
     Entry,
     Repo,
     Unreadable,
     all_blobs,
+    close_readers,
     gitlinks,
     missing_objects,
     resolve,
     rev_blobs,
+    shared_reader,
     staged_changes,
 )
 from tokenward.sources.gitprov import (
@@ -142,7 +143,8 @@ class BlobBatch:
 
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
         """Yield each blob of the batch (or why it was skipped)."""
-        reader, failed = BlobReader(self.repo), []
+        reader, failed = shared_reader(self.repo), []
+        restarts = reader.restarts
         for index, got in reader.read(self.oids):
             oid, path = self.oids[index], self.paths[index]
             if isinstance(got, Unreadable):
@@ -153,8 +155,8 @@ class BlobBatch:
                 yield SkippedItem(where(oid, path), f"too large ({len(got)} bytes > {self.max_size})")
             else:
                 yield blob_item(self.root, oid, path, got)
-        if failed or reader.restarts:
-            Path(self.report).write_text("\n".join([*failed, f"restarts {reader.restarts}"]) + "\n")
+        if failed or reader.restarts > restarts:
+            Path(self.report).write_text("\n".join([*failed, f"restarts {reader.restarts - restarts}"]) + "\n")
 
 
 class GitSource:
@@ -304,6 +306,7 @@ class GitSource:
 
     def _settle(self) -> set[str]:
         """Read the batches' reports back: final counters, and the ids of blobs not read in full."""
+        close_readers()  # the batches read in this process (inline scans) are done
         failed: set[str] = set()
         c = self.counters
         for report in Path(self._reports).glob("*.txt") if self._reports else ():
