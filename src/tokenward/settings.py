@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from tokenward import yamlsafe
 from tokenward.errors import ConfigError
 from tokenward.sources.filesystem import DEFAULT_MAX_SIZE
 
 CONFIG_NAMES = (".tokenward.yaml", ".tokenward.yml")
 
 
-class _ConfigModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    exclude: list[str] = Field(default_factory=list)
-    allow_paths: list[str] = Field(default_factory=list)
-    max_file_size: int = Field(default=DEFAULT_MAX_SIZE, gt=0)
-    follow_symlinks: bool = False
-    respect_gitignore: bool = False
-    rules: list[str] = Field(default_factory=list)
+@cache
+def _config_model() -> Any:
+    # pydantic loads only when there is a config file to validate: most scans have none, and the
+    # import is a tenth of a second of every start-up.
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class ConfigModel(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        exclude: list[str] = Field(default_factory=list)
+        allow_paths: list[str] = Field(default_factory=list)
+        max_file_size: int = Field(default=DEFAULT_MAX_SIZE, gt=0)
+        follow_symlinks: bool = False
+        respect_gitignore: bool = False
+        rules: list[str] = Field(default_factory=list)
+
+    return ConfigModel
 
 
 @dataclass(frozen=True)
@@ -66,9 +72,14 @@ def load_settings(config: Path | None) -> Settings:
     """Parse a config file (or defaults when None) into Settings; ConfigError on any problem."""
     if config is None:
         return Settings()
+    import yaml
+    from pydantic import ValidationError
+
+    from tokenward import yamlsafe
+
     try:
         raw = yamlsafe.load(yamlsafe.read_text(config, ConfigError), str(config), ConfigError) or {}
-        model = _ConfigModel.model_validate(raw)
+        model = _config_model().model_validate(raw)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {config}: {exc}") from None
     except yaml.YAMLError as exc:
