@@ -85,3 +85,25 @@ def test_no_operation_fails_or_breaks_its_schema(served: Site, spec: dict[str, A
     if got.status_code == 200:
         schema = op["responses"]["200"]["content"]["application/json"]["schema"]
         Draft202012Validator({**schema, "components": spec["components"]}).validate(got.json())
+
+
+NEW_OPERATIONS = ("/verify", "/revoke", "/rotate", "/usage", "/violations", "/owners")
+
+
+@SQLITE_ONLY
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                    HealthCheck.too_slow])
+@given(data=st.data())
+def test_action_and_review_operations_never_fail(served: Site, spec: dict[str, Any], data: st.DataObject) -> None:
+    """The same properties, drawn from the actions (verify, revoke, rotate) and the usage/violation reads only,
+    with every role: refused (401/403), rejected (400/404/409/422) or answered by the schema, never a 500."""
+    ops = [o for o in _operations(spec) if o[1].endswith(NEW_OPERATIONS)]
+    assert len(ops) == 7
+    method, path, op = data.draw(st.sampled_from(ops))
+    url, kwargs = _request(data, spec, method, path, op)
+    with served.client(data.draw(st.sampled_from(["admin", "tina", "rita", None]))) as c:
+        got = c.request(method, url, **kwargs)
+    assert got.status_code < 500, (method, url, kwargs, got.text[:300])
+    if got.status_code == 200:
+        schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+        Draft202012Validator({**schema, "components": spec["components"]}).validate(got.json())

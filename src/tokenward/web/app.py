@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -20,7 +19,9 @@ from tokenward.errors import StoreError
 from tokenward.store.inventory import Inventory
 from tokenward.store.queries import Queries
 from tokenward.web import api, pages
-from tokenward.web.render import install
+from tokenward.web.actions import ActionError, Actions
+from tokenward.web.insight import Reviewer
+from tokenward.web.render import templates
 from tokenward.web.security import HEADERS, Forbidden, KeyCache, LoginLimiter, NotAuthenticated
 from tokenward.web.settings import WebSettings
 from tokenward.web.state import AppState
@@ -44,7 +45,9 @@ def create_app(inventory_url: str | None, settings: WebSettings | None = None) -
                   openapi_url=None)
     app.state.tw = AppState(inventory, Queries(inventory, settings.overdue_days), settings,
                             KeyCache(settings.key_cache_seconds),
-                            LoginLimiter(settings.login_attempts, settings.login_window_seconds), _templates())
+                            LoginLimiter(settings.login_attempts, settings.login_window_seconds), templates())
+    app.state.actions = Actions(inventory)
+    app.state.reviewer = Reviewer(inventory)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(packages=[(STATIC, "static")]), name="static")
@@ -57,13 +60,6 @@ def _version() -> str:
     from tokenward import __version__
 
     return __version__
-
-
-def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader(STATIC, "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    install(env)
-    return env
 
 
 def _wants_json(request: Request) -> bool:
@@ -88,6 +84,12 @@ def _handlers(app: FastAPI) -> None:
         missing = str(exc).startswith("no token")
         log.warning("store error on %s: %s", _route(request), exc)
         return _error(request, 404 if missing else 503, "no such token" if missing else "the inventory is unavailable")
+
+    @app.exception_handler(ActionError)
+    async def _action(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ActionError)
+        log.warning("action refused on %s: %d", _route(request), exc.status)
+        return _error(request, exc.status, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: Exception) -> Response:

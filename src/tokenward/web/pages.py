@@ -1,4 +1,5 @@
-"""The server-rendered pages: login, overview, inventory, token detail, alerts, scans, API docs, actions."""
+"""The server-rendered pages: login, overview, inventory, token detail, violations by owner, alerts, scans, API
+docs, and the actions (triage, owner, verify, revoke, rotate)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,19 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from tokenward.policy.model import Violation
+from tokenward.rotate.service import target_of
 from tokenward.store import tables as t
 from tokenward.store.actions import assign_owner
+from tokenward.store.dashboard import problems_by_owner, usage_trace
 from tokenward.store.queries import NO_OWNER, SORTS, TokenQuery
 from tokenward.store.users import end_session
-from tokenward.web.api import Status
+from tokenward.verify.cloud import AwsKeyRevoker
+from tokenward.verify.manual import manual_steps
+from tokenward.verify.registry import revoker_for, verifier_for
+from tokenward.web.actions import ActionError
+from tokenward.web.api import Acts, Policy, Status
+from tokenward.web.insight import TokenReview
 from tokenward.web.security import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -115,12 +124,24 @@ def _sorted(params: dict[str, str], column: str) -> dict[str, str]:
 
 
 @router.get("/tokens/{token_id}", response_class=HTMLResponse)
-def token(st: State, who: Auth, token_id: str) -> Response:
-    """One token: identity, occurrences with provenance, verification, alerts, audit trail, actions."""
-    if len(token_id) != 64 or any(c not in "0123456789abcdef" for c in token_id):
+def token(st: State, who: Auth, policy: Policy, token_id: str) -> Response:
+    """One token: identity, actions, policy violations, scopes, usage timeline, occurrences, alerts, audit trail."""
+    if not _is_id(token_id):
         return st.render("error.html", who, status=404, status_code=404, message="no such token")
-    return st.render("token.html", who, page="tokens", v=st.queries.token(token_id), statuses=Status.__args__,  # type: ignore[attr-defined]
-                     may_triage=who.may("triage"))
+    stamp = st.queries.changes()
+    v = st.queries.token(token_id)
+    trace = usage_trace(st.inventory, token_id)
+    review = policy.token(token_id, trace, datetime.now(UTC))
+    return st.render("token.html", who, stamp=stamp, page="tokens", v=v, trace=trace, review=review,
+                     statuses=Status.__args__, may_triage=who.may("triage"), may_admin=who.may("admin"),  # type: ignore[attr-defined]
+                     can=_capabilities(v.detail.rule_ids, v.detail.token.provider, v.detail.token.kind, review))
+
+
+def _capabilities(rule_ids: tuple[str, ...], provider: str, kind: str, review: TokenReview) -> dict[str, Any]:
+    """Which provider actions the token supports: verify, revoke (else the manual steps), rotate (where)."""
+    target = target_of(review.view.records) if review.view else None
+    return {"verify": verifier_for(rule_ids) is not None, "revoke": revoker_for(rule_ids) is not None,
+            "manual": manual_steps(provider, kind), "rotate": f"{target.backend} {target.location}" if target else None}
 
 
 @router.post("/tokens/{token_id}/triage")
@@ -142,10 +163,80 @@ def owner(st: State, who: Auth, token_id: str, csrf: FormText, owner: FormText =
     return RedirectResponse(f"/tokens/{_full(token_id)}#audit", 303)
 
 
+def _is_id(token_id: str) -> bool:
+    """True for a token id: 64 lowercase hexadecimal characters."""
+    return len(token_id) == 64 and all(c in "0123456789abcdef" for c in token_id)
+
+
 def _full(token_id: str) -> str:
     """The token id if it is one (64 hex), else a value no token has (the store then says 'no token')."""
-    ok = len(token_id) == 64 and all(c in "0123456789abcdef" for c in token_id)
-    return token_id if ok else "0" * 64
+    return token_id if _is_id(token_id) else "0" * 64
+
+
+def _confirmed(value: str) -> None:
+    """A destructive form must carry its ticked confirmation box (browsers enforce `required`; this is the check)."""
+    if value != "yes":
+        raise ActionError("this action needs an explicit confirmation: tick the confirmation box", 400)
+
+
+@router.post("/tokens/{token_id}/verify")
+def verify(who: Auth, acts: Acts, token_id: str, csrf: FormText) -> Response:
+    """Verify the token with its provider now (role triage) and return to its verification."""
+    check_csrf(who, csrf)
+    require(who, "triage")
+    acts.verify(_full(token_id), who.actor)
+    return RedirectResponse(f"/tokens/{_full(token_id)}#verification", 303)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke(st: State, who: Auth, acts: Acts, token_id: str, csrf: FormText, dry_run: FormText = "",
+           confirm: FormText = "", delete: FormText = "") -> Response:
+    """Revoke (role admin): a dry run shows the redacted requests and the confirmation form; the confirmed
+    form revokes through the provider and returns to the audit trail."""
+    check_csrf(who, csrf)
+    require(who, "admin")
+    tid = _full(token_id)
+    if dry_run == "yes":
+        plan = acts.revoke(tid, who.actor, dry_run=True)
+        detail = st.inventory.token_detail(tid)
+        aws = isinstance(revoker_for(detail.rule_ids), AwsKeyRevoker)
+        return st.render("revoke.html", who, page="tokens", tk=detail.token, plan=plan, aws=aws)
+    _confirmed(confirm)
+    done = acts.revoke(tid, who.actor, delete=delete == "yes")
+    if not done.done:
+        raise ActionError(f"not revoked: {done.reason} (recorded in the audit trail)", 502)
+    return RedirectResponse(f"/tokens/{tid}#audit", 303)
+
+
+@router.post("/tokens/{token_id}/rotate")
+def rotate(who: Auth, acts: Acts, token_id: str, csrf: FormText, confirm: FormText = "",
+           overlap: Annotated[int, Form(ge=0, le=30 * 86400)] = 3600) -> Response:
+    """Rotate, or take the next step of a rotation under way (role admin, confirmed); back to the audit trail."""
+    check_csrf(who, csrf)
+    require(who, "admin")
+    _confirmed(confirm)
+    acts.rotate(_full(token_id), who.actor, overlap, 7 * 86400)
+    return RedirectResponse(f"/tokens/{_full(token_id)}#audit", 303)
+
+
+@router.get("/violations", response_class=HTMLResponse)
+def violations(st: State, who: Auth, policy: Policy, owner: Short = "") -> Response:
+    """Open-token problems per owner, and the policy violations (with remediation) of the chosen owner."""
+    stamp = st.queries.changes()
+    owners = st.cache.get("owners", stamp,
+                          lambda: problems_by_owner(st.inventory, datetime.now(UTC), st.settings.overdue_days))
+    known = {o.owner if o.owner is not None else NO_OWNER for o in owners}
+    selected = owner if owner in known else next(iter(o.owner or NO_OWNER for o in owners), None)
+    found = None if selected is None else policy.owner(None if selected == NO_OWNER else selected,
+                                                       datetime.now(UTC))
+    return st.render("violations.html", who, stamp=stamp, page="violations", owners=owners, selected=selected,
+                     found=found, no_owner=NO_OWNER, owner_url=lambda o: "/violations?" + urlencode({"owner": o}),
+                     token_link=_token_link)
+
+
+def _token_link(v: Violation) -> str | None:
+    """The page of the violation's token (import-only tokens have none)."""
+    return f"/tokens/{v.token_key}" if _is_id(v.token_key) else None
 
 
 @router.get("/alerts", response_class=HTMLResponse)

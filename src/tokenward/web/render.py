@@ -1,47 +1,58 @@
-"""Template helpers: dates, safe links, chart geometry. Escaping is Jinja2's autoescape, never by hand."""
+"""Template helpers of the served pages. The environment, the shared filters (dates, safe links), chart
+geometry and macros come from tokenward.report.templating, the rendering layer the HTML review uses too;
+escaping is Jinja2's autoescape, never by hand."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 
-BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, CHART_WIDTH = 18, 6, 150, 460
+from tokenward.report.templating import environment, safe_url, when
+from tokenward.store.dashboard import UsageTrace
+
+__all__ = ["safe_url", "templates", "timeline", "when"]
+TIMELINE_WIDTH, TIMELINE_HEIGHT, PAD = 640, 96, 16
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def when(value: datetime | None, seconds: bool = False) -> str:
-    """UTC 'YYYY-MM-DD HH:MM[:SS]', or '-'."""
-    if value is None:
-        return "-"
-    return str(value.astimezone(UTC))[:19 if seconds else 16]
+def _x(at: float, start: float, span: float) -> float:
+    return round(PAD + (TIMELINE_WIDTH - 2 * PAD) * (at - start) / span, 1)
 
 
-def safe_url(value: str | None) -> str | None:
-    """value when it is an http(s) URL (a link target), else None: no javascript:, data: or file: links."""
-    if not value:
+def timeline(trace: UsageTrace) -> dict[str, Any] | None:
+    """Geometry of a token's usage timeline: its observed span (first to last use), when each action was last
+    seen, and the alerts marked where they fired; None when monitoring never saw the token."""
+    times = [a.at.timestamp() for a in trace.alerts]
+    if trace.first_at is not None and trace.last_at is not None:
+        times += [trace.first_at.timestamp(), trace.last_at.timestamp()]
+    if not times:
         return None
-    try:
-        parts = urlsplit(value.strip())
-    except ValueError:
-        return None
-    return value.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+    start, end = min(times), max(times)
+    span = max(end - start, 1.0)
+    used = None if trace.first_at is None or trace.last_at is None else \
+        (_x(trace.first_at.timestamp(), start, span), _x(trace.last_at.timestamp(), start, span))
+    actions = [{"x": _x(at.timestamp(), start, span), "label": f"{name} (×{n}) last {when(at)}"}
+               for name, n, at in trace.actions if at is not None and start <= at.timestamp() <= end]
+    alerts = [{"x": _x(a.at.timestamp(), start, span), "label": f"{a.severity} {a.detector} at {when(a.at)}",
+               "severity": a.severity} for a in trace.alerts]
+    return {"width": TIMELINE_WIDTH, "height": TIMELINE_HEIGHT, "pad": PAD, "used": used, "actions": actions,
+            "alerts": alerts, "start": when(datetime.fromtimestamp(start, UTC)),
+            "end": when(datetime.fromtimestamp(end, UTC))}
 
 
-def bars(rows: Sequence[tuple[str, int]]) -> dict[str, Any]:
-    """Geometry of a horizontal bar chart drawn as inline SVG (attributes only: the CSP forbids inline style)."""
-    top = max((n for _, n in rows), default=0) or 1
-    span = CHART_WIDTH - LABEL_WIDTH - 60
-    items = [{"label": label, "n": n, "y": i * (BAR_HEIGHT + BAR_GAP), "w": max(1, round(span * n / top)) if n else 0}
-             for i, (label, n) in enumerate(rows)]
-    height = max(1, len(items)) * (BAR_HEIGHT + BAR_GAP)
-    return {"items": items, "height": height, "width": CHART_WIDTH, "x": LABEL_WIDTH, "bar": BAR_HEIGHT}
+def weekly(hours: Sequence[int]) -> list[tuple[str, int]]:
+    """Events per day of the week (Monday first, UTC) from the baseline's 168 hour-of-week counters."""
+    if len(hours) != 168:
+        return []
+    return [(name, sum(hours[d * 24:(d + 1) * 24])) for d, name in enumerate(DAY_NAMES)]
 
 
-def install(env: jinja2.Environment) -> None:
-    """Register the helpers on the template environment."""
-    env.filters["when"] = when
-    env.filters["safe_url"] = safe_url
-    env.globals["bars"] = bars
+def templates() -> jinja2.Environment:
+    """The served pages' environment: web/templates first, then the shared report templates."""
+    env = environment(jinja2.PackageLoader("tokenward.web", "templates"))
+    env.globals["timeline"] = timeline
+    env.globals["weekly"] = weekly
+    return env
