@@ -116,11 +116,12 @@ def _more_users(db: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(db: str, env: dict[str, str], log: Path) -> Iterator[str]:
+def serving(db: str, env: dict[str, str], log: Path, workers: int = 1) -> Iterator[str]:
     """`tokenward serve --db DB --port P` until the block ends; yields the base URL."""
     port = free_port()
     with log.open("wb") as out:
-        proc = subprocess.Popen([TOKENWARD, "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port)],
+        proc = subprocess.Popen([TOKENWARD, "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port),
+                                 "--workers", str(workers)],
                                 env={**env, "PYTHONUNBUFFERED": "1"}, stdout=out, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:

@@ -168,3 +168,17 @@ def test_no_plaintext_secret_in_any_response_or_log(served: Site) -> None:
     assert len(pages) > 15
     for secret in served.secrets:
         assert not any(secret in b or secret[4:20] in b for b in bodies), "a plaintext secret was served"
+
+
+@pytest.mark.parametrize("served", ["sqlite", "postgresql"], indirect=True)
+def test_several_worker_processes_share_sessions_and_keys(served: Site) -> None:
+    assert served.log is not None
+    with serving(served.db, served.env, served.log.with_name("workers.log"), workers=2) as url, \
+            httpx.Client(base_url=url, timeout=30) as c:
+        key = {"Authorization": f"Bearer {served.keys['rita']}"}
+        assert {c.get("/api/summary", headers=key).status_code for _ in range(20)} == {200}
+        assert _login(served, c, served.keys["rita"]).status_code == 303
+        # the session was opened by one process; every request after (either process) knows it
+        assert {c.get("/tokens").status_code for _ in range(20)} == {200}
+    log = served.log.with_name("workers.log").read_text(errors="replace")
+    assert "Traceback" not in log and served.keys["rita"] not in log

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,7 +86,10 @@ def serve(db: Db = None,
           tls_key: Annotated[Path | None, typer.Option("--tls-key", help="TLS private key (PEM).")] = None,
           proxy: Annotated[str | None, typer.Option("--trust-proxy", help="Addresses of a TLS-terminating proxy "
                                                     "whose X-Forwarded-* headers to trust (e.g. 127.0.0.1).")]
-          = None) -> None:
+          = None,
+          workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes (one per core "
+                                               "serves the most clients; sessions live in the inventory).")] = 1
+          ) -> None:
     """Serve the dashboard and JSON API over the inventory (API reference at /docs)."""
     with user_errors():
         if (tls_cert is None) != (tls_key is None):
@@ -94,7 +98,7 @@ def serve(db: Db = None,
             print(_new_key(db, "admin", "admin"))
             err.print("admin created; the key above is shown only now")
         _warn_exposed(host, tls_cert is not None or proxy is not None)
-        _run(db, host, port, tls_cert, tls_key, proxy)
+        _run(db, host, port, tls_cert, tls_key, proxy, workers)
 
 
 def _warn_exposed(host: str, protected: bool) -> None:
@@ -103,15 +107,23 @@ def _warn_exposed(host: str, protected: bool) -> None:
                   "text (use --tls-cert/--tls-key, or a TLS proxy with --trust-proxy)")
 
 
-def _run(db: str | None, host: str, port: int, cert: Path | None, key: Path | None, proxy: str | None) -> None:
+def _run(db: str | None, host: str, port: int, cert: Path | None, key: Path | None, proxy: str | None,
+         workers: int = 1) -> None:
     import uvicorn
 
     from tokenward.web import WebSettings, create_app
+    from tokenward.web.app import FACTORY, settings_to_env
 
-    app = create_app(db, WebSettings(secure_cookies=cert is not None or proxy is not None))
+    settings = WebSettings(secure_cookies=cert is not None or proxy is not None)
+    app = create_app(db, settings)  # opened here even with workers: a bad --db fails now, in one line
+    if workers > 1:
+        # Each worker process builds its own app from the environment (uvicorn imports the factory).
+        app.state.tw.inventory.close()
+        os.environ.update(settings_to_env(db, settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     scheme = "https" if cert else "http"
     err.print(f"tokenward dashboard on {scheme}://{host}:{port}/ (Ctrl-C stops it)")
-    uvicorn.run(app, host=host, port=port, access_log=False,  # our own log line: route only, no query string
+    uvicorn.run(app if workers == 1 else FACTORY, factory=workers > 1, workers=workers, host=host, port=port,
+                access_log=False,  # our own log line: route only, no query string
                 ssl_certfile=str(cert) if cert else None, ssl_keyfile=str(key) if key else None,
                 proxy_headers=proxy is not None, forwarded_allow_ips=proxy, log_level="warning")

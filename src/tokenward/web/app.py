@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -54,6 +55,21 @@ def create_app(inventory_url: str | None, settings: WebSettings | None = None) -
     _handlers(app)
     app.middleware("http")(_headers_and_log)
     return app
+
+
+FACTORY = "tokenward.web.app:app_from_env"
+_ENV_DB, _ENV_SECURE = "TOKENWARD_SERVE_DB", "TOKENWARD_SERVE_SECURE_COOKIES"
+
+
+def settings_to_env(db: str | None, settings: WebSettings) -> dict[str, str]:
+    """What app_from_env needs, as environment variables (for `serve --workers`: one app per process)."""
+    return {_ENV_DB: db or "", _ENV_SECURE: "1" if settings.secure_cookies else "0"}
+
+
+def app_from_env() -> FastAPI:
+    """The app of one `serve --workers` process, from settings_to_env's variables."""
+    db = os.environ.get(_ENV_DB) or None
+    return create_app(db, WebSettings(secure_cookies=os.environ.get(_ENV_SECURE) == "1"))
 
 
 def _version() -> str:

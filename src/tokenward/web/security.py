@@ -62,19 +62,33 @@ class KeyCache:
         self.seconds = seconds
         self._found: dict[str, tuple[User, float]] = {}
         self._lock = threading.Lock()
+        self._checking: dict[str, threading.Lock] = {}  # one argon2 check per key at a time
 
     def user(self, inventory: Inventory, key: str) -> User | None:
         """The key's user (cached for a while), or None."""
         digest = hashlib.sha256(key.encode()).hexdigest()
+        hit = self._cached(digest)
+        if hit is not None:
+            return hit
+        with self._lock:
+            checking = self._checking.setdefault(digest, threading.Lock())
+        # When the entry expires under load, every waiting request would run argon2 at once (seconds of
+        # stall on two cores); the first checks, the others wait for its answer.
+        with checking:
+            hit = self._cached(digest)
+            if hit is not None:
+                return hit
+            found = users.user_for_key(inventory, key)
+            with self._lock:
+                if found is not None:
+                    self._found[digest] = (found, time.monotonic() + self.seconds)
+                self._checking.pop(digest, None)
+        return found
+
+    def _cached(self, digest: str) -> User | None:
         with self._lock:
             hit = self._found.get(digest)
-        if hit and hit[1] > time.monotonic():
-            return hit[0]
-        found = users.user_for_key(inventory, key)
-        if found is not None:
-            with self._lock:
-                self._found[digest] = (found, time.monotonic() + self.seconds)
-        return found
+        return hit[0] if hit and hit[1] > time.monotonic() else None
 
 
 class LoginLimiter:
