@@ -19,7 +19,8 @@ Every run is the CLI in a fresh process (`tokenward monitor DIR --db sqlite:///â
 Reported: events (from the CLI's summary), wall seconds, events/s (wall), CPU seconds (user+sys of the
 CLI and its workers, from wait4) and peak RSS (the largest process). The files are in the page cache
 (just generated or read by an earlier round): this measures the monitor, not the disk.
-On a shared machine compare variants by CPU seconds; wall rates need a quiet machine.
+On a shared machine compare variants by CPU seconds; wall rates need a quiet machine. To compare two source
+trees with the same installed CLI, run the script once per tree with PYTHONPATH=<tree>/src (the CLI inherits it).
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def test_a_worker_that_dies_fails_the_run_instead_of_hanging(tmp_path: Path, mon
     from tokenward.usage import parallel
 
     _trails(tmp_path)
-    monkeypatch.setattr(parallel, "_decode_files", lambda *args: os._exit(3))
+    monkeypatch.setattr(parallel, "_shard_worker", lambda *args: os._exit(3))
     with Inventory.open(f"sqlite:///{tmp_path / 'i.db'}") as inv:
         m = Monitor(Joiner(InventoryDirectory(inv)), AlertManager([]), UsageState(inv.engine))
         with pytest.raises(UsageError, match="worker failed"):

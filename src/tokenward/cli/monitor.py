@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 Db = Annotated[str | None, typer.Option("--db", envvar="TOKENWARD_DB",
                                         help="Inventory URL (sqlite:///…, postgresql://…) or SQLite file.")]
 AsJson = Annotated[bool, typer.Option("--json", help="JSON output.")]
+REMOTE = ("s3://",)  # remote_logs.REMOTE_SCHEMES, named here so a local run does not import that module
 scopes_app = typer.Typer(help="Least privilege from observed use.", no_args_is_help=True)
 
 
@@ -206,6 +207,8 @@ def _run(a: MonitorArgs, db: str | None) -> int:
     """Run over the logs, s3:// prefixes first fetched past their cursor (saved only once the run is done)."""
     from dataclasses import replace
 
+    if not any(p.startswith(REMOTE) for p in a.logs):
+        return _run_local(a, db)  # without the object-store clients (their imports cost ~0.1 s of start-up)
     from tokenward.sources.live.remote_logs import fetched_logs, is_remote
     from tokenward.usage import logfiles
 

@@ -13,10 +13,10 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    bindparam,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from tokenward.errors import StoreError
@@ -45,7 +45,7 @@ class FileRecord:
 class Checkpoint:
     """Everything one checkpoint writes, in one transaction (so a crash never double counts)."""
 
-    profiles: dict[str, dict[str, Any]]
+    profiles: dict[str, dict[str, Any] | str]  # token id -> Profile.to_dict(), or that already as profile_json
     files: tuple[FileRecord, ...]
     alerts: tuple[Alert, ...]
     suppressed: dict[str, int]
@@ -62,7 +62,13 @@ class UsageState:
         self.dialect = engine.dialect.name  # the tables come with the inventory's migrations
 
     def _insert(self, table: Table) -> Any:
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+        if self.dialect == "postgresql":  # imported here: its drivers' modules cost a SQLite run ~40 ms
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table)
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
 
     def _read(self, query: Any) -> list[Any]:
         try:
@@ -129,7 +135,8 @@ class UsageState:
         """Write a checkpoint atomically; returns the file records with their ids."""
         try:
             with self.engine.begin() as conn:
-                files = [self._save_file(conn, f) for f in cp.files]
+                files = [self._save_file(conn, f) if f.file_id is None else f for f in cp.files]
+                self._update_files(conn, [f for f in cp.files if f.file_id is not None])
                 self._save_profiles(conn, cp.profiles)
                 self._save_alerts(conn, cp.alerts, cp.suppressed)
                 self._save_small(conn, cp)
@@ -138,24 +145,29 @@ class UsageState:
             raise StoreError(f"writing usage state: {exc}") from None
 
     def _save_file(self, conn: Connection, f: FileRecord) -> FileRecord:
-        values = {k: getattr(f, k) for k in ("head_hash", "head_len", "first_hash", "device", "inode", "path",
-                                             "offset", "lines", "complete")}
-        values["updated_at"] = datetime.now(UTC)
-        if f.file_id is None:
-            key = conn.execute(usage_file.insert().values(**values)).inserted_primary_key
-            assert key is not None
-            return replace(f, file_id=int(key[0]))
-        conn.execute(update(usage_file).where(usage_file.c.file_id == f.file_id).values(**values))
-        return f
+        """Insert a new file record; the record with its id."""
+        key = conn.execute(usage_file.insert().values(**_file_values(f))).inserted_primary_key
+        assert key is not None
+        return replace(f, file_id=int(key[0]))
 
-    def _save_profiles(self, conn: Connection, profiles: dict[str, dict[str, Any]]) -> None:
+    def _update_files(self, conn: Connection, files: Sequence[FileRecord]) -> None:
+        """Move known file records (one statement for all: a checkpoint after many logs names them all)."""
+        if not files:
+            return
+        names = (*FILE_FIELDS, "updated_at")  # bound as v_<column>: a column's own name is reserved
+        stmt = update(usage_file).where(usage_file.c.file_id == bindparam("v_id")).values(
+            {k: bindparam(f"v_{k}") for k in names})
+        conn.execute(stmt, [{"v_id": f.file_id, **{f"v_{k}": v for k, v in _file_values(f).items()}}
+                            for f in files])
+
+    def _save_profiles(self, conn: Connection, profiles: dict[str, dict[str, Any] | str]) -> None:
         if not profiles:
             return
         now = datetime.now(UTC)
         ins = self._insert(usage_profile)
         stmt = ins.on_conflict_do_update(index_elements=["token_id"],
                                          set_={"data": ins.excluded.data, "updated_at": ins.excluded.updated_at})
-        conn.execute(stmt, [{"token_id": t, "data": json.dumps(d, separators=(",", ":")), "updated_at": now}
+        conn.execute(stmt, [{"token_id": t, "data": d if isinstance(d, str) else profile_json(d), "updated_at": now}
                             for t, d in sorted(profiles.items())])
 
     def _save_alerts(self, conn: Connection, alerts: Sequence[Alert], suppressed: dict[str, int]) -> None:
@@ -201,6 +213,19 @@ class UsageState:
                 conn.execute(stmt, row)
         except SQLAlchemyError as exc:
             raise StoreError(f"writing usage state: {exc}") from None
+
+
+def profile_json(data: dict[str, Any]) -> str:
+    """A baseline's stored text (parallel workers write their own, so the parent need not)."""
+    return json.dumps(data, separators=(",", ":"))
+
+
+FILE_FIELDS = ("head_hash", "head_len", "first_hash", "device", "inode", "path", "offset", "lines", "complete")
+
+
+def _file_values(f: FileRecord) -> dict[str, Any]:
+    """The columns of a file record, stamped now."""
+    return {**{k: getattr(f, k) for k in FILE_FIELDS}, "updated_at": datetime.now(UTC)}
 
 
 def _when(iso_text: str) -> datetime:

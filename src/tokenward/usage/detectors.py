@@ -312,13 +312,19 @@ DETECTORS: dict[str, Detector] = {d.name: d for d in (
 )}
 
 
-def detect(p: Profile, s: Scene, detectors: dict[str, Detector] = DETECTORS,
+def woken(detectors: dict[str, Detector], trig: int) -> tuple[Detector, ...]:
+    """The detectors that trigger bits trig wake, in registry order."""
+    return tuple(d for d in detectors.values() if d.triggers & trig)
+
+
+def detect(p: Profile, s: Scene, detectors: dict[str, Detector] | tuple[Detector, ...] = DETECTORS,
            held: set[str] | None = None) -> list[Anomaly]:
     """Findings of every detector the scene's trigger bits wake (gated ones stay quiet while learning; their
-    names are added to held, so the run can say what the young baseline held back)."""
+    names are added to held, so the run can say what the young baseline held back). detectors may be the
+    ones already woken (see woken: the monitor keeps them per trigger bits)."""
     learning: bool | None = None
     found: list[Anomaly] = []
-    for d in detectors.values():
+    for d in detectors.values() if isinstance(detectors, dict) else detectors:
         if not d.triggers & s.trig:
             continue
         if d.gated:

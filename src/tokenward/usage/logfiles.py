@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, cast
 
 from tokenward.usage.parsers.interface import load_json
 
@@ -40,6 +40,7 @@ HEAD_RAW_CHUNK = 1 << 13  # when only the head is wanted, inflate little more th
 MAX_PIECE = 1 << 23  # inflated bytes per step at most (a highly compressed file must not balloon memory)
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DOCUMENT = 1 << 30
+ONE_SHOT = 1 << 26  # compressed bytes at most that a document's gzip is inflated from in one step
 
 
 @dataclass(frozen=True)
@@ -161,10 +162,77 @@ class GzipStream(io.RawIOBase):
             data, self.pending = data[:size], data[size:]
         return data
 
+    def read_document(self, size: int) -> bytes:
+        """Up to size decompressed bytes, from a stream not read yet: a small enough file is inflated in one
+        step into a buffer sized from its trailer (twice as fast as piecewise reads and their join); a
+        damaged one is read as read() reads it, so it stops exactly where read() would."""
+        if not self._untouched():
+            return self.read(size)
+        raw = self.raw.read(ONE_SHOT + 1)
+        if len(raw) <= ONE_SHOT:
+            try:
+                data = _inflate_all(raw)
+            except INFLATE_ERRORS:
+                data = None
+            if data is not None and len(data) <= size:
+                self.done = True
+                return data
+        self.raw = cast(BinaryIO, _Rewound(raw, self.raw))
+        return self.read(size)
+
+    def _untouched(self) -> bool:
+        """True when nothing was read from this stream yet (and its file can tell where it is)."""
+        try:
+            return not (self.pending or self.tail or self.done) and self.raw.tell() == 0
+        except OSError:  # a named pipe
+            return False
+
     def close(self) -> None:
         """Close the compressed file too."""
         self.raw.close()
         super().close()
+
+
+class _Rewound(io.RawIOBase):
+    """A file whose first bytes were read already: those bytes again, then the rest of the file."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = io.BytesIO(head), rest
+
+    def readable(self) -> bool:
+        """Always: this is a reader."""
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """The next bytes: of the head while it lasts, then of the file."""
+        return self.head.read(size) or self.rest.read(size)
+
+    def close(self) -> None:
+        """Close the file."""
+        self.rest.close()
+        super().close()
+
+
+def _inflate_all(raw: bytes) -> bytes | None:
+    """The content of raw when it is one whole gzip member, inflated in one step into a buffer sized from its
+    trailer; None when it is not (several members, padding, damage) or ISA-L is missing: read it piecewise.
+
+    The one-step inflate stops at the end of the first member, so the trailer at the very end of raw (size
+    and CRC-32 of the content) must be this member's own: several members, or padding, fail that check.
+    """
+    size, crc = int.from_bytes(raw[-4:], "little"), int.from_bytes(raw[-8:-4], "little")
+    if INFLATE is zlib or len(raw) < 18 or size > min(MAX_DOCUMENT, len(raw) * 1032):
+        return None  # deflate inflates 1032:1 at most: a larger trailer size is a lie, not a buffer to allocate
+    data: bytes = INFLATE.decompress(raw, wbits=31, bufsize=size + 1)
+    if len(data) & 0xFFFFFFFF != size or INFLATE.crc32(data) != crc or _doubled(raw):
+        return None
+    return data
+
+
+def _doubled(raw: bytes) -> bool:
+    """True when raw is one gzip file twice over (its trailer then names the first copy's content too)."""
+    half = len(raw) // 2
+    return len(raw) % 2 == 0 and raw[:half] == raw[half:]
 
 
 def open_log(path: str, raw_chunk: int = RAW_CHUNK) -> BinaryIO:
@@ -294,7 +362,7 @@ def batches(stream: BinaryIO, offset: int, line: int, final: bool = True,
 
 def document(stream: BinaryIO) -> LineBatch:
     """The whole log as one record (a pretty-printed JSON export), as line 1."""
-    data = stream.read(MAX_DOCUMENT)
+    data = stream.read_document(MAX_DOCUMENT) if isinstance(stream, GzipStream) else stream.read(MAX_DOCUMENT)
     return LineBatch([data], 1, len(data), 2)
 
 

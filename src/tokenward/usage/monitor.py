@@ -18,9 +18,18 @@ from tokenward.usage import logfiles
 from tokenward.usage.agents import Agents
 from tokenward.usage.alerts import AlertManager, Evidence, evidence_of
 from tokenward.usage.baseline import ALWAYS, ERRORS, NEW_AGENT, NEW_IP, RATE, Profile, Tuning, counts
-from tokenward.usage.detectors import DETECTORS, Detector, DetectSettings, Scene, TokenInfo, detect
+from tokenward.usage.detectors import (
+    DETECTORS,
+    Anomaly,
+    Detector,
+    DetectSettings,
+    Scene,
+    TokenInfo,
+    detect,
+    woken,
+)
 from tokenward.usage.events import ParseContext, StorageViolation, UsageEvent, iso
-from tokenward.usage.geo import Geo
+from tokenward.usage.geo import Geo, GeoPlace
 from tokenward.usage.identity import NEVER_DECLARED, Joiner
 from tokenward.usage.logfiles import FileIdentity, LineBatch
 from tokenward.usage.parsers import LogParser, ParserOptions, choose
@@ -141,6 +150,7 @@ class Monitor:
         self.profiles: dict[str, Profile] = {}
         self._cache: dict[str, tuple[TokenInfo, Profile, str, bool, Callable[[UsageEvent], int]]] = {}
         self._saved: dict[str, int] = {}  # token id -> events when its baseline was last written
+        self.texts: dict[str, tuple[int, str]] = {}  # token id -> (events, baseline as stored) written by a worker
         self._files: dict[int, FileRecord] = {}
         self._new_files: list[FileRecord] = []
         self._violations: list[StorageViolation] = []
@@ -150,6 +160,7 @@ class Monitor:
         self.events = self.malformed = self.unmapped = 0
         self.alert_counts: dict[str, int] = {}
         self.held: dict[str, tuple[str, set[str]]] = {}  # token id -> (name, detectors held back while learning)
+        self._woken: dict[int, tuple[Detector, ...]] = {}  # trigger bits -> the detectors they wake
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
         self.shard: tuple[int, int] | None = None  # (k, n): only tokens whose identifier hashes to k mod n
@@ -190,19 +201,33 @@ class Monitor:
 
     def _slow(self, info: TokenInfo, prof: Profile, ev: UsageEvent, trig: int, where: str) -> None:
         agent = self.agents.classify(ev.agent) if trig & NEW_AGENT else None
+        wake = self._woken.get(trig)
+        if wake is None:
+            wake = self._woken[trig] = woken(self.detectors, trig)
+        if all(d.gated for d in wake) and prof.learning(ev.at):  # what detect() would do, without a Scene
+            if wake:
+                self.held.setdefault(info.token_id, (info.public_id or info.preview, set()))[1].update(
+                    d.name for d in wake)
+            place = (self.geo.place(ev.ip) if ev.ip else GeoPlace()) if trig & NEW_IP else None
+            prof.learn(ev, trig, place, agent)
+            return
         scene = Scene(ev, info, trig, self.geo, agent, self.opt.settings)
         held: set[str] = set()
-        for f in detect(prof, scene, self.detectors, held):
-            evidence: list[Evidence] = [evidence_of(ev, f"{where}:{ev.line}")]
-            if trig & (RATE | ERRORS) and f.detector in ("rate-spike", "error-burst"):
-                evidence.insert(0, replace(evidence[0], where=f"{where}:{prof.bucket_line}-{ev.line}",
-                                           ref="the 10-minute bucket so far"))
-            alert = self.alerts.consider(info, ev, f, evidence, snapshot(prof))
-            if alert is not None:
-                self.alert_counts[alert.severity] = self.alert_counts.get(alert.severity, 0) + 1
+        for f in detect(prof, scene, wake, held):
+            self._raise(info, prof, ev, f, trig, where)
         if held:
             self.held.setdefault(info.token_id, (info.public_id or info.preview, set()))[1].update(held)
         prof.learn(ev, trig, scene.place if trig & NEW_IP else None, agent)
+
+    def _raise(self, info: TokenInfo, prof: Profile, ev: UsageEvent, f: Anomaly, trig: int, where: str) -> None:
+        """Hand one detector's finding to the alert manager, with its evidence and the baseline it was judged by."""
+        evidence: list[Evidence] = [evidence_of(ev, f"{where}:{ev.line}")]
+        if trig & (RATE | ERRORS) and f.detector in ("rate-spike", "error-burst"):
+            evidence.insert(0, replace(evidence[0], where=f"{where}:{prof.bucket_line}-{ev.line}",
+                                       ref="the 10-minute bucket so far"))
+        alert = self.alerts.consider(info, ev, f, evidence, snapshot(prof))
+        if alert is not None:
+            self.alert_counts[alert.severity] = self.alert_counts.get(alert.severity, 0) + 1
 
     # -- checkpoints ----------------------------------------------------------------------------
 
@@ -215,7 +240,7 @@ class Monitor:
         if self.state is None:
             return
         changed = {t: p for t, p in self.profiles.items() if self._saved.get(t) != p.events}
-        cp = Checkpoint({t: p.to_dict() for t, p in changed.items()}, tuple(self._files.values()),
+        cp = Checkpoint({t: self._stored(t, p) for t, p in changed.items()}, tuple(self._files.values()),
                         tuple(raised), suppressed, dict(self.joiner.new_idents), tuple(self._declared),
                         tuple(self._violations))
         for rec in self.state.checkpoint(cp):
@@ -224,6 +249,11 @@ class Monitor:
         self._saved.update({t: p.events for t, p in changed.items()})
         self.joiner.new_idents.clear()
         self._declared, self._violations = [], []
+
+    def _stored(self, token_id: str, p: Profile) -> dict[str, Any] | str:
+        """What to store of a baseline: the text a worker made of it when it has not changed since."""
+        text = self.texts.pop(token_id, None)
+        return text[1] if text is not None and text[0] == p.events else p.to_dict()
 
     def _maybe_checkpoint(self) -> None:
         if self._since_checkpoint >= self.opt.checkpoint_events or (

@@ -8,13 +8,14 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
-
-import httpx
 
 from tokenward.errors import UsageError
 from tokenward.usage.alerts import Alert, AlertSink, render_json, render_text
+
+if TYPE_CHECKING:  # httpx is imported by the webhook sink only: a run without webhooks starts faster
+    import httpx
 
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 SLACK_EMOJI = {"critical": ":rotating_light:", "high": ":red_circle:", "medium": ":large_orange_circle:",
@@ -95,7 +96,11 @@ class WebhookSink:
         if style not in STYLES:
             raise UsageError(f"unknown webhook style {style!r} (choose from {', '.join(STYLES)})")
         self.url, self.body, self.retries, self.backoff, self.sleep = url, STYLES[style], retries, backoff, sleep
-        self.client = client or httpx.Client(timeout=10.0)
+        if client is None:
+            import httpx
+
+            client = httpx.Client(timeout=10.0)
+        self.client = client
         self.spool = spool
         self.delivered = self.failed = self.spooled = self.replayed = 0
         self.last_error: str | None = None
@@ -107,6 +112,8 @@ class WebhookSink:
         self.sleep(min(delay, 30.0))
 
     def _post(self, alert: Alert) -> bool:
+        import httpx
+
         body = self.body(alert)
         retries = 0 if self._down else self.retries
         for attempt in range(retries + 1):

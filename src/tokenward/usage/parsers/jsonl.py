@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any
+
+import msgspec
 
 from tokenward.usage.events import (
     IDENT_KINDS,
@@ -27,6 +29,25 @@ TIME_FALLBACKS = ("time", "timestamp", "@timestamp")
 FIELDS = frozenset(DEFAULT_MAPPING)
 
 
+I64 = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]  # orjson reads larger integers as floats
+Scalar = str | I64 | float | bool | None  # values msgspec and orjson read alike; any other: the general path
+
+
+def typed_decoder(mapping: Mapping[str, str]) -> Callable[[bytes], Any] | None:
+    """A msgspec decoder of a flat JSON object whose every key is a mapped name and every value a scalar, into a
+    struct with our field names (status: UNSET when absent, which means 200); None when two fields share a key.
+
+    Unknown keys are refused rather than skipped: msgspec does not check what it skips (invalid UTF-8, an
+    out-of-range number) where orjson refuses the line, and the two must agree on every line they both read.
+    """
+    if len(set(mapping.values())) != len(mapping):
+        return None
+    fields = [(name, Scalar | msgspec.UnsetType, msgspec.UNSET) if name == "status" else (name, Scalar, None)
+              for name in mapping]
+    line = msgspec.defstruct("Line", fields, rename=dict(mapping), gc=False, forbid_unknown_fields=True)
+    return msgspec.json.Decoder(line).decode
+
+
 def mapping_with(overrides: Mapping[str, str]) -> dict[str, str]:
     """The default mapping with overrides applied; ValueError names an unknown field."""
     unknown = sorted(set(overrides) - FIELDS)
@@ -48,6 +69,9 @@ class JsonLinesParser:
         self.flat = all("." not in p for p in self.map.values())
         self.shard = options.shard
         self.sharded = options.shard is not None and self.flat  # the monitor need not filter these events again
+        self.key = f'"{self.map["token_id"]}"'.encode()
+        self.typed = typed_decoder(self.map) if self.flat else None
+        self.misses = self.tried = 0  # lines the typed decoder refused, and lines of the batches before
 
     def sniff(self, line: bytes) -> bool:
         """A JSON object naming a token or token identifier under the mapped names."""
@@ -69,6 +93,25 @@ class JsonLinesParser:
         found = self.tokens.identify(secret) if secret else None
         return (TOKEN_ID, found[0], found[1]) if found else None
 
+    def _typed_ident(self, r: Any) -> tuple[str, str, str | None] | None:
+        """_ident of a typed line (the same kinds in the same order)."""
+        for kind, _ in self.idents:
+            value = getattr(r, kind)
+            if value:
+                return kind, str(value), None
+        raw = r.token
+        secret = header_secret(raw) if isinstance(raw, str) else None
+        found = self.tokens.identify(secret) if secret else None
+        return (TOKEN_ID, found[0], found[1]) if found else None
+
+    def _missed(self, position: int) -> Callable[[bytes], Any] | None:
+        """Count a line the typed decoder refused; stop trying it on a log where most lines are refused (extra
+        keys in every line, say: each would be decoded twice)."""
+        self.misses += 1
+        if self.misses > 64 and self.misses * 2 > self.tried + position + 1:
+            self.typed = None
+        return self.typed
+
     def _at(self, rec: dict[str, Any]) -> float:
         stamp = self._get(rec, "at")
         if stamp is None:
@@ -88,17 +131,19 @@ class JsonLinesParser:
                           as_text(self._get(rec, "ref")), ident[2], as_text(self._get(rec, "scopes")))
 
     def parse(self, lines: Sequence[bytes], first_line: int, ctx: ParseContext) -> list[UsageEvent]:
-        """Events of lines that name a token."""
+        """Events of lines that name a token.
+
+        A line whose keys are all mapped and whose values are all scalars is decoded once, by msgspec into a
+        struct of the mapped fields; any other line (an extra key, a nested value, an integer orjson would
+        read as a float, invalid JSON, ...) goes through orjson as before, which reports what is wrong with it.
+        """
         if not self.flat:
             return self._parse_nested(lines, first_line, ctx)
         out: list[UsageEvent] = []
-        append, provider = out.append, self.provider
-        m = self.map
-        k_at, k_id, k_ip, k_agent, k_action = m["at"], m["token_id"], m["ip"], m["agent"], m["action"]
-        k_status, k_provider, k_ref, k_scopes = m["status"], m["provider"], m["ref"], m["scopes"]
-        key, shard = f'"{k_id}"'.encode(), self.shard
+        append, provider, typed, general = out.append, self.provider, self.typed, self._general
+        key, shard = self.key, self.shard
         after, k, n = len(key) + 2, *(shard or (0, 1))
-        minutes, new, event_of = MINUTES, tuple.__new__, UsageEvent
+        minutes, new, event_of, unset = MINUTES, tuple.__new__, UsageEvent, msgspec.UNSET
         for i, raw in enumerate(lines, first_line):
             if shard is not None:  # skip other workers' lines before decoding: last char of the id, mod n
                 pos = raw.find(key)
@@ -106,38 +151,78 @@ class JsonLinesParser:
                     start = raw.find(b'"', pos + after - 2)
                     if 0 <= start - pos <= after:
                         end = raw.find(b'"', start + 1)
-                        if end > start + 1 and raw[end - 1] % n != k and raw[end - 2] != 92:
+                        if end > start + 1 and raw[end - 1] % n != k and raw[end - 1] < 128 \
+                                and raw.find(b"\\", start, end) < 0:  # not an escape, not UTF-8: the char itself
                             continue
             try:
-                rec = json_loads(raw)
-                ident = rec.get(k_id)
-                pv = None
-                if type(ident) is str and ident:
-                    kind = TOKEN_ID
-                else:
-                    found = self._ident(rec)
+                r = typed(raw) if typed is not None else None
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+                r = None
+                typed = self._missed(i - first_line)
+            if r is None or r.at is None:  # no time under its mapped name: the general path tries the others
+                general(raw, i, ctx, out)
+                continue
+            try:
+                kind, pv = TOKEN_ID, None
+                if not (type(ident := r.token_id) is str and ident):
+                    found = self._typed_ident(r)
                     if found is None:
                         ctx.unattributed += 1
                         continue
                     kind, ident, pv = found
-                    if shard is not None and ord(ident[-1]) % n != k:
-                        continue
-                at = rec.get(k_at)
+                if shard is not None and ord(ident[-1]) % n != k:
+                    continue
+                at = r.at
                 if type(at) is str and len(at) >= 20 and at[-1] == "Z" and at[16] == ":":
-                    base = minutes.get(at[:16])  # 'YYYY-MM-DDTHH:MM:SS.fffZ': one datetime parse per minute
+                    base = minutes.get(at[:16])
                     at = (minute_of(at) if base is None else base) + float(at[17:-1])
                 elif type(at) is not float:
-                    at = self._at(rec)
-                status = rec.get(k_status, 200)
-                ip, agent, action = rec.get(k_ip), rec.get(k_agent), rec.get(k_action)
+                    at = any_seconds(at)
+                status, ip, agent, action = r.status, r.ip, r.agent, r.action
+                if status is unset:
+                    status = 200
                 if type(status) is not int or not (type(ip) is str and type(agent) is str and type(action) is str) \
                         or "?" in action:
                     status, ip, agent, action = _coerce(status, ip, agent, action)
-                append(new(event_of, (at, kind, ident, rec.get(k_provider) or provider, ip, agent, action, status, i,
-                                      rec.get(k_ref), pv, rec.get(k_scopes))))
+                append(new(event_of, (at, kind, ident, r.provider or provider, ip, agent, action, status, i,
+                                      r.ref, pv, r.scopes)))
             except (ValueError, TypeError, AttributeError, OverflowError):
                 ctx.bad(i, "invalid JSON or unreadable field")
+        self.tried += len(lines)
         return out
+
+    def _general(self, raw: bytes, i: int, ctx: ParseContext, out: list[UsageEvent]) -> None:
+        """The event of one line decoded by orjson into a dict (any shape; what is wrong is reported)."""
+        m, shard = self.map, self.shard
+        try:
+            rec = json_loads(raw)
+            ident = rec.get(m["token_id"])
+            pv = None
+            if type(ident) is str and ident:
+                kind = TOKEN_ID
+            else:
+                found = self._ident(rec)
+                if found is None:
+                    ctx.unattributed += 1
+                    return
+                kind, ident, pv = found
+            if shard is not None and ord(ident[-1]) % shard[1] != shard[0]:
+                return
+            at = rec.get(m["at"])
+            if type(at) is str and len(at) >= 20 and at[-1] == "Z" and at[16] == ":":
+                base = MINUTES.get(at[:16])  # 'YYYY-MM-DDTHH:MM:SS.fffZ': one datetime parse per minute
+                at = (minute_of(at) if base is None else base) + float(at[17:-1])
+            elif type(at) is not float:
+                at = self._at(rec)
+            status = rec.get(m["status"], 200)
+            ip, agent, action = rec.get(m["ip"]), rec.get(m["agent"]), rec.get(m["action"])
+            if type(status) is not int or not (type(ip) is str and type(agent) is str and type(action) is str) \
+                    or "?" in action:
+                status, ip, agent, action = _coerce(status, ip, agent, action)
+            out.append(UsageEvent(at, kind, ident, rec.get(m["provider"]) or self.provider, ip, agent, action, status,
+                                  i, rec.get(m["ref"]), pv, rec.get(m["scopes"])))
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            ctx.bad(i, "invalid JSON or unreadable field")
 
     def _parse_nested(self, lines: Sequence[bytes], first_line: int, ctx: ParseContext) -> list[UsageEvent]:
         out: list[UsageEvent] = []
