@@ -94,10 +94,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`tokenward serve` on a free port, once /api/health answers."""
+def start_server(url: str, log: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+    """`tokenward serve --workers N` on a free port, once /api/health answers."""
     port = free_port()
-    proc = subprocess.Popen([TOKENWARD, "serve", "--db", url, "--port", str(port)], stdout=log.open("wb"),
+    proc = subprocess.Popen([TOKENWARD, "serve", "--db", url, "--port", str(port), "--workers", str(workers)],
+                            stdout=log.open("wb"),
                             stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -211,12 +212,12 @@ def run(backend: str, args: argparse.Namespace, temp: Path) -> dict[str, Any]:
         if not args.no_fill:
             fill(url, args.tokens, args.occurrences)
         settle(url)
-        proc, base = start_server(url, temp / f"serve-{backend}.log")
+        proc, base = start_server(url, temp / f"serve-{backend}.log", args.workers)
         key = make_key(url)
         warm(base, key)
         result = load(base, key, args.clients, args.seconds, max(1, args.tokens // 50))
         result.update(backend="postgresql" if "postgresql" in url else "sqlite", tokens=args.tokens,
-                      occurrences=args.occurrences, clients=args.clients, seconds=args.seconds,
+                      occurrences=args.occurrences, clients=args.clients, seconds=args.seconds, workers=args.workers,
                       machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
         print(f"\n{result['backend']}:\n{table(result)}", flush=True)
         return result
@@ -240,6 +241,7 @@ def main() -> None:
     ap.add_argument("--pg-url", help="an empty PostgreSQL database (default: a throwaway cluster)")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--workers", type=int, default=1, help="`tokenward serve --workers N` (server processes)")
     args = ap.parse_args()
     if args.no_fill and not args.db:
         ap.error("--no-fill needs --db")
