@@ -13,25 +13,11 @@ from typing import Any
 from tokenward.errors import RuleError
 from tokenward.rules import diskcache
 
-# The rule model lives in model.py (no pydantic, no YAML); its names are re-exported here.
-from tokenward.rules.model import (
-    CONFIDENCE_ORDER,
-    DEFAULT_WITHIN,
-    ID_RE,
-    MAX_WITHIN,
-    MIN_GATED_KEYWORD,
-    STRUCTURAL_PROVIDERS,
-    Confidence,
-    PairSpec,
-    RuleSpec,
-    common_keywords,
-    confidence_rank,
-    near_pattern,
-)
+# The rule model lives in model.py (no pydantic, no YAML); what callers take from here is re-exported.
+from tokenward.rules.model import PairSpec, RuleSpec, common_keywords, confidence_rank
 
-__all__ = ["BUILTIN_DIR", "CONFIDENCE_ORDER", "DEFAULT_WITHIN", "ID_RE", "MAX_WITHIN", "MIN_GATED_KEYWORD",
-           "STRUCTURAL_PROVIDERS", "Confidence", "PairSpec", "RuleSpec", "common_keywords", "confidence_rank",
-           "load_rule_file", "load_rules", "near_pattern", "rule_files", "ruleset_hash"]
+__all__ = ["BUILTIN_DIR", "RuleSpec", "common_keywords", "confidence_rank", "load_rule_file", "load_rules",
+           "rule_files", "ruleset_hash"]
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 
