@@ -71,8 +71,10 @@ def _shared_loader() -> jinja2.BaseLoader:
 
 def environment(*front: jinja2.BaseLoader) -> jinja2.Environment:
     """The autoescaping environment over the report templates, with `front` loaders searched first."""
+    # auto_reload off: the templates are package files; checking their mtimes was a stat per render
     env = jinja2.Environment(loader=jinja2.ChoiceLoader([*front, _shared_loader()]), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             auto_reload=False)
     env.filters["when"] = when
     env.filters["safe_url"] = safe_url
     env.globals["bars"] = bars

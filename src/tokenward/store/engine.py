@@ -24,6 +24,11 @@ T = TypeVar("T")
 CHUNK = 5000  # bound parameters per IN (...) list
 
 
+# Kept connections: the dashboard's request threads otherwise opened and closed overflow connections (each
+# with its PRAGMAs, or a PostgreSQL login) on almost every request under load.
+POOL_SIZE = 10
+
+
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # the driver must not open transactions itself; _sqlite_begin does
     cursor = dbapi_conn.cursor()
@@ -45,7 +50,7 @@ def make_engine(url: URL, create: bool = True) -> Engine:
             import psycopg  # noqa: F401
         except ImportError:
             raise StoreError("PostgreSQL needs psycopg: pip install 'tokenward[postgres]'") from None
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
     if not create and not (url.database and url.database != ":memory:" and Path(url.database).is_file()):
         raise StoreError(f"no inventory at {url.database or display(url)}: scan with --db to create it "
                          "(or `tokenward db upgrade --db …` for an empty one)")
@@ -58,7 +63,8 @@ def make_engine(url: URL, create: bool = True) -> Engine:
             pass
         except OSError as exc:
             raise StoreError(f"cannot create the inventory {path}: {exc.strerror}") from None
-    engine = create_engine(url)
+    in_memory = not url.database or url.database == ":memory:"  # one connection per thread: no pool to size
+    engine = create_engine(url) if in_memory else create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
     sa_event.listen(engine, "connect", _sqlite_connect)
     sa_event.listen(engine, "begin", _sqlite_begin)
     return engine

@@ -32,6 +32,7 @@ MAX_PER_PAGE = 200
 LIVE = '%"status":"live"%'  # verdict notes are compact JSON with sorted keys (store.verification)
 SEVERITY_RANK = t.SEVERITY_RANKS
 COUNT_TTL = 30.0  # seconds a count is reused at one change stamp (owners set by `review` leave no stamp)
+STAMP_TTL = 0.25  # seconds a change stamp is reused: every page and poll asks; pages update within 2 s anyway
 MEMO_SIZE = 256
 
 
@@ -136,6 +137,7 @@ class Queries:
         self.inventory = inventory
         self.overdue_days = overdue_days
         self._counts = _Memo(COUNT_TTL)
+        self._stamps = _Memo(STAMP_TTL)
         self._has_alerts = False
 
     @contextmanager
@@ -318,9 +320,14 @@ class Queries:
             return [_alert_row(data, count) for data, count in conn.execute(query)]
 
     def changes(self) -> str:
-        """A stamp that changes whenever a scan, import, triage, verification or alert lands (cheap to poll)."""
-        with self._read("checking for changes") as conn:
-            return self._stamp(conn)
+        """A stamp that changes whenever a scan, import, triage, verification or alert lands (cheap to poll;
+        under load one read serves every request of the same quarter second)."""
+        found = self._stamps.get("stamp")
+        if found is None:
+            with self._read("checking for changes") as conn:
+                found = self._stamp(conn)
+            self._stamps.put("stamp", found)
+        return str(found)
 
     def _alerts_kept(self, conn: Connection) -> bool:
         """True when the inventory has the usage_alert table (read from the catalogue until it is there:
