@@ -132,6 +132,8 @@ def _route(request: Request) -> str:
 async def _headers_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     started = time.perf_counter()
     response = await call_next(request)
+    if request.method != "GET":  # a write may have landed: this process's next read sees it at once
+        request.app.state.tw.queries.changed()
     ms = (time.perf_counter() - started) * 1000
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
