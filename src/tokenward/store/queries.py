@@ -32,7 +32,6 @@ MAX_PER_PAGE = 200
 LIVE = '%"status":"live"%'  # verdict notes are compact JSON with sorted keys (store.verification)
 SEVERITY_RANK = t.SEVERITY_RANKS
 COUNT_TTL = 30.0  # seconds a count is reused at one change stamp (owners set by `review` leave no stamp)
-LISTINGS = 16  # sorted id listings kept (each up to one id per token)
 STAMP_TTL = 0.25  # seconds a change stamp is reused: every page and poll asks; pages update within 2 s anyway
 MEMO_SIZE = 256
 
@@ -137,7 +136,7 @@ class Queries:
     def __init__(self, inventory: Inventory, overdue_days: int = 90) -> None:
         self.inventory = inventory
         self.overdue_days = overdue_days
-        self._listings = _Memo(COUNT_TTL, size=LISTINGS)  # a listing holds up to every token id: keep few
+        self._counts = _Memo(COUNT_TTL)
         self._stamps = _Memo(STAMP_TTL)
         self._has_alerts = False
 
@@ -161,38 +160,23 @@ class Queries:
         conds = self._conditions(q)
         order = self._order(q)
         with self._read("listing tokens") as conn:
-            listing = self._listing(conn, (_filters(q), q.sort, q.descending), conds, order)
-            chosen = listing[(page - 1) * per_page: page * per_page]
-            rows = conn.execute(select(*TOKEN_COLUMNS).where(t.token.c.token_id.in_(chosen))) if chosen else ()
-            found = {row.token_id: _token_row(row._mapping) for row in rows}
-        items = tuple(found[i] for i in chosen if i in found)
-        total = len(listing)
+            total = self._count(conn, _filters(q), conds)
+            # the page's ids first, from the sort index alone; then only those rows are read
+            ids = (select(t.token.c.token_id).where(*conds).order_by(*order)
+                   .limit(per_page).offset((page - 1) * per_page).subquery())
+            query = select(*TOKEN_COLUMNS).join(ids, ids.c.token_id == t.token.c.token_id).order_by(*order)
+            items = tuple(_token_row(r._mapping) for r in conn.execute(query))
         return TokenPage(total, page, per_page, items)
 
-    def _listing(self, conn: Connection, key: tuple[Any, ...], conds: list[ColumnElement[bool]],
-                 order: list[Any]) -> tuple[str, ...]:
-        """The ids of every token matching conds, in order: read from the sort index once per change stamp
-        (and at most every COUNT_TTL seconds), so any page of the same listing, deep ones too, is a slice and
-        its count a length, not an OFFSET walk and a COUNT per request."""
-        key = (self._current_stamp(conn), *key)
-        found = self._listings.get(key)
+    def _count(self, conn: Connection, filters: tuple[Any, ...], conds: list[ColumnElement[bool]]) -> int:
+        """How many tokens match conds (built from filters): counted once per change stamp (and at most every
+        COUNT_TTL seconds), not on every page of the same listing."""
+        key = (self._current_stamp(conn), filters)
+        found = self._counts.get(key)
         if found is None:
-            query = select(t.token.c.token_id).where(*conds).order_by(*order)
-            found = tuple(row[0] for row in conn.execute(query))
-            self._listings.put(key, found)
-        return tuple(found)
-
-    def changed(self) -> None:
-        """Forget the reused change stamp (after a write through this process: it shows at once)."""
-        self._stamps.clear()
-
-    def _current_stamp(self, conn: Connection) -> str:
-        """changes(), inside an open read (the same quarter-second reuse)."""
-        found = self._stamps.get("stamp")
-        if found is None:
-            found = self._stamp(conn)
-            self._stamps.put("stamp", found)
-        return str(found)
+            found = int(conn.execute(select(func.count()).select_from(t.token).where(*conds)).scalar_one())
+            self._counts.put(key, found)
+        return int(found)
 
     def _conditions(self, q: TokenQuery) -> list[ColumnElement[bool]]:
         q = _printable(q)
@@ -343,6 +327,18 @@ class Queries:
         with self._read("checking for changes") as conn:
             return self._current_stamp(conn)
 
+    def _current_stamp(self, conn: Connection) -> str:
+        """changes(), inside an open read (the same quarter-second reuse)."""
+        found = self._stamps.get("stamp")
+        if found is None:
+            found = self._stamp(conn)
+            self._stamps.put("stamp", found)
+        return str(found)
+
+    def changed(self) -> None:
+        """Forget the reused change stamp (after a write through this process: it shows at once)."""
+        self._stamps.clear()
+
     def _alerts_kept(self, conn: Connection) -> bool:
         """True when the inventory has the usage_alert table (read from the catalogue until it is there:
         a table once there stays, so the polls do not ask again)."""
@@ -364,11 +360,10 @@ class Queries:
 
 
 class _Memo:
-    """A small thread-safe map whose entries expire after ttl seconds (oldest dropped past size entries)."""
+    """A small thread-safe map whose entries expire after ttl seconds (oldest dropped past MEMO_SIZE)."""
 
-    def __init__(self, ttl: float, size: int = MEMO_SIZE) -> None:
+    def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self.size = size
         self._found: dict[Any, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
@@ -386,10 +381,10 @@ class _Memo:
     def put(self, key: Any, value: Any) -> None:
         """Store value under key for ttl seconds."""
         with self._lock:
-            if len(self._found) >= self.size:
+            if len(self._found) >= MEMO_SIZE:
                 now = time.monotonic()
                 live = {k: v for k, v in self._found.items() if v[0] > now}
-                self._found = dict(list(live.items())[-(self.size // 2):])
+                self._found = dict(list(live.items())[-(MEMO_SIZE // 2):])
             self._found[key] = (time.monotonic() + self.ttl, value)
 
 
@@ -400,7 +395,7 @@ def _token_row(m: Any) -> TokenRow:
 
 
 def _filters(q: TokenQuery) -> tuple[Any, ...]:
-    """What selects q's tokens, whatever their order and page (part of the listing cache's key)."""
+    """What selects q's tokens, whatever their order and page (the count cache's key)."""
     search = (q.search or "").strip() or None
     return q.provider, q.status, q.owner, q.location, q.severity, search
 
