@@ -176,3 +176,27 @@ class Traffic:
 def zone(hours: int) -> timezone:
     """A fixed UTC offset."""
     return timezone(timedelta(hours=hours))
+
+
+def monitor_run(logs: Path, db: Path, workers: int) -> tuple[Any, ...]:
+    """`monitor_parallel` over logs into a fresh inventory, then again (offsets were saved: nothing is read
+    twice): summary counts, alerts, stored baselines and file reports, for comparing worker counts."""
+    from tests.usage.test_usage_detectors import ListSink
+    from tokenward.store import Inventory
+    from tokenward.store.usage import UsageState
+    from tokenward.usage.alerts import AlertManager
+    from tokenward.usage.identity import InventoryDirectory, Joiner
+    from tokenward.usage.monitor import Monitor
+    from tokenward.usage.parallel import monitor_parallel
+
+    sink = ListSink()
+    with Inventory.open(f"sqlite:///{db}") as inv:
+        state = UsageState(inv.engine)
+        m = Monitor(Joiner(InventoryDirectory(inv), state.idents(), state.token_flags()), AlertManager([sink]), state)
+        summary = monitor_parallel(m, [str(logs)], workers)
+        again = Monitor(Joiner(InventoryDirectory(inv)), AlertManager([]), UsageState(inv.engine))
+        assert monitor_parallel(again, [str(logs)], workers).events == 0  # offsets were saved
+        profiles = UsageState(inv.engine).profiles()
+    alerts = sorted((a.alert_id, a.token_id, a.detector, a.at, a.observed) for a in sink.alerts)
+    files = [(f.path, f.fmt, f.events, f.malformed, f.unattributed, f.note, f.unreadable) for f in summary.files]
+    return (summary.events, summary.malformed, summary.unmapped, summary.alerts), alerts, profiles, files

@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from tests import usage_samples as s
-from tests.usage.test_usage_detectors import ListSink
 from tokenward.cli.main import app
 from tokenward.store import Inventory
 from tokenward.store.usage import UsageState
@@ -142,28 +141,14 @@ def _trails(root: Path) -> None:
         (root / "AWSLogs/1/CloudTrail/eu-west-1/2025/03/01.json.gz").read_bytes())
 
 
-def _run(tmp_path: Path, name: str, workers: int) -> tuple[Any, list[Any], dict[str, int], list[Any]]:
-    """A run over the trails into a fresh inventory: its summary, alerts, stored baselines and file reports."""
-    sink = ListSink()
-    with Inventory.open(f"sqlite:///{tmp_path / name}") as inv:
-        state = UsageState(inv.engine)
-        m = Monitor(Joiner(InventoryDirectory(inv), state.idents(), state.token_flags()), AlertManager([sink]), state)
-        summary = monitor_parallel(m, [str(tmp_path / "AWSLogs")], workers)
-        again = Monitor(Joiner(InventoryDirectory(inv)), AlertManager([]), UsageState(inv.engine))
-        assert monitor_parallel(again, [str(tmp_path / "AWSLogs")], workers).events == 0  # offsets were saved
-        profiles = {t: d["events"] for t, d in UsageState(inv.engine).profiles().items()}
-    alerts = sorted((a.token_id, a.detector, a.at, a.observed) for a in sink.alerts)
-    return summary, alerts, profiles, [(f.path, f.events, f.malformed, f.unattributed, f.note) for f in summary.files]
-
-
 def test_workers_splitting_files_give_what_one_process_gives(tmp_path: Path) -> None:
     _trails(tmp_path)
-    one, alerts, profiles, files = _run(tmp_path, "one.db", 1)
-    two, alerts2, profiles2, files2 = _run(tmp_path, "two.db", 2)
-    assert any(d == "new-country" for _, d, _, _ in alerts)
+    one, alerts, profiles, files = s.monitor_run(tmp_path / "AWSLogs", tmp_path / "one.db", 1)
+    two, alerts2, profiles2, files2 = s.monitor_run(tmp_path / "AWSLogs", tmp_path / "two.db", 2)
+    assert any(a[2] == "new-country" for a in alerts)
     assert (alerts2, profiles2, files2) == (alerts, profiles, files)
-    assert (two.events, two.malformed, two.unmapped) == (one.events, one.malformed, one.unmapped)
-    assert one.malformed == 1 and "truncated gzip" in files[6][4] and files[7][1] == 0  # the copy: nothing twice
+    assert two[:3] == one[:3]  # events, malformed, unmapped
+    assert one[1] == 1 and "truncated gzip" in files[6][5] and files[7][2] == 0  # the copy: nothing twice
 
 
 

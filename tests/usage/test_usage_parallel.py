@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from tests import usage_samples as s
-from tests.usage.test_usage_detectors import ListSink
 from tokenward.errors import UsageError
 from tokenward.store import Inventory
 from tokenward.store.usage import UsageState
@@ -98,26 +97,11 @@ def _logs(root: Path) -> None:
     (trail / "2025/03/08-damaged.json.gz").write_bytes(packed[:-50])
 
 
-def _run(tmp_path: Path, name: str, workers: int) -> tuple[Any, ...]:
-    """A run into a fresh inventory: summary counts, alerts, stored baselines and file reports."""
-    sink = ListSink()
-    with Inventory.open(f"sqlite:///{tmp_path / name}") as inv:
-        state = UsageState(inv.engine)
-        m = Monitor(Joiner(InventoryDirectory(inv), state.idents(), state.token_flags()), AlertManager([sink]), state)
-        summary = monitor_parallel(m, [str(tmp_path / "logs")], workers)
-        again = Monitor(Joiner(InventoryDirectory(inv)), AlertManager([]), UsageState(inv.engine))
-        assert monitor_parallel(again, [str(tmp_path / "logs")], workers).events == 0  # offsets were saved
-        profiles = UsageState(inv.engine).profiles()
-    alerts = sorted((a.alert_id, a.token_id, a.detector, a.at, a.observed) for a in sink.alerts)
-    files = [(f.path, f.fmt, f.events, f.malformed, f.unattributed, f.note, f.unreadable) for f in summary.files]
-    return (summary.events, summary.malformed, summary.unmapped, summary.alerts), alerts, profiles, files
-
-
 @pytest.mark.parametrize("workers", [2, 3])
 def test_workers_give_what_one_process_gives(tmp_path: Path, workers: int) -> None:
     _logs(tmp_path / "logs")
-    one = _run(tmp_path, "one.db", 1)
-    many = _run(tmp_path, f"{workers}.db", workers)
+    one = s.monitor_run(tmp_path / "logs", tmp_path / "one.db", 1)
+    many = s.monitor_run(tmp_path / "logs", tmp_path / f"{workers}.db", workers)
     assert many == one
     _, raised, _, files = one
     assert {d for _, _, d, _, _ in raised} >= {"bad-agent", "new-country"}
