@@ -53,8 +53,7 @@ def _keyword_matches(rule: CompiledRule, data: bytes, ends: list[int]) -> Iterat
     """A keyword-first rule's matches: each starts where a keyword hit does (end minus the keyword's
     length), so the regex is tried there only instead of at every byte of a window; a match hides
     the hits inside it, as finditer's would."""
-    lengths = sorted({len(k.encode()) for k in rule.spec.keywords})
-    starts = sorted({end - n for end in ends for n in lengths if end >= n})
+    starts = sorted({end - n for end in ends for n in rule.keyword_lengths if end >= n})
     taken = 0
     for start in starts:
         if start < taken:

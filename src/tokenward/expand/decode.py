@@ -239,9 +239,14 @@ def decoded_runs(data: bytes, runs: list[tuple[int, int]], gates: set[int]) -> I
                 yield start, "url", text
 
 
+@cache
+def _kinds() -> tuple[int, ...]:
+    return tuple(kind for _, _, kind in expressions())
+
+
 def from_extra(data: bytes, extra: dict[int, list[int]]) -> Iterator[tuple[int, str, bytes]]:
     """decodings() from the hit ends of expressions() (numbered from 0) found by someone else's pass."""
-    kinds = [kind for _, _, kind in expressions()]
+    kinds = _kinds()
     runs = sorted(end for index, ends in extra.items() if kinds[index] == RUN for end in ends)
     gates = {kinds[index] for index in extra if kinds[index] != RUN}
     return decoded_runs(data, runs_at(data, runs), gates)

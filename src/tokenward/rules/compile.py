@@ -39,6 +39,11 @@ class CompiledRule:
         return re.compile(self.spec.pattern.encode())
 
     @functools.cached_property
+    def keyword_lengths(self) -> tuple[int, ...]:
+        """The byte lengths of the rule's keywords (where a keyword hit ending at e may start)."""
+        return tuple(sorted({len(k.encode()) for k in self.spec.keywords}))
+
+    @functools.cached_property
     def window(self) -> int:
         """The longest match the regex can make, capped at MAX_WINDOW bytes."""
         return _max_width(self.regex)
