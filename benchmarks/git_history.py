@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/git_history.py --repo PATH   # a real repository (e.g. redis/redis, git/git)
 
 Builds (once, deterministically) a large repository with git_synth.py — or takes a real one with
---repo (no planted tokens then: recall and the rescan are skipped) — installs the peers with
+--repo (no planted tokens then: recall is skipped; the rescan plants one) — installs the peers with
 benchmarks/peers.py (pinned, into benchmarks/work/peers-venv), then measures, in interleaved
 rounds, each tool's wall time, CPU time (user + sys of its process tree) and peak RSS (its largest
 process) under GNU time, the recall of the planted tokens, and an incremental rescan after one more
@@ -166,19 +166,22 @@ def recall_plaintext(report: Path, planted: list[git_synth.Planted]) -> dict[str
 
 
 def add_commit(repo: Path, token: str) -> None:
-    """One more commit on main: a new settings file leaking token, and one edited file."""
-    head = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "--name-only", "main"], capture_output=True,
+    """One more commit on the default branch: a new settings file leaking token, and one edited source file."""
+    git = ["git", "-C", str(repo)]
+    branch = subprocess.run([*git, "symbolic-ref", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    head = subprocess.run([*git, "ls-tree", "-r", "--name-only", branch], capture_output=True,
                           text=True, check=True).stdout.split("\n")
-    path = next(p for p in head if p.endswith(".py") and not p.startswith("config/"))
-    old = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"main:{path}"], capture_output=True,
-                         check=True).stdout
+    path = next((p for suffix in (".py", ".c", ".md") for p in head
+                 if p.endswith(suffix) and not p.startswith("config/")), head[0])
+    old = subprocess.run([*git, "cat-file", "blob", f"{branch}:{path}"], capture_output=True, check=True).stdout
     new_file = f'GITHUB_TOKEN = "{token}"\n'.encode()
     edited = old + b"\n# one more line\n"
-    stream = (b"commit refs/heads/main\ncommitter Bench <bench@example.org> 1900000000 +0000\ndata 9\nrescan!!\n"
-              b"from refs/heads/main^0\n"
+    stream = (b"commit " + branch.encode() + b"\ncommitter Bench <bench@example.org> 1900000000 +0000\n"
+              b"data 9\nrescan!!\nfrom " + branch.encode() + b"^0\n"
               + b"M 100644 inline config/rescan/settings.py\ndata %d\n" % len(new_file) + new_file + b"\n"
               + b"M 100644 inline " + path.encode() + b"\ndata %d\n" % len(edited) + edited + b"\n\n")
-    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input=stream, check=True)
+    subprocess.run([*git, "fast-import", "--quiet"], input=stream, check=True)
 
 
 def rescan(repo: Path, token: str, full_run: Run) -> dict[str, object]:
@@ -258,6 +261,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument("--repo", type=Path, help="a real repository to scan instead of the synthetic one")
+    ap.add_argument("--no-rescan", action="store_true", help="skip the rescan after one more commit")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     info = machine()
@@ -284,6 +288,7 @@ def main() -> None:
         if peers:
             recall["Kingfisher 2.14"] = recall_plaintext(WORK / "kf.json", planted)
             recall["gitleaks 8.30"] = recall_plaintext(WORK / "gl.json", planted)
+    if not args.no_rescan:
         again = rescan(repo, TokenFactory(4242).crc_base62("ghp_"), tw)
     table = fmt_table(runs, floor, kf)
     result = {"machine": info, "repository": stats, "runs": {k: asdict(v) for k, v in runs.items()},
