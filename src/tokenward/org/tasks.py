@@ -24,7 +24,7 @@ from tokenward.org.state import RunOptions, refs_digest, refs_json
 from tokenward.scanner import Scanner, ScanResult
 from tokenward.sources.blobcache import cache_dir, cache_file
 from tokenward.sources.git import GitOptions, GitScope, GitSource
-from tokenward.sources.gitobjects import git_env, open_repo
+from tokenward.sources.gitobjects import close_readers, git_env, open_repo
 from tokenward.sources.gitprov import WalkIndex
 from tokenward.store.orgruns import OrgRuns, TargetCounts
 from tokenward.store.writer import ScanRecorded, ScanRecorder
@@ -155,6 +155,9 @@ def scan_mirror(spec: TaskSpec, scanner: Scanner, mirror: Path) -> tuple[ScanRes
                            WalkIndex(cache_file(repo.git_dir, "walk")))
         result = scanner.run([source])
     except BaseException:
+        # The worker process lives on for other tasks: its cat-file readers of this mirror stop here
+        # (a finished scan stops them itself).
+        close_readers()
         recorder.inventory.close()
         raise
     return result, recorder.record(result), recorder.scan.scan_id
