@@ -1,12 +1,15 @@
 """The dashboard's query layer on both backends: every sort in both directions against a reference order,
-the filters that use the sort indexes, counts reused per change stamp, severity_rank whoever writes a token,
-and migration 0070 on an inventory holding tokens."""
+the filters that use the sort indexes, counts reused per change stamp, pages sought from remembered page
+starts (DashboardQueries), severity_rank whoever writes a token, and migration 0070 on an inventory holding
+tokens."""
 
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +22,7 @@ from tokenward.sources.interface import Origin
 from tokenward.store import Inventory, ScanRecorder
 from tokenward.store import migrate as store_migrate
 from tokenward.store import tables as t
+from tokenward.store.dashboard import DashboardQueries
 from tokenward.store.queries import NO_OWNER, SORTS, Queries, TokenQuery
 from tokenward.store.rotation import register_token
 from tokenward.web.state import StampCache
@@ -63,9 +67,11 @@ def _reference(rows: list[dict[str, Any]], sort: str, descending: bool) -> list[
     return [r["token_id"] for r in sorted(rows, key=key, reverse=descending)]
 
 
+@pytest.mark.parametrize("kind", [Queries, DashboardQueries])
 @pytest.mark.parametrize("descending", [False, True])
-def test_every_sort_pages_through_the_reference_order(filled: Inventory, descending: bool) -> None:
-    queries, rows = Queries(filled), [_token(i) for i in range(40)]
+def test_every_sort_pages_through_the_reference_order(filled: Inventory, descending: bool, kind: type[Queries]
+                                                      ) -> None:
+    queries, rows = kind(filled), [_token(i) for i in range(40)]
     for sort in SORTS:
         pages = [queries.tokens(TokenQuery(sort=sort, descending=descending, page=p, per_page=7)) for p in range(1, 7)]
         got = [r.token_id for page in pages for r in page.items]
@@ -74,8 +80,58 @@ def test_every_sort_pages_through_the_reference_order(filled: Inventory, descend
     filled.close()
 
 
-def test_filters_count_what_they_list(filled: Inventory) -> None:
-    queries, rows = Queries(filled), [_token(i) for i in range(40)]
+def _marking(inventory: Inventory) -> DashboardQueries:
+    """DashboardQueries remembering a row every 3 from the top of every listing (its defaults: 10^4 rows)."""
+    return DashboardQueries(inventory, mark_from=0, mark_min_total=0, mark_every=3)
+
+
+def _pages(queries: Queries, query: TokenQuery, per_page: int, order: list[int]) -> list[str]:
+    """The token ids of pages fetched in the given order, put back in page order."""
+    got = {p: [r.token_id for r in queries.tokens(replace(query, page=p, per_page=per_page)).items] for p in order}
+    return [token_id for p in sorted(got) for token_id in got[p]]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_pages_sought_from_remembered_rows_keep_the_reference_order(filled: Inventory, descending: bool) -> None:
+    queries, rows = _marking(filled), [_token(i) for i in range(40)]
+    rng = random.Random(7)
+    for sort in SORTS:
+        query = TokenQuery(sort=sort, descending=descending)
+        for per_page, pages in ((7, 6), (7, 6), (5, 8), (3, 14)):  # walked, then sought from the marks left
+            order = rng.sample(range(1, pages + 1), pages)
+            assert _pages(queries, query, per_page, order) == _reference(rows, sort, descending), (sort, per_page)
+    assert len(queries.marks) == len(SORTS)  # one listing per sort, each with rows remembered
+    filled.close()
+
+
+def test_the_dashboard_reads_the_same_rows(filled: Inventory) -> None:
+    query = TokenQuery(sort="first_seen", per_page=40)
+    with filled.engine.begin() as conn:  # a status change time and an expiry: every timestamp column set
+        conn.execute(sa.update(t.token).where(t.token.c.token_id == _token(3)["token_id"])
+                     .values(expires_at=T0 + timedelta(days=9), status_changed_at=T0 + timedelta(days=1)))
+    mine, reference = DashboardQueries(filled).tokens(query), Queries(filled).tokens(query)
+    assert mine == reference and len(mine.items) == 40
+    assert all(r.first_seen.tzinfo is not None for r in mine.items)
+    filled.close()
+
+
+def test_sought_pages_follow_filters_and_changes(filled: Inventory) -> None:
+    queries, rows = _marking(filled), [_token(i) for i in range(40)]
+    query = TokenQuery(status="open", sort="owner", descending=True)
+    wanted = [r for r in rows if r["status"] == "open"]
+    for _ in range(2):
+        assert _pages(queries, query, 4, [3, 1, 7, 5, 2, 6, 4]) == _reference(wanted, "owner", True)
+    gone = _reference(wanted, "owner", True)[9]
+    filled.triage(gone, "revoked", "rotated", "tester", T0)  # a new stamp: the listing's marks are not reused
+    queries.changed()
+    expected = [i for i in _reference(wanted, "owner", True) if i != gone]
+    assert _pages(queries, query, 4, [6, 2, 4, 1, 3, 5, 7]) == expected
+    filled.close()
+
+
+@pytest.mark.parametrize("kind", [Queries, DashboardQueries])
+def test_filters_count_what_they_list(filled: Inventory, kind: type[Queries]) -> None:
+    queries, rows = kind(filled), [_token(i) for i in range(40)]
     cases: list[tuple[TokenQuery, Any]] = [
         (TokenQuery(severity="high"), lambda r: r["severity"] == "high"),
         (TokenQuery(owner="team-a"), lambda r: r["owner"] == "team-a"),
@@ -169,7 +225,7 @@ def test_stamp_cache_computes_once_for_concurrent_requests() -> None:
     assert cache.get("summary", "s2", slow) == 2  # a new stamp: computed again
 
 
-def test_stamp_cache_serves_the_held_value_while_one_request_refreshes_it() -> None:
+def test_stamp_cache_serves_the_held_value_while_a_thread_refreshes_it() -> None:
     cache = StampCache(ttl=0)
     assert cache.get("choices", "s1", lambda: "first") == "first"
     started, release = threading.Event(), threading.Event()
@@ -179,10 +235,13 @@ def test_stamp_cache_serves_the_held_value_while_one_request_refreshes_it() -> N
         release.wait(5)
         return "second"
 
-    worker = threading.Thread(target=cache.get, args=("choices", "s1", refresh))
-    worker.start()
-    started.wait(5)
-    assert cache.get("choices", "s1", lambda: "third") == "first"  # stale at the same stamp: no waiting
+    assert cache.get("choices", "s1", refresh) == "first"  # stale at the same stamp: no waiting
+    assert started.wait(5)
+    assert cache.get("choices", "s1", lambda: "third") == "first"  # one refresh at a time
     release.set()
-    worker.join()
-    assert cache.get("choices", "s1", lambda: "fourth") == "fourth"  # ttl 0: the next request refreshes
+    seen, deadline = "first", time.monotonic() + 5
+    while seen == "first" and time.monotonic() < deadline:  # the refreshed value shows once the thread stored it
+        time.sleep(0.01)
+        seen = cache.get("choices", "s1", lambda: "later")
+    assert seen == "second"
+    assert cache.get("choices", "s2", lambda: "fifth") == "fifth"  # a new stamp: computed in the request

@@ -1,29 +1,30 @@
-"""The FastAPI application: routers, error handling, security headers, request logging without query strings."""
+"""The FastAPI application: routers, error handling, and (web/edge.py) security headers, Server-Timing and request
+logging without query strings."""
 
 from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Scope
 
 from tokenward.errors import StoreError
+from tokenward.store.dashboard import DashboardQueries
 from tokenward.store.inventory import Inventory
-from tokenward.store.queries import Queries
 from tokenward.web import api, pages
 from tokenward.web.actions import ActionError, Actions
+from tokenward.web.edge import Edge, route_of
 from tokenward.web.insight import Reviewer
 from tokenward.web.render import templates
-from tokenward.web.security import HEADERS, Forbidden, KeyCache, LoginLimiter, NotAuthenticated
+from tokenward.web.security import HEADERS, Forbidden, KeyCache, LoginLimiter, NotAuthenticated, SessionCache
 from tokenward.web.settings import WebSettings
 from tokenward.web.state import AppState
 
@@ -42,19 +43,31 @@ def create_app(inventory_url: str | None, settings: WebSettings | None = None) -
         yield
         inventory.close()
 
-    app = FastAPI(title="tokenward", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
-    app.state.tw = AppState(inventory, Queries(inventory, settings.overdue_days), settings,
+    app = _App(title="tokenward", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
+               openapi_url=None)
+    app.state.tw = AppState(inventory, DashboardQueries(inventory, settings.overdue_days), settings,
                             KeyCache(settings.key_cache_seconds),
-                            LoginLimiter(settings.login_attempts, settings.login_window_seconds), templates())
+                            LoginLimiter(settings.login_attempts, settings.login_window_seconds), templates(),
+                            sessions=SessionCache(settings.session_cache_seconds))
     app.state.actions = Actions(inventory)
     app.state.reviewer = Reviewer(inventory)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(packages=[(STATIC, "static")]), name="static")
     _handlers(app)
-    app.middleware("http")(_headers_and_log)
     return app
+
+
+class _App(FastAPI):
+    """FastAPI with web/edge.py's layer outside its whole middleware stack (its error pages included)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Edge(super().build_middleware_stack(), HEADERS, _written)
+
+
+def _written(scope: Scope) -> None:
+    """A write may have landed: this process's next read sees it at once (not a quarter second later)."""
+    scope["app"].state.tw.queries.changed()
 
 
 FACTORY = "tokenward.web.app:app_from_env"
@@ -98,13 +111,13 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: Exception) -> Response:
         missing = str(exc).startswith("no token")
-        log.warning("store error on %s: %s", _route(request), exc)
+        log.warning("store error on %s: %s", route_of(request.scope), exc)
         return _error(request, 404 if missing else 503, "no such token" if missing else "the inventory is unavailable")
 
     @app.exception_handler(ActionError)
     async def _action(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ActionError)
-        log.warning("action refused on %s: %d", _route(request), exc.status)
+        log.warning("action refused on %s: %d", route_of(request.scope), exc.status)
         return _error(request, exc.status, str(exc))
 
     @app.exception_handler(RequestValidationError)
@@ -121,27 +134,6 @@ def _error(request: Request, status: int, message: str) -> Response:
         return JSONResponse({"detail": message}, status)
     st: AppState = request.app.state.tw
     return st.render("error.html", None, status=status, status_code=status, message=message)
-
-
-def _route(request: Request) -> str:
-    """The matched route's template (/tokens/{token_id}), never the raw path or query: they may hold input."""
-    route: Any = request.scope.get("route")
-    return str(getattr(route, "path", "")) or ("/static" if request.url.path.startswith("/static/") else "?")
-
-
-async def _headers_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    started = time.perf_counter()
-    response = await call_next(request)
-    if request.method != "GET":  # a write may have landed: this process's next read sees it at once
-        request.app.state.tw.queries.changed()
-    ms = (time.perf_counter() - started) * 1000
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.url.path.startswith("/static/"):
-        response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Server-Timing"] = f"app;dur={ms:.1f}"
-    log.info("%s %s %d %.1fms", request.method, _route(request), response.status_code, ms)
-    return response
 
 
 def now() -> datetime:

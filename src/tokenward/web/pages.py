@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from tokenward.policy.model import Violation
 from tokenward.rotate.service import target_of
@@ -33,7 +34,7 @@ from tokenward.web.security import (
     safe_next,
     secure_request,
 )
-from tokenward.web.state import Auth, State
+from tokenward.web.state import AppState, Auth, State
 
 router = APIRouter(include_in_schema=False)
 FormText = Annotated[str, Form(max_length=2000)]
@@ -82,7 +83,9 @@ def login(st: State, request: Request, key: FormText, csrf: FormText, next: Form
 def logout(st: State, request: Request, who: Auth, csrf: FormText) -> Response:
     """End the session."""
     check_csrf(who, csrf)
-    end_session(st.inventory, request.cookies.get(SESSION_COOKIE, ""))
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    end_session(st.inventory, cookie)
+    st.sessions.forget(cookie)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -92,9 +95,15 @@ def logout(st: State, request: Request, who: Auth, csrf: FormText) -> Response:
 def overview(st: State, who: Auth) -> Response:
     """Exposure overview: cards and charts."""
     stamp = st.queries.changes()
+    # the cards, charts and latest lists change only with the inventory (and slowly with the clock: the
+    # cache's ttl); the chrome around them (user, CSRF token) is the per-request part
+    main = st.cache.get(f"overview:{who.user.role}", stamp, lambda: _overview_main(st, stamp))
+    return st.render("overview.html", who, stamp=stamp, page="overview", main=main)
+
+
+def _overview_main(st: AppState, stamp: str) -> Markup:
     summary = st.cache.get("summary", stamp, lambda: st.queries.summary(datetime.now(UTC)))
-    return st.render("overview.html", who, stamp=stamp, page="overview", s=summary, scans=st.queries.scans(5),
-                     alerts=st.queries.alerts(5))
+    return st.fragment("_overview.html", s=summary, scans=st.queries.scans(5), alerts=st.queries.alerts(5))
 
 
 @router.get("/tokens", response_class=HTMLResponse)

@@ -91,6 +91,50 @@ class KeyCache:
         return hit[0] if hit and hit[1] > time.monotonic() else None
 
 
+class SessionCache:
+    """Recently read browser sessions (by the cookie's SHA-256, as stored), so an open tab's polls do not
+    each read web_session: an entry is trusted for `seconds` at most, never past the session's expiry.
+
+    A logout through this process forgets the session at once. With `serve --workers N` each process keeps
+    its own entries, so a logout through another process, and `tokenward users disable`, take effect here
+    within `seconds` (the default is 5)."""
+
+    LIMIT = 10_000  # entries kept at most (expired ones are dropped first)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._found: dict[str, tuple[Session, float]] = {}
+        self._lock = threading.Lock()
+
+    def session(self, inventory: Inventory, cookie: str) -> Session | None:
+        """The cookie's live session (cached for a while), or None (never cached: the next request asks)."""
+        digest = users.digest(cookie)
+        with self._lock:
+            hit = self._found.get(digest)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        now = datetime.now(UTC)
+        found = users.session_for(inventory, cookie, now)
+        if found is not None and self.seconds > 0:
+            left = min(self.seconds, (found.expires_at - now).total_seconds())
+            self._keep(digest, found, time.monotonic() + left)
+        return found
+
+    def forget(self, cookie: str) -> None:
+        """Drop the cookie's entry (its session just ended)."""
+        with self._lock:
+            self._found.pop(users.digest(cookie), None)
+
+    def _keep(self, digest: str, session: Session, until: float) -> None:
+        with self._lock:
+            if len(self._found) >= self.LIMIT:
+                now = time.monotonic()
+                self._found = {k: v for k, v in self._found.items() if v[1] > now}
+                if len(self._found) >= self.LIMIT:
+                    self._found.clear()
+            self._found[digest] = (session, until)
+
+
 class LoginLimiter:
     """At most `attempts` failed logins per client address in a sliding window."""
 
@@ -125,7 +169,7 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def authenticate(request: Request, inventory: Inventory, keys: KeyCache) -> Principal:
+def authenticate(request: Request, inventory: Inventory, keys: KeyCache, sessions: SessionCache) -> Principal:
     """The request's principal: an API key header wins over the session cookie; NotAuthenticated when neither."""
     key = presented_key(request)
     if key:
@@ -134,7 +178,7 @@ def authenticate(request: Request, inventory: Inventory, keys: KeyCache) -> Prin
             raise NotAuthenticated
         return Principal(user, None)
     cookie = request.cookies.get(SESSION_COOKIE)
-    session = users.session_for(inventory, cookie, datetime.now(UTC)) if cookie else None
+    session = sessions.session(inventory, cookie) if cookie else None
     if session is None:
         raise NotAuthenticated
     return Principal(session.user, session.csrf)

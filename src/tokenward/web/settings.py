@@ -17,3 +17,4 @@ class WebSettings:
     overdue_days: int = 90  # an open token first seen longer ago than this is overdue for rotation
     page_size: int = 50
     key_cache_seconds: float = 60.0  # a verified API key is trusted this long without a new argon2 check
+    session_cache_seconds: float = 5.0  # a session read is reused this long (a logout elsewhere: refused within it)

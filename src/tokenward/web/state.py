@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -11,13 +12,15 @@ from typing import Annotated, Any, TypeVar
 import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from tokenward.store.inventory import Inventory
 from tokenward.store.queries import Queries
-from tokenward.web.security import KeyCache, LoginLimiter, Principal, authenticate
+from tokenward.web.security import KeyCache, LoginLimiter, Principal, SessionCache, authenticate
 from tokenward.web.settings import WebSettings
 
 T = TypeVar("T")
+log = logging.getLogger("tokenward.web")
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,8 @@ class StampCache:
     the same and for at most ttl seconds (ages and overdue counts move with the clock).
 
     One request computes a missing value while the others of the same name wait for it (not 50 summaries at
-    once); past the ttl at an unchanged stamp, one request refreshes it while the others get the value still
-    held (it only lags the clock)."""
+    once); past the ttl at an unchanged stamp, a background thread refreshes it while every request gets the
+    value still held (it only lags the clock; no request waits the summary's few hundred ms for that)."""
 
     def __init__(self, ttl: float = 30.0) -> None:
         self.ttl = ttl
@@ -48,14 +51,11 @@ class StampCache:
             found: T = hit.value
             return found
         busy = self._busy(name)
-        if hit is not None:  # known at this stamp, only old: refresh unless someone already is
-            if not busy.acquire(blocking=False):
-                held: T = hit.value
-                return held
-            try:
-                return self._compute(name, stamp, compute)
-            finally:
-                busy.release()
+        if hit is not None:  # known at this stamp, only old: refreshed aside unless that is under way
+            if busy.acquire(blocking=False):
+                threading.Thread(target=self._refresh, args=(name, stamp, compute, busy), daemon=True).start()
+            held: T = hit.value
+            return held
         with busy:
             hit = self._hit(name, stamp)  # computed while this request waited
             if hit is not None and hit.until > time.monotonic():
@@ -71,6 +71,14 @@ class StampCache:
     def _busy(self, name: str) -> threading.Lock:
         with self._lock:
             return self._computing.setdefault(name, threading.Lock())
+
+    def _refresh(self, name: str, stamp: str, compute: Callable[[], T], busy: threading.Lock) -> None:
+        try:
+            self._compute(name, stamp, compute)
+        except Exception as exc:  # the held value stays (still stale: the next request tries again)
+            log.warning("refreshing %s failed: %s", name, exc)
+        finally:
+            busy.release()
 
     def _compute(self, name: str, stamp: str, compute: Callable[[], T]) -> T:
         value = compute()
@@ -90,6 +98,7 @@ class AppState:
     limiter: LoginLimiter
     env: jinja2.Environment
     cache: StampCache = field(default_factory=StampCache)
+    sessions: SessionCache = field(default_factory=lambda: SessionCache(5.0))
 
     def render(self, name: str, principal: Principal | None, status: int = 200, stamp: str | None = None,
                **context: Any) -> HTMLResponse:
@@ -102,6 +111,11 @@ class AppState:
             poll_ms=self.settings.poll_ms, **context)
         return HTMLResponse(html, status_code=status)
 
+    def fragment(self, name: str, **context: Any) -> Markup:
+        """A template rendered (autoescaped) without the page chrome: a part of a page that render() inserts
+        as is, so it can be kept and shared between users (it must then hold nothing per user or session)."""
+        return Markup(self.env.get_template(name).render(**context))  # autoescaped: safe to insert as is
+
 
 def app_state(request: Request) -> AppState:
     """The AppState of the app serving this request."""
@@ -112,7 +126,7 @@ def app_state(request: Request) -> AppState:
 def principal(request: Request) -> Principal:
     """The authenticated user of this request (NotAuthenticated otherwise: 401 or a redirect to /login)."""
     st = app_state(request)
-    return authenticate(request, st.inventory, st.keys)
+    return authenticate(request, st.inventory, st.keys, st.sessions)
 
 
 State = Annotated[AppState, Depends(app_state)]
