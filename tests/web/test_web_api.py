@@ -180,5 +180,8 @@ def test_several_worker_processes_share_sessions_and_keys(served: Site) -> None:
         assert _login(served, c, served.keys["rita"]).status_code == 303
         # the session was opened by one process; every request after (either process) knows it
         assert {c.get("/tokens").status_code for _ in range(20)} == {200}
+        c.get("/tokens?q=needle-in-query")
+        time.sleep(0.2)  # the workers' last log lines
     log = served.log.with_name("workers.log").read_text(errors="replace")
     assert "Traceback" not in log and served.keys["rita"] not in log
+    assert "GET /tokens 200" in log and "needle-in-query" not in log  # every process logs, route only

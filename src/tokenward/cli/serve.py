@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import socket
 from datetime import UTC, datetime
@@ -112,7 +111,7 @@ def _run(db: str | None, host: str, port: int, cert: Path | None, key: Path | No
     import uvicorn
 
     from tokenward.web import WebSettings, create_app
-    from tokenward.web.app import FACTORY, settings_to_env
+    from tokenward.web.app import FACTORY, log_setup, settings_to_env
 
     settings = WebSettings(secure_cookies=cert is not None or proxy is not None)
     app = create_app(db, settings)  # opened here even with workers: a bad --db fails now, in one line
@@ -120,7 +119,7 @@ def _run(db: str | None, host: str, port: int, cert: Path | None, key: Path | No
         # Each worker process builds its own app from the environment (uvicorn imports the factory).
         app.state.tw.inventory.close()
         os.environ.update(settings_to_env(db, settings))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log_setup()
     scheme = "https" if cert else "http"
     err.print(f"tokenward dashboard on {scheme}://{host}:{port}/ (Ctrl-C stops it)")
     uvicorn.run(app if workers == 1 else FACTORY, factory=workers > 1, workers=workers, host=host, port=port,

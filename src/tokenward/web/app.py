@@ -79,8 +79,15 @@ def settings_to_env(db: str | None, settings: WebSettings) -> dict[str, str]:
     return {_ENV_DB: db or "", _ENV_SECURE: "1" if settings.secure_cookies else "0"}
 
 
+def log_setup() -> None:
+    """Request log lines (web/edge.py) to stderr: in `serve` and in each process of `serve --workers`, whose
+    spawned interpreters start with no logging configured (uvicorn sets up only its own loggers)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+
 def app_from_env() -> FastAPI:
     """The app of one `serve --workers` process, from settings_to_env's variables."""
+    log_setup()
     db = os.environ.get(_ENV_DB) or None
     return create_app(db, WebSettings(secure_cookies=os.environ.get(_ENV_SECURE) == "1"))
 
