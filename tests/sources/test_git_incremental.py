@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import pytest
 
 from tests.sources import test_git_fixtures as fx
 from tests.sources.test_git_fixtures import Repo, line, of, scan
 from tests.tokens import TokenFactory
 from tokenward.engine import Matcher
 from tokenward.findings import Finding
+from tokenward.sources import gitprov
 from tokenward.sources.blobcache import SqliteBlobCache, cache_dir
 
 gh_matcher, git_env, tokens = fx.gh_matcher, fx.git_env, fx.tokens  # fixtures used here
@@ -93,3 +97,29 @@ def test_blob_cache_round_trip(tmp_path: Path, gh_matcher: Matcher, tokens: Toke
         back = next(r for r in replayed[f.origin.blob_id or ""] if r.location == f.location)
         assert (back.token_id, back.preview, back.public_ids, back.secret) == (f.token_id, f.preview,
                                                                               f.public_ids, None)
+
+
+
+def test_a_repository_cloned_again_at_the_same_path_is_rescanned_without_a_whole_history_walk(
+        tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    old, secrets = _history(tmp_path, tokens)
+    assert of(scan(old.path, gh_matcher).findings, secrets[0])
+    shutil.rmtree(old.path)
+    repo = Repo(tmp_path / "r")  # another project at the same path (the cache file is keyed by the path)
+    repo.commit({"x.py": "clean\n"})
+    scan(repo.path, gh_matcher, full=True)
+    new = tokens.github_classic()
+    repo.commit({"y.py": line(new)}, "add y")
+    walks: list[list[str]] = []
+    real = gitprov.HistoryWalk.__init__
+
+    def recorded(self: gitprov.HistoryWalk, repo: object, revs: list[str], all_refs: bool = False) -> None:
+        walks.append(list(revs))
+        real(self, repo, revs, all_refs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gitprov.HistoryWalk, "__init__", recorded)
+    again = scan(repo.path, gh_matcher)
+    assert again.source.counters.read == 1  # incremental: only the new blob was read
+    assert len(again.findings) == len(of(again.findings, new)) == 1
+    # The old project's cached blobs are not in this repository: nothing to place, so only new commits are walked.
+    assert walks and all(revs and all(r.startswith("^") for r in revs) for revs in walks)

@@ -30,6 +30,7 @@ from tokenward.sources.gitobjects import (
     close_readers,
     gitlinks,
     missing_objects,
+    present_blobs,
     resolve,
     rev_blobs,
     shared_reader,
@@ -353,11 +354,16 @@ class GitSource:
         except (sqlite3.Error, OSError):
             return []
         self._cache_ok = True
+        replayed = [o for o in recorded if o in self._plan.cached or (self._incremental and o not in self._plan.seen)]
+        if self._incremental:
+            # The cache is kept per repository path: a repository cloned again at the same path, or history
+            # rewritten and pruned, leaves blobs there that this repository does not hold.
+            present = present_blobs(self.repo, [o for o in replayed if o not in self._plan.cached])
+            replayed = [o for o in replayed if o in self._plan.cached or o in present]
         out = []
-        for oid, found in recorded.items():
-            if oid in self._plan.cached or (self._incremental and oid not in self._plan.seen):
-                origin = Origin("git", self.root, self._plan.cached.get(oid) or oid, blob_id=oid)
-                out += [replace(f, origin=origin) for f in found]
+        for oid in replayed:
+            origin = Origin("git", self.root, self._plan.cached.get(oid) or oid, blob_id=oid)
+            out += [replace(f, origin=origin) for f in recorded[oid]]
         return out
 
     def _histories(self, wanted: set[str]) -> dict[str, BlobHistory]:

@@ -201,6 +201,16 @@ def missing_objects(repo: Repo) -> Iterator[str]:
             yield line[1:].decode("ascii", "replace")
 
 
+def present_blobs(repo: Repo, oids: Sequence[str]) -> set[str]:
+    """The oids that name a blob in this repository (one `cat-file --batch-check` answers them all)."""
+    if not oids:
+        return set()
+    query = "".join(f"{oid}\n" for oid in oids).encode("ascii")
+    answers = git(repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=query, check=False)
+    return {name for name, _, kind in (line.decode("ascii", "replace").partition(" ")
+                                       for line in answers.splitlines()) if kind == "blob"}
+
+
 def empty_tree(repo: Repo) -> str:
     """The id of the empty tree in this repository's hash."""
     return git(repo, "hash-object", "-t", "tree", "--stdin", stdin=b"").decode().strip()
