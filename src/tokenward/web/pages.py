@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from markupsafe import Markup
 
 from tokenward.policy.model import Violation
 from tokenward.rotate.service import target_of
@@ -34,7 +33,7 @@ from tokenward.web.security import (
     safe_next,
     secure_request,
 )
-from tokenward.web.state import AppState, Auth, State
+from tokenward.web.state import AppState, Auth, Fragment, State
 
 router = APIRouter(include_in_schema=False)
 FormText = Annotated[str, Form(max_length=2000)]
@@ -101,7 +100,7 @@ def overview(st: State, who: Auth) -> Response:
     return st.render("overview.html", who, stamp=stamp, page="overview", main=main)
 
 
-def _overview_main(st: AppState, stamp: str) -> Markup:
+def _overview_main(st: AppState, stamp: str) -> Fragment:
     summary = st.cache.get("summary", stamp, lambda: st.queries.summary(datetime.now(UTC)))
     return st.fragment("_overview.html", s=summary, scans=st.queries.scans(5), alerts=st.queries.alerts(5))
 

@@ -20,6 +20,7 @@ from tokenward.web.security import KeyCache, LoginLimiter, Principal, SessionCac
 from tokenward.web.settings import WebSettings
 
 T = TypeVar("T")
+Fragment = Markup  # a rendered, autoescaped part of a page (only fragment() makes one)
 log = logging.getLogger("tokenward.web")
 
 
@@ -111,7 +112,7 @@ class AppState:
             poll_ms=self.settings.poll_ms, **context)
         return HTMLResponse(html, status_code=status)
 
-    def fragment(self, name: str, **context: Any) -> Markup:
+    def fragment(self, name: str, **context: Any) -> Fragment:
         """A template rendered (autoescaped) without the page chrome: a part of a page that render() inserts
         as is, so it can be kept and shared between users (it must then hold nothing per user or session)."""
         return Markup(self.env.get_template(name).render(**context))  # autoescaped: safe to insert as is
