@@ -59,6 +59,7 @@ ALPHABETS = {
     "uppernum": string.ascii_uppercase + string.digits, "b64": string.ascii_letters + string.digits + "+/",
     "b64url": string.ascii_letters + string.digits + "_-",
     "b58": "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",  # Bitcoin base58
+    "bech32": "qpzry9x8gf2tvdw0s3jn54khce6mua7l",  # bech32 data characters (age recipients)
 }
 # Only the named pieces: contexts are code and config, where "{name:3}" may be literal text.
 PIECE = re.compile(r"\{(uuid|jwt|gen:[a-z0-9-]+|(?:" + "|".join([*ALPHABETS, "crc62"]) + r"):\d+)\}")
