@@ -24,7 +24,7 @@ from tokenward.errors import StoreError
 from tokenward.store import tables as t
 from tokenward.store.engine import utc
 from tokenward.store.inventory import TOKEN_COLUMNS, Inventory
-from tokenward.store.queries import COUNT_TTL, MAX_PER_PAGE, Queries, TokenPage, TokenQuery, _filters
+from tokenward.store.queries import COUNT_TTL, MAX_PER_PAGE, Queries, TokenPage, TokenQuery
 from tokenward.store.records import TokenRow
 
 MAX_OWNERS = 500
@@ -221,7 +221,7 @@ class DashboardQueries(Queries):
         offset = (page - 1) * per_page
         conds, order = self._conditions(q), self._order(q)
         with self._read("listing tokens") as conn:
-            total = self._count(conn, _filters(q), conds)
+            total = self._count(conn, q, conds)
             if offset < self.mark_from or total < self.mark_min_total:
                 keys = _seek(conn, conds, order, None, offset, per_page)
             else:

@@ -160,7 +160,7 @@ class Queries:
         conds = self._conditions(q)
         order = self._order(q)
         with self._read("listing tokens") as conn:
-            total = self._count(conn, _filters(q), conds)
+            total = self._count(conn, q, conds)
             # the page's ids first, from the sort index alone; then only those rows are read
             ids = (select(t.token.c.token_id).where(*conds).order_by(*order)
                    .limit(per_page).offset((page - 1) * per_page).subquery())
@@ -168,10 +168,10 @@ class Queries:
             items = tuple(_token_row(r._mapping) for r in conn.execute(query))
         return TokenPage(total, page, per_page, items)
 
-    def _count(self, conn: Connection, filters: tuple[Any, ...], conds: list[ColumnElement[bool]]) -> int:
-        """How many tokens match conds (built from filters): counted once per change stamp (and at most every
-        COUNT_TTL seconds), not on every page of the same listing."""
-        key = (self._current_stamp(conn), filters)
+    def _count(self, conn: Connection, q: TokenQuery, conds: list[ColumnElement[bool]]) -> int:
+        """How many tokens match conds (built from q): counted once per change stamp (and at most every
+        COUNT_TTL seconds), not on every page, sort or order of the same listing."""
+        key = (self._current_stamp(conn), _filters(q))
         found = self._counts.get(key)
         if found is None:
             found = int(conn.execute(select(func.count()).select_from(t.token).where(*conds)).scalar_one())
