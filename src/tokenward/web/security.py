@@ -9,6 +9,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from fastapi import Request
 
@@ -19,6 +20,7 @@ from tokenward.store.users import Session, User
 SESSION_COOKIE = "tw_session"
 LOGIN_COOKIE = "tw_login"  # double-submit CSRF token of the login form (there is no session yet)
 RANK = {"read": 0, "triage": 1, "admin": 2}
+V = TypeVar("V")
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -55,19 +57,50 @@ class Principal:
         return RANK.get(self.user.role, -1) >= RANK[role]
 
 
+class Expiring(Generic[V]):
+    """A thread-safe map whose entries each hold until a monotonic time; at most `limit` entries (the expired
+    ones are dropped first, then everything: a cache, never the only copy)."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._found: dict[str, tuple[V, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> V | None:
+        """The entry's value while it holds, else None."""
+        with self._lock:
+            hit = self._found.get(name)
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+    def put(self, name: str, value: V, seconds: float) -> None:
+        """Keep value under name for seconds."""
+        with self._lock:
+            if len(self._found) >= self.limit:
+                now = time.monotonic()
+                self._found = {k: v for k, v in self._found.items() if v[1] > now}
+                if len(self._found) >= self.limit:
+                    self._found.clear()
+            self._found[name] = (value, time.monotonic() + seconds)
+
+    def pop(self, name: str) -> None:
+        """Forget name."""
+        with self._lock:
+            self._found.pop(name, None)
+
+
 class KeyCache:
     """Recently verified API keys (by SHA-256), so a client's every request does not pay an argon2 check."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._found: dict[str, tuple[User, float]] = {}
+        self._found: Expiring[User] = Expiring()
         self._lock = threading.Lock()
         self._checking: dict[str, threading.Lock] = {}  # one argon2 check per key at a time
 
     def user(self, inventory: Inventory, key: str) -> User | None:
         """The key's user (cached for a while), or None."""
         digest = hashlib.sha256(key.encode()).hexdigest()
-        hit = self._cached(digest)
+        hit = self._found.get(digest)
         if hit is not None:
             return hit
         with self._lock:
@@ -75,20 +108,15 @@ class KeyCache:
         # When the entry expires under load, every waiting request would run argon2 at once (seconds of
         # stall on two cores); the first checks, the others wait for its answer.
         with checking:
-            hit = self._cached(digest)
+            hit = self._found.get(digest)
             if hit is not None:
                 return hit
             found = users.user_for_key(inventory, key)
+            if found is not None:
+                self._found.put(digest, found, self.seconds)
             with self._lock:
-                if found is not None:
-                    self._found[digest] = (found, time.monotonic() + self.seconds)
                 self._checking.pop(digest, None)
         return found
-
-    def _cached(self, digest: str) -> User | None:
-        with self._lock:
-            hit = self._found.get(digest)
-        return hit[0] if hit and hit[1] > time.monotonic() else None
 
 
 class SessionCache:
@@ -99,40 +127,25 @@ class SessionCache:
     its own entries, so a logout through another process, and `tokenward users disable`, take effect here
     within `seconds` (the default is 5)."""
 
-    LIMIT = 10_000  # entries kept at most (expired ones are dropped first)
-
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._found: dict[str, tuple[Session, float]] = {}
-        self._lock = threading.Lock()
+        self._found: Expiring[Session] = Expiring()
 
     def session(self, inventory: Inventory, cookie: str) -> Session | None:
         """The cookie's live session (cached for a while), or None (never cached: the next request asks)."""
         digest = users.digest(cookie)
-        with self._lock:
-            hit = self._found.get(digest)
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
+        hit = self._found.get(digest)
+        if hit is not None:
+            return hit
         now = datetime.now(UTC)
         found = users.session_for(inventory, cookie, now)
         if found is not None and self.seconds > 0:
-            left = min(self.seconds, (found.expires_at - now).total_seconds())
-            self._keep(digest, found, time.monotonic() + left)
+            self._found.put(digest, found, min(self.seconds, (found.expires_at - now).total_seconds()))
         return found
 
     def forget(self, cookie: str) -> None:
         """Drop the cookie's entry (its session just ended)."""
-        with self._lock:
-            self._found.pop(users.digest(cookie), None)
-
-    def _keep(self, digest: str, session: Session, until: float) -> None:
-        with self._lock:
-            if len(self._found) >= self.LIMIT:
-                now = time.monotonic()
-                self._found = {k: v for k, v in self._found.items() if v[1] > now}
-                if len(self._found) >= self.LIMIT:
-                    self._found.clear()
-            self._found[digest] = (session, until)
+        self._found.pop(users.digest(cookie))
 
 
 class LoginLimiter:
