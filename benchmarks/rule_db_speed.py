@@ -340,9 +340,12 @@ def main() -> None:
     ap.add_argument("--group", type=int, default=32, help="expressions left out together (--attribute)")
     ap.add_argument("--drill", type=int, default=6, help="groups split into single expressions (--attribute)")
     ap.add_argument("--mb", type=int, default=0, help="use only the first MB of the corpus (0: all)")
+    ap.add_argument("--corpus", type=Path, default=None,
+                    help="a directory of files to use instead of the mirrors' HEAD (e.g. one language's sources)")
     args = ap.parse_args()
-    build_corpus()
-    files = load_corpus(limit=args.mb << 20)
+    if args.corpus is None:
+        build_corpus()
+    files = load_corpus(args.corpus or CORPUS, limit=args.mb << 20)
     ruleset = scan_ruleset(load_rules())
     if args.attribute:
         attribute(ruleset, files, args.group, args.drill, max(1, args.runs))

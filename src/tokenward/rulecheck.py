@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -44,9 +45,22 @@ def _gating_problems(spec: RuleSpec, index: int, example: bytes, matcher: Matche
     return []
 
 
+def _prefilter_problems(spec: RuleSpec, index: int, example: bytes) -> list[RuleProblem]:
+    # Hyperscan runs the prefilter_pattern instead of the pattern, and the pattern is confirmed on a
+    # window ending at each hit: every match of the pattern must end where a prefilter match ends.
+    pattern, stand_in = re.compile(spec.pattern.encode()), re.compile(spec.prefilter_pattern.encode())
+    for m in pattern.finditer(example):
+        if not any(stand_in.fullmatch(example, start, m.end()) for start in range(m.start(), m.end() + 1)):
+            return [RuleProblem(spec.id, spec.source_file,
+                                f"example {index}: no prefilter_pattern match ends where the pattern's does")]
+    return []
+
+
 def _example_problems(spec: RuleSpec, matcher: Matcher) -> list[RuleProblem]:
     problems = []
     for i, example in enumerate(spec.examples):
+        if spec.prefilter_pattern:
+            problems.extend(_prefilter_problems(spec, i, example.encode()))
         if spec.gated:
             problems.extend(_gating_problems(spec, i, example.encode(), matcher))
         got = {m.rule.spec.id for m in matcher.scan(example.encode())}

@@ -130,16 +130,17 @@ class Expressions:
 
 def expressions(specs: list[RuleSpec]) -> Expressions:
     """Hyperscan expressions, flags and the rule indices each stands for: a gated rule contributes its
-    keywords as caseless literals (its regex then runs only near them), any other rule its whole pattern.
-    A keyword several rules share is one expression: every extra literal slows the literal matcher."""
+    keywords as caseless literals (its regex then runs only near them), any other rule its whole pattern
+    (or the prefilter_pattern standing in for it). A keyword several rules share is one expression: every
+    extra literal slows the literal matcher."""
     patterns: list[bytes] = []
     flags: list[int] = []
     targets: list[list[int]] = []
     literal_at: dict[bytes, int] = {}
     for index, spec in enumerate(specs):
         if not spec.gated:
-            patterns.append(spec.pattern.encode())
-            flags.append(_hs_flags(spec.pattern))
+            patterns.append(spec.scan_pattern.encode())
+            flags.append(_hs_flags(spec.scan_pattern))
             targets.append([index])
             continue
         for word in dict.fromkeys(k.lower() for k in spec.keywords):

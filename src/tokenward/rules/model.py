@@ -95,6 +95,12 @@ class RuleSpec:
     aliases: tuple[str, ...] = ()
     description: str = ""
     keyword_first: bool = False  # a keyword-context rule without `after`: every match starts with a keyword
+    prefilter_pattern: str = ""  # what Hyperscan looks for instead of `pattern` (ends wherever it ends)
+
+    @property
+    def scan_pattern(self) -> str:
+        """The expression the rule contributes to the Hyperscan database when it is not gated."""
+        return self.prefilter_pattern or self.pattern
 
     @property
     def generic(self) -> bool:

@@ -47,6 +47,7 @@ class _RuleModel(BaseModel):
     within: int = Field(default=DEFAULT_WITHIN, ge=1, le=MAX_WITHIN)
     after: int = Field(default=0, ge=0, le=MAX_WITHIN)
     prefilter: Literal["pattern", "keywords"] | None = None
+    prefilter_pattern: str = ""
     keywords: list[str] = Field(min_length=1)
     checks: list[str | dict[str, Any]] = Field(default_factory=list)
     confidence: Confidence = "medium"
@@ -77,6 +78,8 @@ class _RuleModel(BaseModel):
             raise ValueError(f"pattern does not compile: {exc}") from exc
         if "secret" not in compiled.groupindex:
             raise ValueError("pattern needs a named group 'secret'")
+        if self.prefilter_pattern:
+            _check_prefilter_pattern(self.prefilter_pattern, self.prefilter, bool(self.secret))
         return self
 
     @field_validator("keywords")
@@ -85,6 +88,16 @@ class _RuleModel(BaseModel):
         if any(not k for k in value):
             raise ValueError("keywords must be non-empty strings")
         return value
+
+
+def _check_prefilter_pattern(expression: str, prefilter: str | None, keyword_context: bool) -> None:
+    if keyword_context or prefilter == "keywords":
+        raise ValueError("'prefilter_pattern' replaces a whole pattern in Hyperscan: not with 'secret' or "
+                         "'prefilter: keywords'")
+    try:
+        re.compile(expression.encode())
+    except re.error as exc:
+        raise ValueError(f"prefilter_pattern does not compile: {exc}") from exc
 
 
 class _FileModel(BaseModel):
@@ -110,6 +123,8 @@ def _default_prefilter(model: _RuleModel, provider: str) -> str:
     # common words or one-character markers, keep the whole regex in Hyperscan.
     if model.secret:
         return "keywords"
+    if model.prefilter_pattern:
+        return "pattern"  # the rule names its own Hyperscan expression
     provider_tier = provider != "generic" and provider not in STRUCTURAL_PROVIDERS
     distinctive = min(len(k) for k in model.keywords) >= MIN_GATED_KEYWORD
     return "keywords" if provider_tier and distinctive and not common_keywords(model.keywords) else "pattern"
@@ -129,6 +144,7 @@ def _to_spec(model: _RuleModel, file: _FileModel, path: Path) -> RuleSpec:
         gated=(model.prefilter or _default_prefilter(model, file.provider)) == "keywords",
         aliases=tuple(file.aliases), description=model.description,
         keyword_first=bool(model.secret) and not model.after,
+        prefilter_pattern=model.prefilter_pattern,
     )
 
 

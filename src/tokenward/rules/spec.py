@@ -97,5 +97,6 @@ def ruleset_hash(specs: Iterable[RuleSpec]) -> str:
     """A content hash of the matching-relevant parts of a rule set (cache and rescan key)."""
     h = hashlib.sha256()
     for s in sorted(specs, key=lambda r: r.id):
-        h.update(repr((s.id, s.pattern, s.keywords, s.checks, s.confidence, s.pair, s.gated)).encode())
+        h.update(repr((s.id, s.pattern, s.keywords, s.checks, s.confidence, s.pair, s.gated,
+                        s.prefilter_pattern)).encode())
     return h.hexdigest()[:32]
