@@ -233,7 +233,7 @@ def machine() -> dict[str, str]:
             "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg())}
 
 
-def scan_runs(repo: Path, repeat: int, peers: tuple[str, str] | None) -> dict[str, list[Run]]:
+def scan_runs(repo: Path, repeat: int, peers: tuple[str, str] | None, whole: bool = False) -> dict[str, list[Run]]:
     """Every measured full scan, the tools interleaved so that load drift hits them alike."""
     runs: dict[str, list[Run]] = {}
     floor_argv = ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch", "--unordered"]
@@ -241,6 +241,9 @@ def scan_runs(repo: Path, repeat: int, peers: tuple[str, str] | None) -> dict[st
         todo = [("git cat-file floor", floor_argv, None),  # --full: every blob read, the whole history walked
                 ("tokenward cold", tokenward_argv(repo, WORK / "tw-cold.json", "--full"), cold_env()),
                 ("tokenward", tokenward_argv(repo, WORK / "tw.json", "--full"), tokenward_env())]
+        if whole:  # the same scan matching every byte of every blob (no delta windows)
+            todo.append(("tokenward --whole-blobs", tokenward_argv(repo, WORK / "tw-whole.json", "--full",
+                                                                   "--whole-blobs"), tokenward_env()))
         if peers:
             todo += [("Kingfisher 2.14", [peers[0], "scan", "--no-validate", "--no-update-check", str(repo),
                                           "--format", "json", "--output", str(WORK / "kf.json")], None),
@@ -262,6 +265,8 @@ def main() -> None:
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument("--repo", type=Path, help="a real repository to scan instead of the synthetic one")
     ap.add_argument("--no-rescan", action="store_true", help="skip the rescan after one more commit")
+    ap.add_argument("--whole-blobs", action="store_true",
+                    help="also time tokenward --whole-blobs (every byte matched, no delta windows)")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     info = machine()
@@ -278,7 +283,7 @@ def main() -> None:
     empty = WORK / "empty"
     empty.mkdir(exist_ok=True)
     measure("warm rule cache", tokenward_argv(empty, WORK / "warm.json"), tokenward_env())
-    rounds = scan_runs(repo, args.repeat, peers)
+    rounds = scan_runs(repo, args.repeat, peers, args.whole_blobs)
     runs = {name: median(rs) for name, rs in rounds.items()}
     floor, tw, kf = runs["git cat-file floor"], runs["tokenward"], runs.get("Kingfisher 2.14")
     recall: dict[str, object] = {}

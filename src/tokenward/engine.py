@@ -7,12 +7,20 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tokenward.rules.compile import CompiledRule, CompiledRuleSet
+from tokenward.rules.compile import MAX_WINDOW, CompiledRule, CompiledRuleSet
 
 MARGIN = 64
+# How far a change in a blob can reach: a match is at most a rule's window long (capped at MAX_WINDOW),
+# and what decides it (lookarounds, the confirmation window's edge) lies within MARGIN of it.
+REACH = MAX_WINDOW + MARGIN + 16
+MAX_WINDOWED_SHARE = 0.75  # windows covering more of a blob than this: match it whole
 MAX_HITS_PER_RULE = 20_000
 MAX_MATCHES_PER_RULE = 1_000
 GENERIC_TIER, PROVIDER_TIER = 0, 2
+
+
+Windows = tuple[tuple[int, int], ...] | None
+"""Byte ranges of a buffer that Hyperscan reads (None: all of it)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,22 @@ def _windows(ends: list[int], width: int, size: int, after: int) -> list[tuple[i
         else:
             merged.append((lo, hi))
     return merged
+
+
+def windows_around(changes: tuple[tuple[int, int], ...], size: int) -> tuple[tuple[int, int], ...] | None:
+    """The byte ranges to match in a blob whose bytes outside `changes` are a match-free base's: each
+    change widened by REACH both ways, merged. None when they would cover most of the blob anyway."""
+    merged: list[tuple[int, int]] = []
+    covered = 0
+    for start, end in changes:
+        lo, hi = max(0, start - REACH), min(size, end + REACH)
+        if merged and lo <= merged[-1][1]:
+            covered += max(0, hi - merged[-1][1])
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            covered += hi - lo
+            merged.append((lo, hi))
+    return None if covered > size * MAX_WINDOWED_SHARE else tuple(merged)
 
 
 def _secret_group(rule: CompiledRule, m: re.Match[bytes]) -> str:
@@ -169,30 +193,37 @@ class Matcher:
         self.lookalikes = lookalikes
         self._by_id = ruleset.by_id()
 
-    def _hits(self, data: bytes) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
-        """Sorted hit ends per rule index, and per extra expression."""
+    def _hits(self, data: bytes, windows: Windows = None) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+        """Sorted hit ends per rule index, and per extra expression (in data's offsets, whether the
+        whole of data or only its windows went through Hyperscan)."""
         hits: dict[int, list[int]] = defaultdict(list)
+        shift = 0
 
         def on_match(expression: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
             bucket = hits[expression]
             if len(bucket) < MAX_HITS_PER_RULE:
-                bucket.append(end)
+                bucket.append(end + shift)
 
-        self.ruleset.database.scan(data, match_event_handler=on_match)
+        if windows is None:
+            self.ruleset.database.scan(data, match_event_handler=on_match)
+        else:
+            for shift, end in windows:
+                self.ruleset.database.scan(data[shift:end], match_event_handler=on_match)
         return _by_rule(hits, self.ruleset.targets)
 
-    def scan(self, data: bytes) -> list[RawMatch]:
-        """Every confirmed, check-passing, overlap-resolved match in data."""
+    def scan(self, data: bytes, windows: Windows = None) -> list[RawMatch]:
+        """Every confirmed, check-passing, overlap-resolved match in data (with windows, only the
+        matches Hyperscan finds inside them; each is confirmed on data itself)."""
         if not data:
             return []
-        return self._confirmed(data, self._hits(data)[0])
+        return self._confirmed(data, self._hits(data, windows)[0])
 
-    def scan_extra(self, data: bytes) -> tuple[list[RawMatch], dict[int, list[int]]]:
+    def scan_extra(self, data: bytes, windows: Windows = None) -> tuple[list[RawMatch], dict[int, list[int]]]:
         """scan(), plus the sorted hit ends of each extra expression of the rule set (compile_rules'
         `extra`, numbered from 0) found in the same pass."""
         if not data:
             return [], {}
-        rules, extra = self._hits(data)
+        rules, extra = self._hits(data, windows)
         return self._confirmed(data, rules), extra
 
     def _confirmed(self, data: bytes, hits: dict[int, list[int]]) -> list[RawMatch]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from tokenward import __version__
-from tokenward.engine import Matcher, RawMatch
+from tokenward.engine import Matcher, RawMatch, Windows, windows_around
 from tokenward.expand import ExpandOptions, expand
 from tokenward.expand.decode import expressions as decode_expressions
 from tokenward.expand.decode import from_extra, inner_blobs
@@ -22,7 +22,7 @@ from tokenward.parallel import fork_map
 from tokenward.provenance import AnnotatingSource
 from tokenward.rules.compile import CompiledRuleSet, compile_rules
 from tokenward.rules.spec import RuleSpec
-from tokenward.sources.interface import Blob, SkippedItem, Source, SplittableSource, WorkUnit
+from tokenward.sources.interface import Blob, RevisitingSource, SkippedItem, Source, SplittableSource, WorkUnit
 from tokenward.suppress import Baseline, Suppressor
 
 Progress = Callable[[int], None]
@@ -65,6 +65,20 @@ class UnitResult:
     blobs: int
     nbytes: int
     suppressed: dict[str, int]
+    matched: frozenset[str] = frozenset()  # ids of the blobs with any match (inline-suppressed ones too)
+    windowed: tuple[str, ...] = ()  # ids of the blobs matched only around their changes (Blob.changes)
+
+
+@dataclass
+class _Seen:
+    """Which blobs had a match, and which were matched only around their changes, so far."""
+
+    matched: set[str] = field(default_factory=set)
+    windowed: set[str] = field(default_factory=set)
+
+    def add(self, unit: UnitResult) -> None:
+        self.matched.update(unit.matched)
+        self.windowed.update(unit.windowed)
 
 
 @dataclass
@@ -118,13 +132,14 @@ class Scanner:
         """Findings of one blob, minus those an inline allow comment suppresses (counted)."""
         return self._findings(blob, self.matcher.scan(blob.data), suppressed)
 
-    def _matched(self, blob: Blob, depth: int) -> Iterator[tuple[Blob, list[RawMatch]] | SkippedItem]:
+    def _matched(self, blob: Blob, depth: int, windows: Windows = None
+                 ) -> Iterator[tuple[Blob, list[RawMatch]] | SkippedItem]:
         """The blob's matches, then (depth > 0) those of the text its encoded runs decode to, found by
         the same Hyperscan pass, in the order the expanders' decoding would have produced them."""
         if not depth:
-            yield blob, self.matcher.scan(blob.data)
+            yield blob, self.matcher.scan(blob.data, windows)
             return
-        matches, extra = self.matcher.scan_extra(blob.data)
+        matches, extra = self.matcher.scan_extra(blob.data, windows)
         yield blob, matches
         if extra:
             for inner in inner_blobs(blob, from_extra(blob.data, extra)):
@@ -150,16 +165,27 @@ class Scanner:
         skipped: list[SkippedItem] = []
         blobs = nbytes = 0
         suppressed: Counter[str] = Counter()
+        matched: set[str] = set()
+        windowed: list[str] = []
         for expanded in _expanded(items, self.expand_options):
-            for item in [expanded] if isinstance(expanded, SkippedItem) else self._matched(expanded, self.decode_depth):
+            if isinstance(expanded, SkippedItem):
+                skipped.append(expanded)
+                continue
+            windows = _windows(expanded)
+            if windows is not None and expanded.origin.blob_id:
+                windowed.append(expanded.origin.blob_id)
+            for item in self._matched(expanded, self.decode_depth, windows):
                 if isinstance(item, SkippedItem):
                     skipped.append(item)
                     continue
                 blob, matches = item
                 blobs += 1
                 nbytes += len(blob.data)
+                if matches and blob.origin.blob_id:
+                    matched.add(blob.origin.blob_id)
                 findings.extend(self._findings(blob, matches, suppressed))
-        return UnitResult(tuple(findings), tuple(skipped), blobs, nbytes, dict(suppressed))
+        return UnitResult(tuple(findings), tuple(skipped), blobs, nbytes, dict(suppressed), frozenset(matched),
+                          tuple(windowed))
 
     def _filter(self, findings: list[Finding], tally: _Tally) -> list[Finding]:
         kept = []
@@ -188,20 +214,42 @@ class Scanner:
         inline = (self.scan_items([item]) for item in _prefetched(others))
         listed = _skips_of(enumerated)
         annotating = [s for s in sources if isinstance(s, AnnotatingSource)]
+        seen = _Seen()
         for unit in _started(itertools.chain(results, listed, inline), on_started):
             tally.blobs += unit.blobs
             tally.bytes += unit.nbytes
             tally.suppressed.update(unit.suppressed)
             findings.extend(unit.findings)
+            seen.add(unit)
             for source in annotating if unit.findings else ():
                 source.observe(list(unit.findings))
             skipped.extend(unit.skipped)
             if progress:
                 progress(unit.nbytes)
+        for revisiting in (s for s in splittable if isinstance(s, RevisitingSource)):
+            findings = self._revisit(revisiting, findings, seen, tally, annotating)
         for source in annotating:
             findings = source.annotate(findings)
         findings = self._filter(findings, tally)
         return ScanResult(tuple(findings), tuple(skipped), self._summary(tally, findings, skipped, started))
+
+    def _revisit(self, source: RevisitingSource, findings: list[Finding], seen: _Seen, tally: _Tally,
+                 annotating: list[AnnotatingSource]) -> list[Finding]:
+        """Match again, whole, the blobs of source whose windowed matching rested on a base that
+        turned out to hold a match; their findings replace the windowed ones."""
+        while True:
+            redo, units = source.revisit(seen.matched, seen.windowed)
+            if not units:
+                return findings
+            findings = [f for f in findings if not (f.origin.kind == "git" and f.origin.root == source.root
+                                                    and f.origin.blob_id in redo)]
+            seen.windowed -= redo
+            for unit in fork_map(self.scan_items, units, self.jobs):
+                tally.suppressed.update(unit.suppressed)  # the windowed pass may have counted some already
+                findings.extend(unit.findings)
+                seen.add(unit)
+                for other in annotating if unit.findings else ():
+                    other.observe(list(unit.findings))
 
     def _summary(self, tally: _Tally, findings: list[Finding], skipped: list[SkippedItem],
                  started: float) -> ScanSummary:
@@ -221,6 +269,12 @@ def scan_ruleset(specs: list[RuleSpec], cache: bool = True,
     one Hyperscan database, so each byte is scanned once (one cached database per machine)."""
     finders = [(pattern, flags) for pattern, flags, _kind in decode_expressions()]
     return compile_rules(specs, cache=cache, on_compile=on_compile, extra=finders)
+
+
+def _windows(blob: Blob) -> Windows:
+    # Only a blob passed on as it was read (not an archive member, not re-encoded text) keeps the byte
+    # offsets its changes were given in.
+    return None if blob.changes is None else windows_around(blob.changes, len(blob.data))
 
 
 def _expanded(items: Iterable[Blob | SkippedItem], options: ExpandOptions) -> Iterator[Blob | SkippedItem]:

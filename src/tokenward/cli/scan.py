@@ -154,6 +154,9 @@ def scan(
     staged: Annotated[bool, typer.Option("--staged", help="Repository: only staged changes.")] = False,
     all_objects: Annotated[bool, typer.Option("--all-objects", help="Also unreachable objects.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Ignore the incremental scan cache.")] = False,
+    whole_blobs: Annotated[bool, typer.Option(
+        "--whole-blobs", help="Repository: match every byte of every blob, not only what a blob stored as a "
+                              "small delta changes in its (match-free) base.")] = False,
     auth_file: Annotated[Path | None, typer.Option(
         "--auth-file", help="URL targets: NAME=value credentials file (mode 0600); see README Sources.")] = None,
     source_type: Annotated[str, typer.Option(help="Force the input format: " + "|".join(SOURCE_TYPE_NAMES))] = "auto",
@@ -187,7 +190,8 @@ def scan(
                                 min_confidence=min_confidence)
         options = SourceOptions(
             history=not no_history, branches=tuple(branch or ()), since_commit=since_commit,
-            staged=staged, all_objects=all_objects, full=full, ruleset=scanner.matcher.ruleset.digest)
+            staged=staged, all_objects=all_objects, full=full, ruleset=scanner.matcher.ruleset.digest,
+            whole_blobs=whole_blobs)
         live = live_options(full=full, auth_file=auth_file, db=db, use_db=not no_db, max_size=settings.max_file_size,
                             scope=options, settings=settings) if any(map(is_live_target, paths)) else None
         sources = _sources(paths, settings, options, live)

@@ -36,6 +36,7 @@ from tokenward.sources.gitobjects import (
     shared_reader,
     staged_changes,
 )
+from tokenward.sources.gitpack import MAX_DELTA_SHARE, MIN_BLOB, delta_changes
 from tokenward.sources.gitprov import (
     BRANCH_PREFIXES,
     BlobHistory,
@@ -86,6 +87,7 @@ class GitOptions:
     exclude: tuple[str, ...] = ()
     cache_key: str = ""  # rule set (and fingerprint key) the incremental cache is keyed by
     use_cache: bool = True  # False (--full): read every blob again, still record the results
+    delta_windows: bool = True  # match a small delta's blob only around what it changes (gitpack.py)
 
 
 @dataclass
@@ -98,6 +100,8 @@ class GitCounters:
     unreadable: int = 0  # missing or corrupt objects
     too_large: int = 0
     restarts: int = 0  # cat-file processes restarted past a corrupt object
+    windowed: int = 0  # matched only around what their delta changes, the premise held
+    revisited: int = 0  # matched around their changes first, then whole: their delta base held a match
 
 
 @dataclass
@@ -106,6 +110,7 @@ class _Plan:
     paths: list[str | None] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     cached: dict[str, str | None] = field(default_factory=dict)  # cached blob id → a path, when known
+    bases: dict[str, str] = field(default_factory=dict)  # blob id → its delta base, for small deltas
     skipped: list[SkippedItem] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # every blob id listed
 
@@ -115,16 +120,18 @@ def where(oid: str, path: str | None) -> str:
     return f"{path} ({oid[:12]})" if path else f"git blob {oid}"
 
 
-def blob_item(root: str, oid: str, path: str | None, data: bytes) -> Blob | SkippedItem:
-    """The Blob to match for one object's content (or why it is not matched)."""
+def blob_item(root: str, oid: str, path: str | None, data: bytes,
+              changes: tuple[tuple[int, int], ...] | None = None) -> Blob | SkippedItem:
+    """The Blob to match for one object's content (or why it is not matched); `changes` (what its
+    delta changes) stand only when the content is matched as read."""
     if data.startswith(LFS_POINTER) and len(data) < LFS_POINTER_MAX:
         return SkippedItem(where(oid, path), "git LFS pointer (content not fetched)")
     if data.startswith(_BOMS) or data.find(b"\0", 0, SNIFF) != -1:
         text = to_scannable(data)
         if text is None:
             return SkippedItem(where(oid, path), "binary content")
-        data = text
-    return Blob(data, Origin("git", root, path or oid, blob_id=oid))
+        data, changes = text, None
+    return Blob(data, Origin("git", root, path or oid, blob_id=oid), changes)
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,7 @@ class BlobBatch:
     paths: tuple[str | None, ...]
     max_size: int
     report: str  # file this batch writes its failures to
+    bases: tuple[str | None, ...] = ()  # each blob's delta base, when it is a small delta (else None)
 
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
         """Yield each blob of the batch (or why it was skipped)."""
@@ -155,9 +163,18 @@ class BlobBatch:
                 failed.append(f"large {oid}")
                 yield SkippedItem(where(oid, path), f"too large ({len(got)} bytes > {self.max_size})")
             else:
-                yield blob_item(self.root, oid, path, got)
+                item = blob_item(self.root, oid, path, got, self._changes(index, len(got)))
+                if isinstance(item, SkippedItem):
+                    failed.append(f"unmatched {oid}")  # a delta's base that is not matched vouches for nothing
+                yield item
         if failed or reader.restarts > restarts:
             Path(self.report).write_text("\n".join([*failed, f"restarts {reader.restarts - restarts}"]) + "\n")
+
+    def _changes(self, index: int, size: int) -> tuple[tuple[int, int], ...] | None:
+        base = self.bases[index] if self.bases else None
+        if base is None:
+            return None
+        return delta_changes(self.repo.git_dir, self.repo.oid_len, self.oids[index], size, base)
 
 
 class GitSource:
@@ -179,6 +196,9 @@ class GitSource:
         self._walk_pending = False  # a whole-history walk is to start at the first finding
         self._reports = ""
         self._cache_ok = False
+        self._report_sets: tuple[set[str], set[str]] | None = None
+        self._revisited: set[str] = set()  # blobs matched whole again after a windowed pass
+        self._listed: set[str] | None = None
 
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
         """Yield notes about the repository, skipped objects, then every blob to scan."""
@@ -236,7 +256,8 @@ class GitSource:
         if self._incremental:
             return rev_blobs(self.repo, True, [f"^{t}" for t in self._state.tips])
         if scope.whole_history or scope.all_objects:
-            return all_blobs(self.repo)
+            bases = self._plan.bases if self.options.delta_windows else None
+            return all_blobs(self.repo, bases, MIN_BLOB, MAX_DELTA_SHARE)
         return rev_blobs(self.repo, scope.every_ref, scope.revs, walk=not scope.snapshot)
 
     def _staged(self) -> Iterator[Entry]:
@@ -300,26 +321,59 @@ class GitSource:
         for end in range(len(plan.oids)):
             size += plan.sizes[end]
             if size >= BATCH_BYTES or end - start + 1 >= BATCH_BLOBS or end == len(plan.oids) - 1:
-                yield BlobBatch(self.repo, self.root, tuple(plan.oids[start:end + 1]),
-                                tuple(plan.paths[start:end + 1]), self.options.max_size,
-                                os.path.join(self._reports, f"{start}.txt"))
+                oids = tuple(plan.oids[start:end + 1])
+                bases = tuple(plan.bases.get(o) for o in oids) if plan.bases else ()
+                yield BlobBatch(self.repo, self.root, oids, tuple(plan.paths[start:end + 1]), self.options.max_size,
+                                os.path.join(self._reports, f"{start}.txt"), bases)
                 start, size = end + 1, 0
+
+    def revisit(self, matched: Set[str], windowed: Set[str]) -> tuple[set[str], list[BlobBatch]]:
+        """The blobs matched only around their changes whose delta base held a match, or was not matched
+        whole-or-windowed in this scan, as batches that match them whole (see RevisitingSource)."""
+        failed, unmatched = self._read_reports()
+        listed, bases = self._planned(), self._plan.bases
+        mine = {oid for oid in windowed if oid in bases and oid not in self._revisited}
+        redo = {oid for oid in mine if (base := bases[oid]) in matched or base in unmatched or base in failed
+                or base not in listed}
+        self._revisited |= redo
+        self.counters.revisited += len(redo)
+        self.counters.windowed = len(mine - redo)
+        order = [i for i, oid in enumerate(self._plan.oids) if oid in redo]
+        units = [BlobBatch(self.repo, self.root, tuple(self._plan.oids[i] for i in order[at:at + BATCH_BLOBS]),
+                           tuple(self._plan.paths[i] for i in order[at:at + BATCH_BLOBS]), self.options.max_size,
+                           os.devnull) for at in range(0, len(order), BATCH_BLOBS)]
+        return redo, units
+
+    def _planned(self) -> set[str]:
+        if self._listed is None:
+            self._listed = set(self._plan.oids)
+        return self._listed
+
+    def _read_reports(self) -> tuple[set[str], set[str]]:
+        """(blobs not read in full, blobs read but not matched: binary, LFS pointers) per the batches'
+        reports; read once, after the scan's batches are all done."""
+        if self._report_sets is None:
+            failed, unmatched, restarts = set(), set(), 0
+            for report in Path(self._reports).glob("*.txt") if self._reports else ():
+                for entry in report.read_text().splitlines():
+                    kind, _, value = entry.partition(" ")
+                    if kind == "restarts":
+                        restarts += int(value)
+                    elif kind == "unmatched":
+                        unmatched.add(value)
+                    else:
+                        failed.add(value)
+                        self.counters.unreadable += kind == "unreadable"
+                        self.counters.too_large += kind == "large"
+            self.counters.restarts += restarts
+            self._report_sets = failed, unmatched
+        return self._report_sets
 
     def _settle(self) -> set[str]:
         """Read the batches' reports back: final counters, and the ids of blobs not read in full."""
         close_readers()  # the batches read in this process (inline scans) are done
-        failed: set[str] = set()
-        c = self.counters
-        for report in Path(self._reports).glob("*.txt") if self._reports else ():
-            for entry in report.read_text().splitlines():
-                kind, _, value = entry.partition(" ")
-                if kind == "restarts":
-                    c.restarts += int(value)
-                    continue
-                failed.add(value)
-                c.unreadable += kind == "unreadable"
-                c.too_large += kind == "large"
-        c.read = len(self._plan.oids) - len(failed)
+        failed = self._read_reports()[0]
+        self.counters.read = len(self._plan.oids) - len(failed)
         if self._reports:
             shutil.rmtree(self._reports, ignore_errors=True)
         return failed

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from tokenward.errors import SourceError
+from tokenward.sources.gitpack import close_packs
 
 READ_BUFFER = 1 << 20
 PIPE_SIZE = 1 << 20
@@ -157,14 +158,21 @@ def _entry(line: bytes) -> Entry | None:
     return parts[0].decode("ascii"), int(parts[2]), path
 
 
-def all_blobs(repo: Repo) -> Iterator[Entry]:
-    """Every blob in the object store, reachable or not, in pack order (no paths)."""
+def all_blobs(repo: Repo, bases: dict[str, str] | None = None, least: int = 0, share: float = 0.0
+              ) -> Iterator[Entry]:
+    """Every blob in the object store, reachable or not, in pack order (no paths). With `bases`, the
+    blobs of at least `least` bytes that a pack stores as a delta taking at most `share` of their size
+    on disk are recorded there with their delta base (see gitpack.py)."""
     # Type first: most objects are trees and commits, rejected by one prefix test.
+    check = "--batch-check=%(objecttype) %(objectname) %(objectsize)"
     for line in stream_lines(repo, "cat-file", "--batch-all-objects", "--unordered",
-                             "--batch-check=%(objecttype) %(objectname) %(objectsize)"):
+                             check + (" %(objectsize:disk) %(deltabase)" if bases is not None else "")):
         if line.startswith(b"blob "):
-            _, oid, size = line.split(b" ")
-            yield oid.decode("ascii"), int(size), None
+            _, oid, size, *delta = line.split(b" ")
+            name, length = oid.decode("ascii"), int(size)
+            if bases is not None and length >= least and int(delta[0]) <= length * share and delta[1].strip(b"0"):
+                bases[name] = delta[1].decode("ascii")
+            yield name, length, None
         elif line.endswith(b" missing"):
             yield line.split(b" ", 1)[0].decode("ascii", "replace"), -1, None
 
@@ -341,9 +349,10 @@ def shared_reader(repo: Repo) -> BlobReader:
 
 
 def close_readers() -> None:
-    """Stop this process's shared cat-file processes (the end of a scan)."""
+    """Stop this process's shared cat-file processes and unmap its packs (the end of a scan)."""
     for key in [k for k in _READERS if k[0] == os.getpid()]:
         _READERS.pop(key).close()
+    close_packs()
 
 
 def _feed(stdin: IO[bytes] | None, oids: Sequence[str], start: int) -> None:

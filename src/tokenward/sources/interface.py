@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -62,6 +62,9 @@ class Blob:
 
     data: bytes
     origin: Origin
+    # Byte ranges that are not copied, with their surroundings, from a similar blob (a git delta's
+    # base): outside them the bytes are the base's. None: nothing is known, every byte is matched.
+    changes: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,4 +98,19 @@ class SplittableSource(Source, Protocol):
 
     def units(self) -> Iterator[WorkUnit | SkippedItem]:
         """Yield work units (and items skipped while enumerating), cheaply, in a stable order."""
+        ...
+
+
+@runtime_checkable
+class RevisitingSource(SplittableSource, Protocol):
+    """A source some of whose blobs were matched only around their changes (Blob.changes), on the
+    premise that the base they were copied from holds no match; the premise is checked after the
+    scan, and the blobs it fails for are matched again, whole."""
+
+    root: str
+
+    def revisit(self, matched: Set[str], windowed: Set[str]) -> tuple[set[str], list[WorkUnit]]:
+        """Given the blob ids that had a match (inline-suppressed ones included) and those matched
+        only around their changes so far: the ids to match again whole, and the units that read
+        them. Called until it returns no unit."""
         ...

@@ -26,6 +26,7 @@ class SourceOptions:
     staged: bool = False  # only what is staged in the index (pre-commit)
     all_objects: bool = False  # also unreachable / dangling objects in the object store
     full: bool = False  # ignore the incremental cache of already-scanned blobs
+    whole_blobs: bool = False  # match every byte of every blob, not only what each small delta changes
     ruleset: str = ""  # the rule-set digest that keys the incremental cache
 
     @property
@@ -95,7 +96,7 @@ def _repo_sources(root: Path, repo: Repo, settings: Settings, options: SourceOpt
         # The fingerprint key is part of the cache key: recorded token ids are only valid under it.
         key = f"{options.ruleset}:{key_check_value(load_key())}" if options.ruleset else ""
         git_options = GitOptions(scope=scope, max_size=settings.max_file_size, exclude=settings.exclude,
-                                 cache_key=key, use_cache=not options.full)
+                                 cache_key=key, use_cache=not options.full, delta_windows=not options.whole_blobs)
         sources.append(GitSource(repo, str(root), git_options, SqliteBlobCache(cache_file(repo.git_dir)),
                                  WalkIndex(cache_file(repo.git_dir, "walk"))))
     return sources

@@ -1,0 +1,204 @@
+"""Read a blob's delta straight from its pack: which byte ranges of the blob are not its base's.
+
+History is mostly the same files again: git stores a blob version as a delta against a similar one
+(its *base*), a list of "copy these bytes of the base" and "insert these new bytes" instructions.
+A match that lies, with all the context the rules look at, inside one copied range is a match the
+base holds at the same bytes. So when the base is known to hold no match, only the bytes around
+inserted data and around the seams between copies can hold one, and only those are matched
+(engine.windows_around). The scan checks the "base holds no match" premise after the fact and matches
+the whole blob again whenever it fails (see GitSource.revisit).
+
+Only version-2 pack indexes are read; anything unexpected (a loose object, a pack repacked away
+mid-scan, a malformed delta) answers None, and the blob is matched whole as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+_IDX_MAGIC = b"\377tOc"
+_OFS_DELTA, _REF_DELTA = 6, 7
+# A delta larger than this share of its blob is matched whole: parsing its many instructions in Python
+# costs more than matching the bytes they spare (measured on redis' history: 2 % keeps 95 % of the saving).
+MAX_DELTA_SHARE = 0.02
+MIN_BLOB = 16 * 1024  # smaller blobs are matched whole: the windows around one change would cover them
+
+
+class _Pack:
+    """One pack and its version-2 index. The index's names and offsets are read once (≈ 24 bytes an
+    object); the pack is read with pread (mapping it would count its pages as resident memory)."""
+
+    def __init__(self, idx_path: Path, oid_bytes: int) -> None:
+        with open(idx_path, "rb") as idx:
+            head = idx.read(8 + 256 * 4)
+            if head[:4] != _IDX_MAGIC or struct.unpack(">I", head[4:8])[0] != 2:
+                raise ValueError("not a version-2 pack index")
+            self.fanout = struct.unpack(">256I", head[8:])
+            count = self.fanout[255]
+            self.names = idx.read(count * oid_bytes)
+            idx.seek(count * 4, os.SEEK_CUR)  # the names' CRCs
+            self.offsets = idx.read(count * 4)
+            self.large = idx.read()  # 8-byte offsets of objects beyond 2 GiB, then the checksums
+        if len(self.offsets) != count * 4:
+            raise ValueError("truncated pack index")
+        self.width = oid_bytes
+        self.pack = os.open(idx_path.with_suffix(".pack"), os.O_RDONLY)
+
+    def offset(self, raw: bytes) -> int | None:
+        """The pack offset of the object named raw, or None when this pack does not hold it."""
+        first, width = raw[0], self.width
+        lo, hi = self.fanout[first - 1] if first else 0, self.fanout[first]
+        # The names of one fan-out bucket are sorted and fixed-width: one C-level find.
+        at = self.names.find(raw, lo * width, hi * width)
+        while at != -1 and at % width:
+            at = self.names.find(raw, at + 1, hi * width)
+        if at == -1:
+            return None
+        index = at // width
+        value: int = struct.unpack_from(">I", self.offsets, 4 * index)[0]
+        if value & 0x80000000:
+            value = struct.unpack_from(">Q", self.large, 8 * (value & 0x7FFFFFFF))[0]
+        return value
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.pack)
+
+
+class PackReader:
+    """The packs of one repository, opened on first use (in the process that reads deltas)."""
+
+    def __init__(self, git_dir: Path, oid_len: int) -> None:
+        self.git_dir = git_dir
+        self.oid_bytes = oid_len // 2
+        self._packs: list[_Pack] | None = None
+
+    def _open(self) -> list[_Pack]:
+        if self._packs is None:
+            self._packs = []
+            for idx in sorted((self.git_dir / "objects" / "pack").glob("*.idx")):
+                with contextlib.suppress(OSError, ValueError, struct.error):
+                    self._packs.append(_Pack(idx, self.oid_bytes))
+        return self._packs
+
+    def delta(self, oid: str, size: int, base: str) -> bytes | None:
+        """The raw delta git stores for blob oid (size bytes once applied) against base, when it is a
+        small one (None too when the first pack holding oid stores it otherwise)."""
+        raw = bytes.fromhex(oid)
+        for pack in self._open():
+            offset = pack.offset(raw)
+            if offset is not None:
+                with contextlib.suppress(IndexError, zlib.error, struct.error, ValueError, OSError):
+                    return _delta_at(pack, offset, size, bytes.fromhex(base))
+                return None
+        return None
+
+    def close(self) -> None:
+        """Close every pack."""
+        for pack in self._packs or ():
+            pack.close()
+        self._packs = None
+
+
+def _delta_at(pack: _Pack, offset: int, size: int, base: bytes) -> bytes | None:
+    head = os.pread(pack.pack, 32, offset)  # type and size, then the base's offset: a few bytes each
+    byte = head[0]
+    kind, length, shift, at = (byte >> 4) & 7, byte & 15, 4, 1
+    while byte & 0x80:
+        byte = head[at]
+        length |= (byte & 0x7F) << shift
+        shift, at = shift + 7, at + 1
+    if kind not in (_OFS_DELTA, _REF_DELTA) or length > size * MAX_DELTA_SHARE:
+        return None
+    if kind == _REF_DELTA:
+        return None  # a base named by id (thin-pack leftovers): rare in a local pack, matched whole
+    byte = head[at]
+    distance, at = byte & 0x7F, at + 1
+    while byte & 0x80:
+        byte = head[at]
+        distance, at = ((distance + 1) << 7) | (byte & 0x7F), at + 1
+    if pack.offset(base) != offset - distance:
+        return None  # another copy of the object, stored against another base: its changes vouch for nothing
+    inflater = zlib.decompressobj()
+    # Deflate never grows data by more than a few bytes per 16 KB block: this read holds the whole stream.
+    data = inflater.decompress(os.pread(pack.pack, length + length // 512 + 64, offset + at), length)
+    return data if inflater.eof and len(data) == length else None
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        shift, at = shift + 7, at + 1
+        if not byte & 0x80:
+            return value, at
+
+
+def changes(delta: bytes, size: int) -> Iterator[tuple[int, int]]:
+    """The (start, end) ranges of the blob not copied from its base in context: inserted bytes, and
+    an empty range at every seam where a copy does not continue the base where the previous ended."""
+    base_size, at = _varint(delta, 0)
+    target, at = _varint(delta, at)
+    if target != size:
+        raise ValueError("delta does not produce the blob")
+    out, follows, n = 0, 0, len(delta)  # follows: where in the base the bytes so far left off (-1: not a copy)
+    while at < n:
+        op = delta[at]
+        at += 1
+        if op & 0x80:
+            start = length = 0
+            for bit, shift in ((1, 0), (2, 8), (4, 16), (8, 24)):
+                if op & bit:
+                    start, at = start | delta[at] << shift, at + 1
+            for bit, shift in ((16, 0), (32, 8), (64, 16)):
+                if op & bit:
+                    length, at = length | delta[at] << shift, at + 1
+            length = length or 0x10000
+            if start != follows:
+                yield out, out
+            out, follows = out + length, start + length
+        elif op:
+            yield out, out + op
+            out, at, follows = out + op, at + op, -1
+        else:
+            raise ValueError("reserved delta instruction")
+    if out != size:
+        raise ValueError("delta does not produce the blob")
+    if follows != base_size:
+        yield size, size
+
+
+def blob_changes(delta: bytes, size: int) -> tuple[tuple[int, int], ...] | None:
+    """changes() as a tuple (Blob.changes), or None when the delta is not understood."""
+    try:
+        return tuple(changes(delta, size))
+    except (IndexError, ValueError):
+        return None
+
+
+_READERS: dict[tuple[int, str], PackReader] = {}
+
+
+def delta_changes(git_dir: Path, oid_len: int, oid: str, size: int, base: str) -> tuple[tuple[int, int], ...] | None:
+    """The changes of blob oid against base, when a pack of git_dir stores it as a small delta against
+    it (this process keeps the packs open until close_packs)."""
+    key = (os.getpid(), str(git_dir))
+    reader = _READERS.get(key)
+    if reader is None:
+        for stale in [k for k in _READERS if k[0] != key[0]]:
+            del _READERS[stale]  # inherited through fork: the parent closes its own
+        reader = _READERS[key] = PackReader(git_dir, oid_len)
+    delta = reader.delta(oid, size, base)
+    return None if delta is None else blob_changes(delta, size)
+
+
+def close_packs() -> None:
+    """Close the packs this process opened."""
+    for key in [k for k in _READERS if k[0] == os.getpid()]:
+        _READERS.pop(key).close()

@@ -1,0 +1,168 @@
+"""Delta windows (issue 13): a blob that a pack stores as a small delta is matched only around what the
+delta changes in its base, and matched whole again when that base turns out to hold a match. Whatever
+happens, the findings are exactly those of matching every byte (`--whole-blobs`)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.sources import test_git_fixtures as fx
+from tests.sources.test_git_fixtures import Repo, of, scan
+from tests.tokens import provider_tokens
+from tokenward.engine import REACH, Matcher, windows_around
+from tokenward.findings import Finding
+from tokenward.sources.gitpack import blob_changes, changes
+
+git_env = fx.git_env  # fixture used here
+
+WORDS = ("count", "index", "buffer", "offset", "length", "cursor", "result", "limit", "node", "entry")
+
+
+def _key(f: Finding) -> tuple[object, ...]:
+    git = f.origin.git
+    assert git is not None
+    return (f.token_id, f.rule_id, f.origin.path, f.origin.blob_id, f.location, git.first_commit, git.paths,
+            git.in_head)
+
+
+def _code(rnd: random.Random, n: int) -> list[str]:
+    """n lines of plausible, token-free source code (≈ 45 bytes each)."""
+    return [f"    {rnd.choice(WORDS)}_{i} = update({rnd.choice(WORDS)}, {rnd.randrange(10**6)});\n" for i in range(n)]
+
+
+def _history(path: Path, repack: bool = True) -> tuple[Repo, dict[str, str]]:
+    """Twenty versions of three large files with small edits; tokens added, kept and removed."""
+    rnd, planted = random.Random(5), provider_tokens(31)
+    lines, config, clean = _code(rnd, 1500), _code(rnd, 600), _code(rnd, 800)
+    config[300] = planted["github.pat-classic"] + "\n"  # in every version: each base holds a match
+    keep, gone, late = planted["gitlab.pat"], planted["slack.bot-token"], planted["stripe.secret-key-live"]
+    repo = Repo(path)
+    for version in range(20):
+        for _ in range(rnd.randrange(1, 4)):  # a few edits anywhere
+            lines[rnd.randrange(len(lines))] = _code(rnd, 1)[0]
+        config[rnd.randrange(400, 600)] = _code(rnd, 1)[0]
+        clean[rnd.randrange(len(clean))] = _code(rnd, 1)[0]  # never holds a token: its deltas stay windowed
+        if version == 3:
+            lines.insert(700, keep + "\n")  # kept to the end: later versions copy it from their bases
+        if version == 6:
+            lines.insert(100, gone + "\n")
+        if version == 9:
+            lines.remove(gone + "\n")
+        if version == 15:
+            lines.insert(1400, late + "\n")
+        repo.commit({"src/main.c": "".join(lines), "etc/config.ini": "".join(config), "src/util.c": "".join(clean)},
+                    f"v{version}")
+    if repack:
+        repo.git("repack", "-a", "-d", "-f", "--window=50", "--depth=50", "-q")
+    lines_of = {"keep": keep, "gone": gone, "late": late, "config": planted["github.pat-classic"]}
+    return repo, {name: assignment.split("=", 1)[1] for name, assignment in lines_of.items()}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_windowed_scan_finds_exactly_what_a_whole_blob_scan_finds(tmp_path: Path, matcher: Matcher,
+                                                                   jobs: int) -> None:
+    repo, planted = _history(tmp_path / "r")
+    windowed = scan(repo.path, matcher, jobs=jobs, full=True)
+    whole = scan(repo.path, matcher, jobs=jobs, full=True, whole_blobs=True)
+    assert Counter(map(_key, windowed.findings)) == Counter(map(_key, whole.findings))
+    counters = windowed.source.counters
+    # Both paths ran: blobs whose base was clean stayed windowed, the config's versions were revisited.
+    assert counters.windowed > 0 and counters.revisited > 0
+    assert whole.source.counters.windowed == whole.source.counters.revisited == 0
+    for name, token in planted.items():
+        assert of(windowed.findings, token), name
+
+
+def test_a_rescan_after_a_new_commit_keeps_the_findings(tmp_path: Path, matcher: Matcher) -> None:
+    repo, planted = _history(tmp_path / "r")
+    scan(repo.path, matcher)
+    main = (repo.path / "src" / "main.c").read_text().replace(planted["keep"], "removed")
+    repo.commit({"src/main.c": main}, "drop the kept token")
+    again = scan(repo.path, matcher)
+    full = scan(repo.path, matcher, full=True, whole_blobs=True)
+    assert Counter(map(_key, again.findings)) == Counter(map(_key, full.findings))
+
+
+def test_loose_objects_are_matched_whole(tmp_path: Path, matcher: Matcher) -> None:
+    repo, planted = _history(tmp_path / "r", repack=False)
+    result = scan(repo.path, matcher, full=True)
+    assert result.source.counters.windowed == result.source.counters.revisited == 0
+    assert of(result.findings, planted["late"])
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _copy(start: int, length: int) -> bytes:
+    op, args = 0x80, bytearray()
+    for i in range(4):
+        if (start >> 8 * i) & 0xFF:
+            op, args = op | 1 << i, args + bytes([(start >> 8 * i) & 0xFF])
+    for i in range(3):
+        if (length >> 8 * i) & 0xFF:
+            op, args = op | 1 << (4 + i), args + bytes([(length >> 8 * i) & 0xFF])
+    return bytes([op]) + bytes(args)
+
+
+def test_changes_are_inserts_and_seams_where_the_base_is_not_continued() -> None:
+    # base 300 bytes; blob = base[0:100] + 5 new bytes + base[200:250] + base[250:300]
+    delta = _varint(300) + _varint(205) + _copy(0, 100) + b"\x05abcde" + _copy(200, 50) + _copy(250, 50)
+    assert list(changes(delta, 205)) == [(100, 105), (105, 105)]
+    # a copy that does not end the base, and one that does not start it, are seams too
+    assert list(changes(_varint(300) + _varint(50) + _copy(10, 50), 50)) == [(0, 0), (50, 50)]
+    assert list(changes(_varint(300) + _varint(300) + _copy(0, 300), 300)) == []
+    assert blob_changes(delta, 999) is None  # the delta does not produce a blob of that size
+    assert blob_changes(_varint(300) + _varint(5) + b"\x00", 5) is None  # reserved instruction
+
+
+def test_windows_reach_far_enough_and_give_way_to_whole_blobs() -> None:
+    size = 200_000
+    assert windows_around(((100_000, 100_010),), size) == ((100_000 - REACH, 100_010 + REACH),)
+    assert windows_around(((5, 5), (REACH, REACH + 1)), size) == ((0, 2 * REACH + 1),)  # merged
+    assert windows_around(tuple((i, i + 1) for i in range(0, size, REACH)), size) is None  # most of it
+
+
+def _random_history(path: Path, seed: int) -> Repo:
+    """Versions of two large files where tokens of many rules (generic ones too) come and go at random
+    places, and edits land anywhere: right next to a token, a window's reach away, or far off."""
+    rnd = random.Random(seed)
+    assignments = list(provider_tokens(seed).values())
+    assignments += [f'db_password = "{rnd.randrange(10**12)}Xq{rnd.randrange(10**9)}"',
+                    f"#define API_SECRET_KEY {rnd.randrange(10**15)}abc{rnd.randrange(10**8)}"]
+    files = {"a/big.c": _code(rnd, 1200), "b/other.py": _code(rnd, 700)}
+    repo = Repo(path)
+    for _ in range(16):
+        for lines in files.values():
+            for _ in range(rnd.randrange(1, 4)):
+                at = rnd.randrange(len(lines))
+                roll = rnd.random()
+                if roll < 0.2:
+                    lines.insert(at, rnd.choice(assignments) + "\n")
+                elif roll < 0.35:
+                    holding = [i for i, text in enumerate(lines) if "=" in text and "update(" not in text]
+                    if holding:
+                        del lines[rnd.choice(holding)]
+                else:
+                    lines[at] = _code(rnd, 1)[0]
+        repo.commit({name: "".join(lines) for name, lines in files.items()})
+    repo.git("repack", "-a", "-d", "-f", "--window=50", "--depth=50", "-q")
+    return repo
+
+
+@pytest.mark.parametrize("seed", [1, 4, 11, 14])  # each keeps some blobs windowed and revisits others
+def test_random_histories_give_the_same_findings_either_way(tmp_path: Path, matcher: Matcher, seed: int) -> None:
+    repo = _random_history(tmp_path / "r", seed)
+    windowed = scan(repo.path, matcher, full=True)
+    whole = scan(repo.path, matcher, full=True, whole_blobs=True)
+    assert windowed.findings and Counter(map(_key, windowed.findings)) == Counter(map(_key, whole.findings))
+    assert windowed.source.counters.windowed and windowed.source.counters.revisited
