@@ -7,20 +7,17 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tokenward.rules.compile import MAX_WINDOW, CompiledRule, CompiledRuleSet
+from tokenward.rules.compile import CompiledRule, CompiledRuleSet
+from tokenward.rules.model import CONTEXT
 
-MARGIN = 64
-# How far a change in a blob can reach: a match is at most a rule's window long (capped at MAX_WINDOW),
-# and what decides it (lookarounds, the confirmation window's edge) lies within MARGIN of it.
-REACH = MAX_WINDOW + MARGIN + 16
-MAX_WINDOWED_SHARE = 0.75  # windows covering more of a blob than this: match it whole
+MARGIN = CONTEXT
 MAX_HITS_PER_RULE = 20_000
 MAX_MATCHES_PER_RULE = 1_000
 GENERIC_TIER, PROVIDER_TIER = 0, 2
 
 
 Windows = tuple[tuple[int, int], ...] | None
-"""Byte ranges of a buffer that Hyperscan reads (None: all of it)."""
+"""Byte ranges of a buffer that Hyperscan reads (None: all of it); see Blob.windows."""
 
 
 @dataclass(frozen=True)
@@ -48,22 +45,6 @@ def _windows(ends: list[int], width: int, size: int, after: int) -> list[tuple[i
         else:
             merged.append((lo, hi))
     return merged
-
-
-def windows_around(changes: tuple[tuple[int, int], ...], size: int) -> tuple[tuple[int, int], ...] | None:
-    """The byte ranges to match in a blob whose bytes outside `changes` are a match-free base's: each
-    change widened by REACH both ways, merged. None when they would cover most of the blob anyway."""
-    merged: list[tuple[int, int]] = []
-    covered = 0
-    for start, end in changes:
-        lo, hi = max(0, start - REACH), min(size, end + REACH)
-        if merged and lo <= merged[-1][1]:
-            covered += max(0, hi - merged[-1][1])
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            covered += hi - lo
-            merged.append((lo, hi))
-    return None if covered > size * MAX_WINDOWED_SHARE else tuple(merged)
 
 
 def _secret_group(rule: CompiledRule, m: re.Match[bytes]) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from tokenward import __version__
-from tokenward.engine import Matcher, RawMatch, Windows, windows_around
+from tokenward.engine import Matcher, RawMatch, Windows
 from tokenward.expand import ExpandOptions, expand
 from tokenward.expand.decode import expressions as decode_expressions
 from tokenward.expand.decode import from_extra, inner_blobs
@@ -66,7 +66,7 @@ class UnitResult:
     nbytes: int
     suppressed: dict[str, int]
     matched: frozenset[str] = frozenset()  # ids of the blobs with any match (inline-suppressed ones too)
-    windowed: tuple[str, ...] = ()  # ids of the blobs matched only around their changes (Blob.changes)
+    windowed: tuple[str, ...] = ()  # ids of the blobs matched only in their Blob.windows
 
 
 @dataclass
@@ -171,7 +171,7 @@ class Scanner:
             if isinstance(expanded, SkippedItem):
                 skipped.append(expanded)
                 continue
-            windows = _windows(expanded)
+            windows = expanded.windows  # only a blob passed on as read keeps them (not archive members)
             if windows is not None and expanded.origin.blob_id:
                 windowed.append(expanded.origin.blob_id)
             for item in self._matched(expanded, self.decode_depth, windows):
@@ -269,12 +269,6 @@ def scan_ruleset(specs: list[RuleSpec], cache: bool = True,
     one Hyperscan database, so each byte is scanned once (one cached database per machine)."""
     finders = [(pattern, flags) for pattern, flags, _kind in decode_expressions()]
     return compile_rules(specs, cache=cache, on_compile=on_compile, extra=finders)
-
-
-def _windows(blob: Blob) -> Windows:
-    # Only a blob passed on as it was read (not an archive member, not re-encoded text) keeps the byte
-    # offsets its changes were given in.
-    return None if blob.changes is None else windows_around(blob.changes, len(blob.data))
 
 
 def _expanded(items: Iterable[Blob | SkippedItem], options: ExpandOptions) -> Iterator[Blob | SkippedItem]:

@@ -13,9 +13,10 @@ import pytest
 from tests.sources import test_git_fixtures as fx
 from tests.sources.test_git_fixtures import Repo, of, scan
 from tests.tokens import provider_tokens
-from tokenward.engine import REACH, Matcher, windows_around
+from tokenward.engine import Matcher
 from tokenward.findings import Finding
-from tokenward.sources.gitpack import blob_changes, changes
+from tokenward.rules.model import REACH
+from tokenward.sources.gitpack import changed_windows
 
 git_env = fx.git_env  # fixture used here
 
@@ -114,27 +115,39 @@ def _copy(start: int, length: int) -> bytes:
     return bytes([op]) + bytes(args)
 
 
-def test_changes_are_inserts_and_seams_where_the_base_is_not_continued() -> None:
+def test_windows_are_the_inserts_and_the_seams_where_the_base_is_not_continued() -> None:
     # base 300 bytes; blob = base[0:100] + 5 new bytes + base[200:250] + base[250:300]
     delta = _varint(300) + _varint(205) + _copy(0, 100) + b"\x05abcde" + _copy(200, 50) + _copy(250, 50)
-    assert list(changes(delta, 205)) == [(100, 105), (105, 105)]
-    # a copy that does not end the base, and one that does not start it, are seams too
-    assert list(changes(_varint(300) + _varint(50) + _copy(10, 50), 50)) == [(0, 0), (50, 50)]
-    assert list(changes(_varint(300) + _varint(300) + _copy(0, 300), 300)) == []
-    assert blob_changes(delta, 999) is None  # the delta does not produce a blob of that size
-    assert blob_changes(_varint(300) + _varint(5) + b"\x00", 5) is None  # reserved instruction
+    assert changed_windows(delta, 205, reach=0) == ((100, 105),)  # the seam at 105 joins the insert
+    assert changed_windows(delta, 205, reach=3) == ((97, 108),)
+    # a copy that does not start the base, and one that does not end it, are seams too
+    assert changed_windows(_varint(300) + _varint(50) + _copy(10, 50), 50, reach=0) == ((0, 0), (50, 50))
+    assert changed_windows(_varint(300) + _varint(300) + _copy(0, 300), 300) == ()
+    assert changed_windows(delta, 999) is None  # the delta does not produce a blob of that size
+    assert changed_windows(_varint(300) + _varint(5) + b"\x00", 5) is None  # reserved instruction
+    assert changed_windows(delta[:-1], 205) is None  # truncated
+    # changes within reach of either end: the windows stop at the blob's edges
+    edges = _varint(50_000) + _varint(50_000) + b"\x02ab" + _copy(2, 49_990) + _copy(40_000, 8)
+    assert changed_windows(edges, 50_000, reach=100) == ((0, 102), (49_892, 50_000))
+    assert changed_windows(edges, 50_000, reach=30_000) is None  # covers it all
 
 
 def test_windows_reach_far_enough_and_give_way_to_whole_blobs() -> None:
     size = 200_000
-    assert windows_around(((100_000, 100_010),), size) == ((100_000 - REACH, 100_010 + REACH),)
-    assert windows_around(((5, 5), (REACH, REACH + 1)), size) == ((0, 2 * REACH + 1),)  # merged
-    assert windows_around(tuple((i, i + 1) for i in range(0, size, REACH)), size) is None  # most of it
+    one = _varint(size) + _varint(size) + _copy(0, 100_000) + b"\x0a" + b"x" * 10 + _copy(100_010, 99_990)
+    assert changed_windows(one, size) == ((100_000 - REACH, 100_010 + REACH),)
+    near = _varint(size) + _varint(size) + _copy(0, 50_000) + b"\x01x" + _copy(50_001, REACH) \
+        + b"\x01y" + _copy(50_002 + REACH, size - 50_002 - REACH)
+    assert changed_windows(near, size) == ((50_000 - REACH, 50_002 + 2 * REACH),)  # merged
+    spread = _varint(size) + _varint(size) + b"".join(
+        _copy(at, REACH) + b"\x01z" for at in range(0, size - REACH, REACH + 1))
+    assert changed_windows(spread, len(range(0, size - REACH, REACH + 1)) * (REACH + 1)) is None  # most of it
 
 
-def _random_history(path: Path, seed: int) -> Repo:
+def _random_history(path: Path, seed: int, edges: bool = False) -> Repo:
     """Versions of two large files where tokens of many rules (generic ones too) come and go at random
-    places, and edits land anywhere: right next to a token, a window's reach away, or far off."""
+    places, and edits land anywhere (with `edges`, only near a file's start or end): right next to a
+    token, a window's reach away, or far off."""
     rnd = random.Random(seed)
     assignments = list(provider_tokens(seed).values())
     assignments += [f'db_password = "{rnd.randrange(10**12)}Xq{rnd.randrange(10**9)}"',
@@ -145,6 +158,8 @@ def _random_history(path: Path, seed: int) -> Repo:
         for lines in files.values():
             for _ in range(rnd.randrange(1, 4)):
                 at = rnd.randrange(len(lines))
+                if edges:
+                    at = rnd.choice((rnd.randrange(40), len(lines) - 1 - rnd.randrange(40)))
                 roll = rnd.random()
                 if roll < 0.2:
                     lines.insert(at, rnd.choice(assignments) + "\n")
@@ -159,9 +174,11 @@ def _random_history(path: Path, seed: int) -> Repo:
     return repo
 
 
-@pytest.mark.parametrize("seed", [1, 4, 11, 14])  # each keeps some blobs windowed and revisits others
-def test_random_histories_give_the_same_findings_either_way(tmp_path: Path, matcher: Matcher, seed: int) -> None:
-    repo = _random_history(tmp_path / "r", seed)
+@pytest.mark.parametrize(("seed", "edges"), [(1, False), (4, False), (14, False), (1, True), (11, True), (28, True)])
+def test_random_histories_give_the_same_findings_either_way(tmp_path: Path, matcher: Matcher, seed: int,
+                                                            edges: bool) -> None:
+    # Each seed keeps some blobs windowed and revisits others.
+    repo = _random_history(tmp_path / "r", seed, edges)
     windowed = scan(repo.path, matcher, full=True)
     whole = scan(repo.path, matcher, full=True, whole_blobs=True)
     assert windowed.findings and Counter(map(_key, windowed.findings)) == Counter(map(_key, whole.findings))

@@ -16,9 +16,9 @@ from tokenward.checks import CHECKSUM_CHECKS, build_check
 from tokenward.checks.interface import Check
 from tokenward.errors import RuleError
 from tokenward.rules import diskcache
+from tokenward.rules.model import MAX_WINDOW
 from tokenward.rules.spec import RuleSpec, confidence_rank, ruleset_hash
 
-MAX_WINDOW = 4096
 LOOKAROUND = re.compile(r"\(\?<?[=!]")
 
 

@@ -19,6 +19,11 @@ CONFIDENCE_ORDER: tuple[Confidence, ...] = ("low", "medium", "high")  # the one 
 STRUCTURAL_PROVIDERS = frozenset({"jwt", "uri"})
 DEFAULT_WITHIN, MAX_WITHIN = 40, 256
 MIN_GATED_KEYWORD = 3
+MAX_WINDOW = 4096  # the longest match the engine confirms (a rule's regex width is capped here)
+CONTEXT = 64  # bytes around a match that can decide it: lookarounds, the confirmation window's margin
+# How far one changed byte can reach: any match touching it, with what decides that match, lies within
+# REACH bytes of it (see sources/gitpack.py).
+REACH = MAX_WINDOW + CONTEXT + 16
 # A value next to a keyword ends where the token alphabet ends: letters, digits and `_ + / -`.
 _BEFORE, _AFTER = r"(?<![\w+/-])", r"(?![\w+/-])"
 

@@ -36,7 +36,7 @@ from tokenward.sources.gitobjects import (
     shared_reader,
     staged_changes,
 )
-from tokenward.sources.gitpack import MAX_DELTA_SHARE, MIN_BLOB, delta_changes
+from tokenward.sources.gitpack import MAX_DELTA_SHARE, MIN_BLOB, delta_windows
 from tokenward.sources.gitprov import (
     BRANCH_PREFIXES,
     BlobHistory,
@@ -121,17 +121,17 @@ def where(oid: str, path: str | None) -> str:
 
 
 def blob_item(root: str, oid: str, path: str | None, data: bytes,
-              changes: tuple[tuple[int, int], ...] | None = None) -> Blob | SkippedItem:
-    """The Blob to match for one object's content (or why it is not matched); `changes` (what its
-    delta changes) stand only when the content is matched as read."""
+              windows: tuple[tuple[int, int], ...] | None = None) -> Blob | SkippedItem:
+    """The Blob to match for one object's content (or why it is not matched); `windows` (around what
+    its delta changes) stand only when the content is matched as read."""
     if data.startswith(LFS_POINTER) and len(data) < LFS_POINTER_MAX:
         return SkippedItem(where(oid, path), "git LFS pointer (content not fetched)")
     if data.startswith(_BOMS) or data.find(b"\0", 0, SNIFF) != -1:
         text = to_scannable(data)
         if text is None:
             return SkippedItem(where(oid, path), "binary content")
-        data, changes = text, None
-    return Blob(data, Origin("git", root, path or oid, blob_id=oid), changes)
+        data, windows = text, None
+    return Blob(data, Origin("git", root, path or oid, blob_id=oid), windows)
 
 
 @dataclass(frozen=True)
@@ -163,18 +163,18 @@ class BlobBatch:
                 failed.append(f"large {oid}")
                 yield SkippedItem(where(oid, path), f"too large ({len(got)} bytes > {self.max_size})")
             else:
-                item = blob_item(self.root, oid, path, got, self._changes(index, len(got)))
+                item = blob_item(self.root, oid, path, got, self._windows(index, len(got)))
                 if isinstance(item, SkippedItem):
                     failed.append(f"unmatched {oid}")  # a delta's base that is not matched vouches for nothing
                 yield item
         if failed or reader.restarts > restarts:
             Path(self.report).write_text("\n".join([*failed, f"restarts {reader.restarts - restarts}"]) + "\n")
 
-    def _changes(self, index: int, size: int) -> tuple[tuple[int, int], ...] | None:
+    def _windows(self, index: int, size: int) -> tuple[tuple[int, int], ...] | None:
         base = self.bases[index] if self.bases else None
         if base is None:
             return None
-        return delta_changes(self.repo.git_dir, self.repo.oid_len, self.oids[index], size, base)
+        return delta_windows(self.repo.git_dir, self.repo.oid_len, self.oids[index], size, base)
 
 
 class GitSource:

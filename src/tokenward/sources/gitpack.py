@@ -5,7 +5,7 @@ History is mostly the same files again: git stores a blob version as a delta aga
 A match that lies, with all the context the rules look at, inside one copied range is a match the
 base holds at the same bytes. So when the base is known to hold no match, only the bytes around
 inserted data and around the seams between copies can hold one, and only those are matched
-(engine.windows_around). The scan checks the "base holds no match" premise after the fact and matches
+(changed_windows). The scan checks the "base holds no match" premise after the fact and matches
 the whole blob again whenever it fails (see GitSource.revisit).
 
 Only version-2 pack indexes are read; anything unexpected (a loose object, a pack repacked away
@@ -18,8 +18,9 @@ import contextlib
 import os
 import struct
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
+
+from tokenward.rules.model import REACH
 
 _IDX_MAGIC = b"\377tOc"
 _OFS_DELTA, _REF_DELTA = 6, 7
@@ -27,6 +28,7 @@ _OFS_DELTA, _REF_DELTA = 6, 7
 # costs more than matching the bytes they spare (measured on redis' history: 2 % keeps 95 % of the saving).
 MAX_DELTA_SHARE = 0.02
 MIN_BLOB = 16 * 1024  # smaller blobs are matched whole: the windows around one change would cover them
+MAX_WINDOWED_SHARE = 0.75  # windows covering more of a blob than this: match it whole
 
 
 class _Pack:
@@ -140,54 +142,87 @@ def _varint(data: bytes, at: int) -> tuple[int, int]:
             return value, at
 
 
-def changes(delta: bytes, size: int) -> Iterator[tuple[int, int]]:
-    """The (start, end) ranges of the blob not copied from its base in context: inserted bytes, and
-    an empty range at every seam where a copy does not continue the base where the previous ended."""
+def changed_windows(delta: bytes, size: int, reach: int = REACH) -> tuple[tuple[int, int], ...] | None:
+    """The byte ranges of the blob to match: the bytes a delta inserts, and the seams where a copy does
+    not continue the base where the bytes before it left off, each widened by reach both ways and
+    merged. None when they would cover most of the blob anyway, or the delta is not understood."""
+    try:
+        return _parse(delta, size, reach)
+    except IndexError:
+        return None
+
+
+def _parse(delta: bytes, size: int, reach: int) -> tuple[tuple[int, int], ...] | None:
+    # One pass, locals only, no calls: a delta may hold thousands of instructions (git's format:
+    # Documentation/gitformat-pack.txt, "Deltified representation"), and this runs for every one.
     base_size, at = _varint(delta, 0)
     target, at = _varint(delta, at)
     if target != size:
-        raise ValueError("delta does not produce the blob")
+        return None
+    ranges: list[tuple[int, int]] = []
+    lo = hi = -1  # the range being grown (changes come in order: only the last range can grow)
+    covered, limit = 0, size * MAX_WINDOWED_SHARE
     out, follows, n = 0, 0, len(delta)  # follows: where in the base the bytes so far left off (-1: not a copy)
     while at < n:
         op = delta[at]
         at += 1
         if op & 0x80:
             start = length = 0
-            for bit, shift in ((1, 0), (2, 8), (4, 16), (8, 24)):
-                if op & bit:
-                    start, at = start | delta[at] << shift, at + 1
-            for bit, shift in ((16, 0), (32, 8), (64, 16)):
-                if op & bit:
-                    length, at = length | delta[at] << shift, at + 1
+            if op & 1:
+                start, at = delta[at], at + 1
+            if op & 2:
+                start, at = start | delta[at] << 8, at + 1
+            if op & 4:
+                start, at = start | delta[at] << 16, at + 1
+            if op & 8:
+                start, at = start | delta[at] << 24, at + 1
+            if op & 16:
+                length, at = delta[at], at + 1
+            if op & 32:
+                length, at = length | delta[at] << 8, at + 1
+            if op & 64:
+                length, at = length | delta[at] << 16, at + 1
             length = length or 0x10000
-            if start != follows:
-                yield out, out
+            changed, end = start != follows, out
             out, follows = out + length, start + length
+            if not changed:
+                continue
+            begin = end
         elif op:
-            yield out, out + op
-            out, at, follows = out + op, at + op, -1
+            begin, end = out, out + op
+            out, at, follows = end, at + op, -1
         else:
-            raise ValueError("reserved delta instruction")
+            return None  # reserved: a delta git would not write
+        if hi < 0 or begin - reach > hi:
+            if hi >= 0:
+                ranges.append((lo, hi))
+            lo, hi = max(0, begin - reach), min(size, end + reach)
+            covered += hi - lo
+        elif end + reach > hi:
+            grown = min(size, end + reach)
+            covered, hi = covered + grown - hi, grown
+        if covered > limit:
+            return None
     if out != size:
-        raise ValueError("delta does not produce the blob")
-    if follows != base_size:
-        yield size, size
-
-
-def blob_changes(delta: bytes, size: int) -> tuple[tuple[int, int], ...] | None:
-    """changes() as a tuple (Blob.changes), or None when the delta is not understood."""
-    try:
-        return tuple(changes(delta, size))
-    except (IndexError, ValueError):
         return None
+    if follows != base_size and (hi < 0 or size - reach > hi):  # the blob ends where its base does not
+        if hi >= 0:
+            ranges.append((lo, hi))
+        lo, hi = max(0, size - reach), size
+        covered += hi - lo
+    elif follows != base_size:
+        covered, hi = covered + size - hi, size
+    if hi >= 0:
+        ranges.append((lo, hi))
+    return None if covered > limit else tuple(ranges)
 
 
 _READERS: dict[tuple[int, str], PackReader] = {}
 
 
-def delta_changes(git_dir: Path, oid_len: int, oid: str, size: int, base: str) -> tuple[tuple[int, int], ...] | None:
-    """The changes of blob oid against base, when a pack of git_dir stores it as a small delta against
-    it (this process keeps the packs open until close_packs)."""
+def delta_windows(git_dir: Path, oid_len: int, oid: str, size: int, base: str) -> tuple[tuple[int, int], ...] | None:
+    """changed_windows() of blob oid, when a pack of git_dir stores it as a small delta against base
+    (this process keeps the packs open until close_packs)."""
     key = (os.getpid(), str(git_dir))
     reader = _READERS.get(key)
     if reader is None:
@@ -195,7 +230,7 @@ def delta_changes(git_dir: Path, oid_len: int, oid: str, size: int, base: str) -
             del _READERS[stale]  # inherited through fork: the parent closes its own
         reader = _READERS[key] = PackReader(git_dir, oid_len)
     delta = reader.delta(oid, size, base)
-    return None if delta is None else blob_changes(delta, size)
+    return None if delta is None else changed_windows(delta, size)
 
 
 def close_packs() -> None:

@@ -62,9 +62,9 @@ class Blob:
 
     data: bytes
     origin: Origin
-    # Byte ranges that are not copied, with their surroundings, from a similar blob (a git delta's
-    # base): outside them the bytes are the base's. None: nothing is known, every byte is matched.
-    changes: tuple[tuple[int, int], ...] | None = None
+    # The byte ranges to match when the rest is a match-free blob's, copied with all the context a
+    # match depends on (a git delta's base; see sources/gitpack.py). None: every byte is matched.
+    windows: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True)
