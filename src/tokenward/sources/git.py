@@ -4,8 +4,11 @@ Blobs are listed once (the whole object store, only what commits newer than the 
 a rev-list range, or the index); blobs already scanned under the same rule set are not read again
 (their findings are replayed from the cache). The rest are cut into batches of ~32 MB in pack order;
 each batch streams through its own `git cat-file --batch`, so the scanner's worker processes inflate
-and match in parallel. After the scan, annotate() places the blobs that produced findings in history:
-first introducing commit, paths, refs, and whether the token is still at a branch tip.
+and match in parallel. A whole-history listing also names each blob's delta base when a pack stores
+the blob as a small delta: such a blob is matched only in the windows around what the delta changes
+(gitpack.py), and revisit() matches it whole again when its base turns out to hold a match. After the
+scan, annotate() places the blobs that produced findings in history: first introducing commit, paths,
+refs, and whether the token is still at a branch tip.
 """
 
 from __future__ import annotations
