@@ -68,6 +68,18 @@ def measure(name: str, argv: list[str], env: dict[str, str] | None = None, disca
     return Run(name, float(wall), float(user) + float(system), int(rss_kb) / 1024, int(code))
 
 
+def gitleaks_coverage() -> str:
+    """What gitleaks' last run (its log in tool.log) says it covered: it walks `git log -p`, which stops
+    at the first object a partial clone lacks ("fatal: unable to read …"), and then reports success
+    for the commits it got through."""
+    import re
+
+    log = (WORK / "tool.log").read_bytes().decode("utf-8", "replace")
+    scanned = re.search(r"(\d+) commits scanned", re.sub(r"\x1b\[[0-9;]*m", "", log))
+    fatal = "fatal:" in log
+    return (f"{'aborted by git: ' if fatal else ''}{scanned.group(1) if scanned else '?'} commits scanned")
+
+
 def median(runs: list[Run]) -> Run:
     """The run with the median wall time."""
     return sorted(runs, key=lambda r: r.wall)[len(runs) // 2]
@@ -251,7 +263,8 @@ def scan_runs(repo: Path, repeat: int, peers: tuple[str, str] | None, whole: boo
                                         "-f", "json", "-r", str(WORK / "gl.json")], None)]
         for name, argv, env in todo:
             run = measure(name, argv, env, discard=name == "git cat-file floor")
-            print(f"  {name}: {run.wall:.1f}s wall, {run.cpu:.1f}s CPU, {run.rss_mb:.0f} MB", flush=True)
+            note = f" ({gitleaks_coverage()})" if name.startswith("gitleaks") else ""
+            print(f"  {name}: {run.wall:.1f}s wall, {run.cpu:.1f}s CPU, {run.rss_mb:.0f} MB{note}", flush=True)
             runs.setdefault(name, []).append(run)
     return runs
 
