@@ -12,6 +12,11 @@ commit. tokenward runs twice per round: cold (a fresh, empty rule cache: rule fi
 Hyperscan database compiled inside the timed run, as on a fresh CI machine) and warm (cached rule
 set). The floor's output goes to /dev/null. Prints a Markdown table and writes
 benchmarks/work/git_history.json (or git_history-<name>.json with --repo).
+
+--whole-blobs adds a row for `tokenward scan --whole-blobs` (every byte of every blob matched, no delta
+windows). gitleaks' git mode walks `git log -p`; on a partial clone (the fetched mirrors are) git stops
+at the first missing object and gitleaks still exits 0: each gitleaks line says how many commits it
+got through, and its time is then not the same job.
 """
 
 from __future__ import annotations
