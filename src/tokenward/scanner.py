@@ -65,7 +65,9 @@ class UnitResult:
     blobs: int
     nbytes: int
     suppressed: dict[str, int]
-    matched: frozenset[str] = frozenset()  # ids of the blobs with any match (inline-suppressed ones too)
+    # Ids of the blobs with any match (inline-suppressed ones too), or whose bytes were not matched as
+    # they are (an archive, an export): either way they vouch for no delta copied from them.
+    matched: frozenset[str] = frozenset()
     windowed: tuple[str, ...] = ()  # ids of the blobs matched only in their Blob.windows
 
 
@@ -167,10 +169,12 @@ class Scanner:
         suppressed: Counter[str] = Counter()
         matched: set[str] = set()
         windowed: list[str] = []
-        for expanded in _expanded(items, self.expand_options):
+        for parent, expanded in _expanded(items, self.expand_options):
             if isinstance(expanded, SkippedItem):
                 skipped.append(expanded)
                 continue
+            if parent is not None and expanded is not parent and parent.origin.blob_id:
+                matched.add(parent.origin.blob_id)
             windows = expanded.windows  # only a blob passed on as read keeps them (not archive members)
             if windows is not None and expanded.origin.blob_id:
                 windowed.append(expanded.origin.blob_id)
@@ -271,13 +275,16 @@ def scan_ruleset(specs: list[RuleSpec], cache: bool = True,
     return compile_rules(specs, cache=cache, on_compile=on_compile, extra=finders)
 
 
-def _expanded(items: Iterable[Blob | SkippedItem], options: ExpandOptions) -> Iterator[Blob | SkippedItem]:
-    # Every blob passes through the expanders (archives, exports, encoded runs) before matching.
+def _expanded(items: Iterable[Blob | SkippedItem], options: ExpandOptions
+              ) -> Iterator[tuple[Blob | None, Blob | SkippedItem]]:
+    # Every blob passes through the expanders (archives, exports, encoded runs) before matching; each
+    # result comes with the input it came from.
     for item in items:
         if isinstance(item, SkippedItem):
-            yield item
+            yield None, item
         else:
-            yield from expand(item, options)
+            for expanded in expand(item, options):
+                yield item, expanded
 
 
 def _started(units: Iterator[UnitResult], on_started: Callable[[], None] | None) -> Iterator[UnitResult]:

@@ -4,7 +4,9 @@ happens, the findings are exactly those of matching every byte (`--whole-blobs`)
 
 from __future__ import annotations
 
+import io
 import random
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -15,8 +17,11 @@ from tests.sources.test_git_fixtures import Repo, of, scan
 from tests.tokens import provider_tokens
 from tokenward.engine import Matcher
 from tokenward.findings import Finding
+from tokenward.identity import Fingerprinter, load_key
 from tokenward.rules.model import REACH
+from tokenward.scanner import Scanner
 from tokenward.sources.gitpack import changed_windows
+from tokenward.sources.interface import Blob, Origin
 
 git_env = fx.git_env  # fixture used here
 
@@ -183,3 +188,16 @@ def test_random_histories_give_the_same_findings_either_way(tmp_path: Path, matc
     whole = scan(repo.path, matcher, full=True, whole_blobs=True)
     assert windowed.findings and Counter(map(_key, windowed.findings)) == Counter(map(_key, whole.findings))
     assert windowed.source.counters.windowed and windowed.source.counters.revisited
+
+
+def test_a_blob_not_matched_as_it_is_vouches_for_no_delta(matcher: Matcher) -> None:
+    # An archive's bytes are not matched as they are (its members are): a delta copied from it must
+    # not rest on it, so the scan counts it with the blobs that had a match.
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("notes.txt", "nothing to see here\n" * 50)
+    scanner = Scanner(matcher, Fingerprinter(load_key()), jobs=1)
+    archive_blob = Blob(packed.getvalue(), Origin("git", "/r", "a.zip", blob_id="a" * 40))
+    text_blob = Blob(b"nothing to see here\n" * 50, Origin("git", "/r", "a.txt", blob_id="b" * 40))
+    assert scanner.scan_items([archive_blob]).matched == {"a" * 40}
+    assert scanner.scan_items([text_blob]).matched == frozenset()
