@@ -18,7 +18,7 @@ import shutil
 import sqlite3
 import tempfile
 import weakref
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from tokenward.sources.gitobjects import (
     shared_reader,
     staged_changes,
 )
-from tokenward.sources.gitpack import MAX_DELTA_SHARE, MIN_BLOB, delta_windows
+from tokenward.sources.gitpack import MAX_DELTA_SHARE, MIN_BLOB
 from tokenward.sources.gitprov import (
     BRANCH_PREFIXES,
     BlobHistory,
@@ -166,18 +166,14 @@ class BlobBatch:
                 failed.append(f"large {oid}")
                 yield SkippedItem(where(oid, path), f"too large ({len(got)} bytes > {self.max_size})")
             else:
-                item = blob_item(self.root, oid, path, got, self._windows(index, len(got)))
+                base = self.bases[index] if self.bases else None
+                windows = None if base is None else reader.packs.windows(oid, len(got), base)
+                item = blob_item(self.root, oid, path, got, windows)
                 if isinstance(item, SkippedItem):
                     failed.append(f"unmatched {oid}")  # a delta's base that is not matched vouches for nothing
                 yield item
         if failed or reader.restarts > restarts:
             Path(self.report).write_text("\n".join([*failed, f"restarts {reader.restarts - restarts}"]) + "\n")
-
-    def _windows(self, index: int, size: int) -> tuple[tuple[int, int], ...] | None:
-        base = self.bases[index] if self.bases else None
-        if base is None:
-            return None
-        return delta_windows(self.repo.git_dir, self.repo.oid_len, self.oids[index], size, base)
 
 
 class GitSource:
@@ -201,7 +197,7 @@ class GitSource:
         self._cache_ok = False
         self._report_sets: tuple[set[str], set[str]] | None = None
         self._revisited: set[str] = set()  # blobs matched whole again after a windowed pass
-        self._listed: set[str] | None = None
+        self._vouchers: set[str] | None = None
 
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
         """Yield notes about the repository, skipped objects, then every blob to scan."""
@@ -317,40 +313,44 @@ class GitSource:
             self._walk = HistoryWalk(self.repo, [], all_refs=True)
 
     def _batches(self) -> Iterator[BlobBatch]:
-        plan, start, size = self._plan, 0, 0
-        if plan.oids:
+        if self._plan.oids:
             self._reports = tempfile.mkdtemp(prefix="tokenward-git-")
             weakref.finalize(self, shutil.rmtree, self._reports, True)
-        for end in range(len(plan.oids)):
-            size += plan.sizes[end]
-            if size >= BATCH_BYTES or end - start + 1 >= BATCH_BLOBS or end == len(plan.oids) - 1:
-                oids = tuple(plan.oids[start:end + 1])
-                bases = tuple(plan.bases.get(o) for o in oids) if plan.bases else ()
-                yield BlobBatch(self.repo, self.root, oids, tuple(plan.paths[start:end + 1]), self.options.max_size,
-                                os.path.join(self._reports, f"{start}.txt"), bases)
-                start, size = end + 1, 0
+        yield from self._cut(range(len(self._plan.oids)), windowed=True)
+
+    def _cut(self, indices: Sequence[int], windowed: bool) -> Iterator[BlobBatch]:
+        """The planned blobs at indices (in plan order) in batches of ~BATCH_BYTES, at most BATCH_BLOBS;
+        windowed batches carry the delta bases and write reports, the others match every blob whole."""
+        plan, chunk, size = self._plan, [], 0
+        for n, i in enumerate(indices):
+            chunk.append(i)
+            size += plan.sizes[i]
+            if size >= BATCH_BYTES or len(chunk) >= BATCH_BLOBS or n == len(indices) - 1:
+                oids = tuple(plan.oids[j] for j in chunk)
+                bases = tuple(plan.bases.get(o) for o in oids) if windowed and plan.bases else ()
+                report = os.path.join(self._reports, f"{chunk[0]}.txt") if windowed else os.devnull
+                yield BlobBatch(self.repo, self.root, oids, tuple(plan.paths[j] for j in chunk), self.options.max_size,
+                                report, bases)
+                chunk, size = [], 0
 
     def revisit(self, matched: Set[str], windowed: Set[str]) -> tuple[set[str], list[BlobBatch]]:
         """The blobs matched only around their changes whose delta base held a match, or was not matched
         whole-or-windowed in this scan, as batches that match them whole (see RevisitingSource)."""
-        failed, unmatched = self._read_reports()
-        listed, bases = self._planned(), self._plan.bases
+        vouching, bases = self._vouching(), self._plan.bases
         mine = {oid for oid in windowed if oid in bases and oid not in self._revisited}
-        redo = {oid for oid in mine if (base := bases[oid]) in matched or base in unmatched or base in failed
-                or base not in listed}
+        redo = {oid for oid in mine if bases[oid] in matched or bases[oid] not in vouching}
         self._revisited |= redo
         self.counters.revisited += len(redo)
         self.counters.windowed = len(mine - redo)
-        order = [i for i, oid in enumerate(self._plan.oids) if oid in redo]
-        units = [BlobBatch(self.repo, self.root, tuple(self._plan.oids[i] for i in order[at:at + BATCH_BLOBS]),
-                           tuple(self._plan.paths[i] for i in order[at:at + BATCH_BLOBS]), self.options.max_size,
-                           os.devnull) for at in range(0, len(order), BATCH_BLOBS)]
-        return redo, units
+        return redo, list(self._cut([i for i, oid in enumerate(self._plan.oids) if oid in redo], windowed=False))
 
-    def _planned(self) -> set[str]:
-        if self._listed is None:
-            self._listed = set(self._plan.oids)
-        return self._listed
+    def _vouching(self) -> set[str]:
+        """The blobs read in full and matched as they are in this scan: those a delta can rest on (when
+        they had no match)."""
+        if self._vouchers is None:
+            failed, unmatched = self._read_reports()
+            self._vouchers = set(self._plan.oids) - failed - unmatched
+        return self._vouchers
 
     def _read_reports(self) -> tuple[set[str], set[str]]:
         """(blobs not read in full, blobs read but not matched: binary, LFS pointers) per the batches'

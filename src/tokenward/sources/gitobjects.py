@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from tokenward.errors import SourceError
-from tokenward.sources.gitpack import close_packs
+from tokenward.sources.gitpack import PackReader
 
 READ_BUFFER = 1 << 20
 PIPE_SIZE = 1 << 20
@@ -273,6 +273,7 @@ class BlobReader:
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self.restarts = 0
+        self.packs = PackReader(repo.git_dir, repo.oid_len)  # deltas read straight from the packs (gitpack.py)
         self._proc: subprocess.Popen[bytes] | None = None
         self._err: IO[bytes] | None = None
         self._reason = ""
@@ -349,10 +350,12 @@ def shared_reader(repo: Repo) -> BlobReader:
 
 
 def close_readers() -> None:
-    """Stop this process's shared cat-file processes and unmap its packs (the end of a scan)."""
+    """Stop this process's shared cat-file processes and close the packs they read deltas from (the end
+    of a scan)."""
     for key in [k for k in _READERS if k[0] == os.getpid()]:
-        _READERS.pop(key).close()
-    close_packs()
+        reader = _READERS.pop(key)
+        reader.close()
+        reader.packs.close()
 
 
 def _feed(stdin: IO[bytes] | None, oids: Sequence[str], start: int) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from tokenward.rules.model import REACH
 
 _IDX_MAGIC = b"\377tOc"
-_OFS_DELTA, _REF_DELTA = 6, 7
+_OFS_DELTA = 6
 # A delta larger than this share of its blob is matched whole: parsing its many instructions in Python
 # costs more than matching the bytes they spare (measured on redis' history: 2 % keeps 95 % of the saving).
 MAX_DELTA_SHARE = 0.02
@@ -75,7 +75,8 @@ class _Pack:
 
 
 class PackReader:
-    """The packs of one repository, opened on first use (in the process that reads deltas)."""
+    """The packs of one repository, opened on first use in the process that reads deltas (each
+    process's shared BlobReader holds one: gitobjects.shared_reader)."""
 
     def __init__(self, git_dir: Path, oid_len: int) -> None:
         self.git_dir = git_dir
@@ -89,6 +90,11 @@ class PackReader:
                 with contextlib.suppress(OSError, ValueError, struct.error):
                     self._packs.append(_Pack(idx, self.oid_bytes))
         return self._packs
+
+    def windows(self, oid: str, size: int, base: str) -> tuple[tuple[int, int], ...] | None:
+        """changed_windows() of blob oid (size bytes), when a pack stores it as a small delta against base."""
+        delta = self.delta(oid, size, base)
+        return None if delta is None else changed_windows(delta, size)
 
     def delta(self, oid: str, size: int, base: str) -> bytes | None:
         """The raw delta git stores for blob oid (size bytes once applied) against base, when it is a
@@ -117,10 +123,10 @@ def _delta_at(pack: _Pack, offset: int, size: int, base: bytes) -> bytes | None:
         byte = head[at]
         length |= (byte & 0x7F) << shift
         shift, at = shift + 7, at + 1
-    if kind not in (_OFS_DELTA, _REF_DELTA) or length > size * MAX_DELTA_SHARE:
+    # A whole object, or a delta whose base is named by id (thin-pack leftovers, rare in a local pack),
+    # is matched whole.
+    if kind != _OFS_DELTA or length > size * MAX_DELTA_SHARE:
         return None
-    if kind == _REF_DELTA:
-        return None  # a base named by id (thin-pack leftovers): rare in a local pack, matched whole
     byte = head[at]
     distance, at = byte & 0x7F, at + 1
     while byte & 0x80:
@@ -217,25 +223,3 @@ def _parse(delta: bytes, size: int, reach: int) -> tuple[tuple[int, int], ...] |
     if hi >= 0:
         ranges.append((lo, hi))
     return None if covered > limit else tuple(ranges)
-
-
-_READERS: dict[tuple[int, str], PackReader] = {}
-
-
-def delta_windows(git_dir: Path, oid_len: int, oid: str, size: int, base: str) -> tuple[tuple[int, int], ...] | None:
-    """changed_windows() of blob oid, when a pack of git_dir stores it as a small delta against base
-    (this process keeps the packs open until close_packs)."""
-    key = (os.getpid(), str(git_dir))
-    reader = _READERS.get(key)
-    if reader is None:
-        for stale in [k for k in _READERS if k[0] != key[0]]:
-            del _READERS[stale]  # inherited through fork: the parent closes its own
-        reader = _READERS[key] = PackReader(git_dir, oid_len)
-    delta = reader.delta(oid, size, base)
-    return None if delta is None else changed_windows(delta, size)
-
-
-def close_packs() -> None:
-    """Close the packs this process opened."""
-    for key in [k for k in _READERS if k[0] == os.getpid()]:
-        _READERS.pop(key).close()
