@@ -68,7 +68,9 @@ class UnitResult:
     # Ids of the blobs with any match (inline-suppressed ones too), or whose bytes were not matched as
     # they are (an archive, an export): either way they vouch for no delta copied from them.
     matched: frozenset[str] = frozenset()
-    windowed: tuple[str, ...] = ()  # ids of the blobs matched only in their Blob.windows
+    # The blobs matched only in their Blob.windows, each with its inline suppressions (kept apart from
+    # `suppressed`: a blob matched again whole counts them anew).
+    windowed: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,7 +78,7 @@ class _Seen:
     """Which blobs had a match, and which were matched only around their changes, so far."""
 
     matched: set[str] = field(default_factory=set)
-    windowed: set[str] = field(default_factory=set)
+    windowed: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add(self, unit: UnitResult) -> None:
         self.matched.update(unit.matched)
@@ -168,7 +170,7 @@ class Scanner:
         blobs = nbytes = 0
         suppressed: Counter[str] = Counter()
         matched: set[str] = set()
-        windowed: list[str] = []
+        windowed: dict[str, Counter[str]] = {}
         for parent, expanded in _expanded(items, self.expand_options):
             if isinstance(expanded, SkippedItem):
                 skipped.append(expanded)
@@ -176,8 +178,9 @@ class Scanner:
             if parent is not None and expanded is not parent and parent.origin.blob_id:
                 matched.add(parent.origin.blob_id)
             windows = expanded.windows  # only a blob passed on as read keeps them (not archive members)
+            counts = suppressed
             if windows is not None and expanded.origin.blob_id:
-                windowed.append(expanded.origin.blob_id)
+                counts = windowed.setdefault(expanded.origin.blob_id, Counter())
             for item in self._matched(expanded, self.decode_depth, windows):
                 if isinstance(item, SkippedItem):
                     skipped.append(item)
@@ -187,9 +190,9 @@ class Scanner:
                 nbytes += len(blob.data)
                 if matches and blob.origin.blob_id:
                     matched.add(blob.origin.blob_id)
-                findings.extend(self._findings(blob, matches, suppressed))
+                findings.extend(self._findings(blob, matches, counts))
         return UnitResult(tuple(findings), tuple(skipped), blobs, nbytes, dict(suppressed), frozenset(matched),
-                          tuple(windowed))
+                          {oid: dict(c) for oid, c in windowed.items()})
 
     def _filter(self, findings: list[Finding], tally: _Tally) -> list[Finding]:
         kept = []
@@ -232,6 +235,8 @@ class Scanner:
                 progress(unit.nbytes)
         for revisiting in (s for s in splittable if isinstance(s, RevisitingSource)):
             findings = self._revisit(revisiting, findings, seen, tally, annotating)
+        for counts in seen.windowed.values():  # the windowed blobs that stand: their suppressions count
+            tally.suppressed.update(counts)
         for source in annotating:
             findings = source.annotate(findings)
         findings = self._filter(findings, tally)
@@ -242,14 +247,15 @@ class Scanner:
         """Match again, whole, the blobs of source whose windowed matching rested on a base that
         turned out to hold a match; their findings replace the windowed ones."""
         while True:
-            redo, units = source.revisit(seen.matched, seen.windowed)
+            redo, units = source.revisit(seen.matched, seen.windowed.keys())
             if not units:
                 return findings
             findings = [f for f in findings if not (f.origin.kind == "git" and f.origin.root == source.root
                                                     and f.origin.blob_id in redo)]
-            seen.windowed -= redo
+            for oid in redo:
+                del seen.windowed[oid]  # its windowed findings and suppressions give way to the whole pass
             for unit in fork_map(self.scan_items, units, self.jobs):
-                tally.suppressed.update(unit.suppressed)  # the windowed pass may have counted some already
+                tally.suppressed.update(unit.suppressed)
                 findings.extend(unit.findings)
                 seen.add(unit)
                 for other in annotating if unit.findings else ():

@@ -45,6 +45,7 @@ def _history(path: Path, repack: bool = True) -> tuple[Repo, dict[str, str]]:
     rnd, planted = random.Random(5), provider_tokens(31)
     lines, config, clean = _code(rnd, 1500), _code(rnd, 600), _code(rnd, 800)
     config[300] = planted["github.pat-classic"] + "\n"  # in every version: each base holds a match
+    config[500] = planted["gitlab.pat"] + "  # tokenward:allow\n"  # suppressed, near the config's edits
     keep, gone, late = planted["gitlab.pat"], planted["slack.bot-token"], planted["stripe.secret-key-live"]
     repo = Repo(path)
     for version in range(20):
@@ -75,6 +76,9 @@ def test_windowed_scan_finds_exactly_what_a_whole_blob_scan_finds(tmp_path: Path
     windowed = scan(repo.path, matcher, jobs=jobs, full=True)
     whole = scan(repo.path, matcher, jobs=jobs, full=True, whole_blobs=True)
     assert Counter(map(_key, windowed.findings)) == Counter(map(_key, whole.findings))
+    # A suppression in a blob matched again whole is counted once, as a whole-blob scan counts it.
+    assert windowed.result.summary.suppressed == whole.result.summary.suppressed
+    assert whole.result.summary.suppressed
     counters = windowed.source.counters
     # Both paths ran: blobs whose base was clean stayed windowed, the config's versions were revisited.
     assert counters.windowed > 0 and counters.revisited > 0
