@@ -103,7 +103,7 @@ class SplittableSource(Source, Protocol):
 
 @runtime_checkable
 class RevisitingSource(SplittableSource, Protocol):
-    """A source some of whose blobs were matched only around their changes (Blob.changes), on the
+    """A source some of whose blobs were matched only in their Blob.windows (around what a delta changes), on the
     premise that the base they were copied from holds no match; the premise is checked after the
     scan, and the blobs it fails for are matched again, whole."""
 
