@@ -20,7 +20,7 @@ from tokenward.findings import Finding
 from tokenward.identity import Fingerprinter, load_key
 from tokenward.rules.model import REACH
 from tokenward.scanner import Scanner
-from tokenward.sources.gitpack import changed_windows
+from tokenward.sources.gitdelta import changed_windows
 from tokenward.sources.interface import Blob, Origin
 
 git_env = fx.git_env  # fixture used here

@@ -25,6 +25,7 @@ from pathlib import Path
 from tokenward.errors import SourceError
 from tokenward.findings import Finding
 from tokenward.sources.blobcache import BlobCache
+from tokenward.sources.gitdelta import MAX_DELTA_SHARE, MIN_BLOB
 from tokenward.sources.gitobjects import (
     Entry,
     Repo,
@@ -39,7 +40,6 @@ from tokenward.sources.gitobjects import (
     shared_reader,
     staged_changes,
 )
-from tokenward.sources.gitpack import MAX_DELTA_SHARE, MIN_BLOB
 from tokenward.sources.gitprov import (
     BRANCH_PREFIXES,
     BlobHistory,
@@ -157,7 +157,7 @@ class BlobBatch:
         """Yield each blob of the batch (or why it was skipped)."""
         reader, failed = shared_reader(self.repo), []
         restarts = reader.restarts
-        for index, got in reader.read(self.oids):
+        for index, got, windows in reader.blobs(self.oids, self.bases):
             oid, path = self.oids[index], self.paths[index]
             if isinstance(got, Unreadable):
                 failed.append(f"unreadable {oid}")
@@ -166,8 +166,6 @@ class BlobBatch:
                 failed.append(f"large {oid}")
                 yield SkippedItem(where(oid, path), f"too large ({len(got)} bytes > {self.max_size})")
             else:
-                base = self.bases[index] if self.bases else None
-                windows = None if base is None else reader.packs.windows(oid, len(got), base)
                 item = blob_item(self.root, oid, path, got, windows)
                 if isinstance(item, SkippedItem):
                     failed.append(f"unmatched {oid}")  # a delta's base that is not matched vouches for nothing

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from tokenward.errors import SourceError
+from tokenward.sources.gitdelta import Windows
 from tokenward.sources.gitpack import PackReader
 
 READ_BUFFER = 1 << 20
@@ -162,7 +163,7 @@ def all_blobs(repo: Repo, bases: dict[str, str] | None = None, least: int = 0, s
               ) -> Iterator[Entry]:
     """Every blob in the object store, reachable or not, in pack order (no paths). With `bases`, the
     blobs of at least `least` bytes that a pack stores as a delta taking at most `share` of their size
-    on disk are recorded there with their delta base (see gitpack.py)."""
+    on disk are recorded there with their delta base (see gitdelta.py)."""
     # Type first: most objects are trees and commits, rejected by one prefix test.
     check = "--batch-check=%(objecttype) %(objectname) %(objectsize)"
     for line in stream_lines(repo, "cat-file", "--batch-all-objects", "--unordered",
@@ -273,13 +274,28 @@ class BlobReader:
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self.restarts = 0
-        self.packs = PackReader(repo.git_dir, repo.oid_len)  # deltas read straight from the packs (gitpack.py)
+        self.packs = PackReader(repo.git_dir, repo.oid_len)  # blobs read straight from the packs (gitpack.py)
         self._proc: subprocess.Popen[bytes] | None = None
         self._err: IO[bytes] | None = None
         self._reason = ""
 
+    def blobs(self, oids: Sequence[str], bases: Sequence[str | None] = ()
+              ) -> Iterator[tuple[int, bytes | Unreadable, Windows | None]]:
+        """(index in oids, content or Unreadable, changed windows) for every requested id: straight from
+        the packs where they can be read there (with windows for a small delta against bases[index]),
+        then the rest from git."""
+        rest: list[int] = []
+        for index, oid in enumerate(oids):
+            got = self.packs.read(oid, bases[index] if bases else None)
+            if got is None:
+                rest.append(index)
+            else:
+                yield index, got[0], got[1]
+        for at, answer in self.read([oids[i] for i in rest]):
+            yield rest[at], answer, None
+
     def read(self, oids: Sequence[str]) -> Iterator[tuple[int, bytes | Unreadable]]:
-        """(index in oids, content or Unreadable) for every requested id, in request order."""
+        """(index in oids, content or Unreadable) for every requested id, in request order, from git."""
         start = 0
         while start < len(oids):
             start = yield from self._session(oids, start)
