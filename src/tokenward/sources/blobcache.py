@@ -94,6 +94,7 @@ class SqliteBlobCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._known: dict[str, set[bytes]] = {}  # every id scanned under a rule set, once loaded (until record)
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,15 +106,18 @@ class SqliteBlobCache:
         """Those of blob_ids already scanned under ruleset."""
         if not blob_ids:
             return set()
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT id_len, ids FROM scanned WHERE ruleset = ?", (ruleset,)).fetchall()
-        if len(blob_ids) <= FEW:  # a rescan after a few commits: search the packed ids directly
-            return {oid for oid in blob_ids if any(_contains(packed, bytes.fromhex(oid), id_len // 2)
-                                                   for id_len, packed in rows if id_len == len(oid))}
-        known: set[bytes] = set()
-        for id_len, packed in rows:
-            step = id_len // 2
-            known.update(packed[i:i + step] for i in range(0, len(packed), step))
+        known = self._known.get(ruleset)
+        if known is None:
+            with closing(self._connect()) as db:
+                rows = db.execute("SELECT id_len, ids FROM scanned WHERE ruleset = ?", (ruleset,)).fetchall()
+            if len(blob_ids) <= FEW:  # a rescan after a few commits: search the packed ids directly
+                return {oid for oid in blob_ids if any(_contains(packed, bytes.fromhex(oid), id_len // 2)
+                                                       for id_len, packed in rows if id_len == len(oid))}
+            # A whole-history listing asks chunk after chunk: the ids are unpacked once.
+            known = self._known[ruleset] = set()
+            for id_len, packed in rows:
+                step = id_len // 2
+                known.update(packed[i:i + step] for i in range(0, len(packed), step))
         return {oid for oid in blob_ids if bytes.fromhex(oid) in known}
 
     def findings(self, ruleset: str) -> dict[str, list[Finding]]:
@@ -127,6 +131,7 @@ class SqliteBlobCache:
 
     def record(self, ruleset: str, blob_ids: Iterable[str], findings: Iterable[Finding]) -> None:
         """Remember blob_ids as scanned under ruleset (other rule sets are forgotten)."""
+        self._known.clear()
         by_len: dict[int, list[str]] = {}
         for oid in blob_ids:
             by_len.setdefault(len(oid), []).append(oid)

@@ -13,12 +13,13 @@ refs, and whether the token is still at a branch tip.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sqlite3
 import tempfile
 import weakref
-from collections.abc import Iterable, Iterator, Sequence, Set
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from tokenward.sources.gitobjects import (
 )
 from tokenward.sources.gitprov import (
     BRANCH_PREFIXES,
+    Background,
     BlobHistory,
     HistoryWalk,
     WalkIndex,
@@ -52,6 +54,7 @@ from tokenward.sources.gitprov import (
     list_refs,
     merge_worktree,
     place,
+    ranking,
     usable,
     whole_history,
 )
@@ -62,6 +65,7 @@ LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 LFS_POINTER_MAX = 1024
 BATCH_BYTES = 32 * 1024 * 1024  # one worker's share of reading: large enough to amortise a cat-file start
 BATCH_BLOBS = 8192
+LIST_CHUNK = 4096  # listed objects planned at a time (the incremental cache is asked per chunk)
 _BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
@@ -190,6 +194,7 @@ class GitSource:
         self._incremental = False  # list only the objects of commits newer than self._state.tips
         self._refs_at_start: list[tuple[str, str]] = []
         self._walk: HistoryWalk | None = None
+        self._ranked: Background | None = None  # the commits' ranking (reach), started with the walk
         self._walk_pending = False  # a whole-history walk is to start at the first finding
         self._reports = ""
         self._cache_ok = False
@@ -203,21 +208,16 @@ class GitSource:
             yield from unit if isinstance(unit, BlobBatch) else [unit]
 
     def units(self) -> Iterator[BlobBatch | SkippedItem]:
-        """Notes and skipped objects, then batches of blobs that worker processes can read."""
+        """Notes, batches of blobs that worker processes can read (cut while git lists them), then the
+        objects skipped."""
         try:
             yield from self._notes()
             self._begin()
-            entries = list(self._entries())
-            scanned = self._scanned([oid for oid, _, _ in entries])
-            if self._incremental and self.cache is None:  # the cache broke: list everything after all
-                self._incremental = False
-                entries = list(self._entries())
-            self._plan = self._make_plan(entries, scanned)
-            yield from self._plan.skipped
             self._walk_pending = self.walk_index is not None and not usable(self.repo, self._state)
-            yield from self._batches()
+            yield from self._cut(self._planned(), windowed=True)
         except SourceError as exc:
             yield SkippedItem(self.root, str(exc), "error")
+        yield from self._plan.skipped
 
     def _notes(self) -> Iterator[SkippedItem]:
         scope = self.options.scope
@@ -264,6 +264,28 @@ class GitSource:
             else:
                 yield oid, 0, path  # size checked when read
 
+    def _planned(self) -> Iterator[int]:
+        """Plan indices of the blobs to read, as the listing reaches them: the workers start on the first
+        batches while git is still listing (whole-history listings take seconds on large repositories)."""
+        for entries, scanned in self._listed():
+            before = len(self._plan.oids)
+            self._make_plan(entries, scanned)
+            yield from range(before, len(self._plan.oids))
+
+    def _listed(self) -> Iterator[tuple[list[Entry], Set[str]]]:
+        """The listing in chunks, each with those of its blobs the incremental cache has seen scanned."""
+        if self._incremental:  # only newer commits' objects: one short list
+            entries = list(self._entries())
+            scanned = self._scanned([oid for oid, _, _ in entries])
+            if self.cache is None:  # the cache broke: list everything after all
+                self._incremental = False
+                entries = list(self._entries())
+            yield entries, scanned
+            return
+        listing = iter(self._entries())
+        while chunk := list(itertools.islice(listing, LIST_CHUNK)):
+            yield chunk, self._scanned([oid for oid, _, _ in chunk])
+
     def _scanned(self, oids: list[str]) -> set[str]:
         if self.cache is None or not self.options.use_cache:
             return set()
@@ -309,27 +331,32 @@ class GitSource:
         if self._walk_pending and any(f.origin.kind == "git" and f.origin.root == self.root for f in findings):
             self._walk_pending = False
             self._walk = HistoryWalk(self.repo, [], all_refs=True)
+            self._ranked = ranking(self.repo, self.options.scope.every_ref, self.options.scope.revs)
 
-    def _batches(self) -> Iterator[BlobBatch]:
-        if self._plan.oids:
+    def _cut(self, indices: Iterable[int], windowed: bool) -> Iterator[BlobBatch]:
+        """The planned blobs at indices (in plan order) in batches of ~BATCH_BYTES, at most BATCH_BLOBS."""
+        chunk: list[int] = []
+        size = 0
+        for i in indices:
+            chunk.append(i)
+            size += self._plan.sizes[i]
+            if size >= BATCH_BYTES or len(chunk) >= BATCH_BLOBS:
+                yield self._batch(chunk, windowed)
+                chunk, size = [], 0
+        if chunk:
+            yield self._batch(chunk, windowed)
+
+    def _batch(self, chunk: list[int], windowed: bool) -> BlobBatch:
+        """Windowed batches carry the delta bases and write reports; the others match every blob whole."""
+        plan = self._plan
+        if windowed and not self._reports:
             self._reports = tempfile.mkdtemp(prefix="tokenward-git-")
             weakref.finalize(self, shutil.rmtree, self._reports, True)
-        yield from self._cut(range(len(self._plan.oids)), windowed=True)
-
-    def _cut(self, indices: Sequence[int], windowed: bool) -> Iterator[BlobBatch]:
-        """The planned blobs at indices (in plan order) in batches of ~BATCH_BYTES, at most BATCH_BLOBS;
-        windowed batches carry the delta bases and write reports, the others match every blob whole."""
-        plan, chunk, size = self._plan, [], 0
-        for n, i in enumerate(indices):
-            chunk.append(i)
-            size += plan.sizes[i]
-            if size >= BATCH_BYTES or len(chunk) >= BATCH_BLOBS or n == len(indices) - 1:
-                oids = tuple(plan.oids[j] for j in chunk)
-                bases = tuple(plan.bases.get(o) for o in oids) if windowed and plan.bases else ()
-                report = os.path.join(self._reports, f"{chunk[0]}.txt") if windowed else os.devnull
-                yield BlobBatch(self.repo, self.root, oids, tuple(plan.paths[j] for j in chunk), self.options.max_size,
-                                report, bases)
-                chunk, size = [], 0
+        oids = tuple(plan.oids[j] for j in chunk)
+        bases = tuple(plan.bases.get(o) for o in oids) if windowed and plan.bases else ()
+        report = os.path.join(self._reports, f"{chunk[0]}.txt") if windowed else os.devnull
+        return BlobBatch(self.repo, self.root, oids, tuple(plan.paths[j] for j in chunk), self.options.max_size,
+                         report, bases)
 
     def revisit(self, matched: Set[str], windowed: Set[str]) -> tuple[set[str], list[BlobBatch]]:
         """The blobs matched only around their changes whose delta base held a match, or was not matched
@@ -393,8 +420,9 @@ class GitSource:
             history = self._histories({f.origin.blob_id for f in mine if f.origin.blob_id})
         except (SourceError, sqlite3.Error, OSError):
             history = None  # provenance is lost, findings are not
-            if self._walk is not None:
-                self._walk.close()
+            for started in (self._walk, self._ranked):
+                if started is not None:
+                    started.close()
         scope = self.options.scope
         placed = [p for f in mine if (p := place(f, history, scope.all_objects, self.options.exclude))]
         return others + merge_worktree(placed, files)
@@ -434,7 +462,8 @@ class GitSource:
         else:
             intros = HistoryWalk(self.repo, scope.revs, all_refs=scope.every_ref).introductions(wanted)
         tip_blobs = at_tips(self.repo, tips, {oid: {p for _, p in found} for oid, found in intros.items()})
-        return histories(self.repo, intros, refs, scope.every_ref, scope.revs, tip_blobs)
+        ranked, self._ranked = self._ranked, None
+        return histories(self.repo, intros, refs, scope.every_ref, scope.revs, tip_blobs, ranked)
 
     def _save(self, state: WalkState) -> None:
         if self.walk_index is None:
