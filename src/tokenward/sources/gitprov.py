@@ -8,6 +8,7 @@ maps the blobs that produced findings to the commits and paths that introduced t
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 import subprocess
 import tempfile
@@ -16,6 +17,7 @@ from collections.abc import Collection, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
 from tokenward.errors import SourceError
 from tokenward.findings import Finding
@@ -24,6 +26,7 @@ from tokenward.sources.gitobjects import READ_BUFFER, Repo, first_line, git, git
 from tokenward.sources.interface import CommitInfo, GitLocation, GitProvenance
 
 MAX_LISTED = 20  # paths and refs listed per blob (the counts are exact)
+FEW_WANTED = 8  # up to this many blobs, a log is searched for their ids (each a pass over it) rather than parsed
 MAX_LOCATIONS = 500  # (path, commit) introductions recorded per blob, oldest first
 BRANCH_PREFIXES = ("refs/heads/", "refs/remotes/")
 Intros = dict[str, list[tuple[str, str]]]
@@ -33,38 +36,49 @@ _LOG = ("log", "--raw", "-z", "--no-abbrev", "--no-renames", "--root", "--diff-m
         "--no-color", "--no-show-signature", "--format=%x01%H", "--stdin")
 
 
-class HistoryWalk:
-    """A `git log --raw` over revs, run in the background into a temporary file, parsed on demand."""
+class Background:
+    """A git command run in the background into a temporary file, read once it is needed: long history
+    walks start while the scan still runs."""
 
-    def __init__(self, repo: Repo, revs: Iterable[str], all_refs: bool = False) -> None:
-        self.repo = repo
-        self.out = tempfile.TemporaryFile()  # noqa: SIM115 (lives until introductions() or close())
+    def __init__(self, repo: Repo, args: list[str], stdin: bytes) -> None:
+        self.repo, self.name = repo, args[0]
+        self.out = tempfile.TemporaryFile()  # noqa: SIM115 (lives until output() is done with, or close())
         self.err = tempfile.TemporaryFile()  # noqa: SIM115
-        args = [*_LOG, *(["--all"] if all_refs else [])]
         self.proc = subprocess.Popen(repo.cmd(*args), stdin=subprocess.PIPE, stdout=self.out, stderr=self.err,
                                      env=git_env())
         weakref.finalize(self, _kill, self.proc)  # a scan that stops early leaves no git behind
         assert self.proc.stdin is not None
         with contextlib.suppress(BrokenPipeError):
-            self.proc.stdin.write(_rev_input(revs))
+            self.proc.stdin.write(stdin)
             self.proc.stdin.close()
 
-    def introductions(self, wanted: Collection[str]) -> Intros:
-        """Where each wanted blob was introduced; SourceError when git failed."""
-        try:
-            if self.proc.wait() != 0:
-                self.err.seek(0)
-                raise SourceError(f"{self.repo.path}: git log failed: {first_line(self.err.read())}")
-            self.out.seek(0)
-            return parse_log(_chunks(self.out), {w.encode("ascii") for w in wanted}, self.repo.oid_len)
-        finally:
-            self.close()
+    def output(self) -> IO[bytes]:
+        """The command's whole output, from its start; SourceError when git failed."""
+        if self.proc.wait() != 0:
+            self.err.seek(0)
+            raise SourceError(f"{self.repo.path}: git {self.name} failed: {first_line(self.err.read())}")
+        self.out.seek(0)
+        return self.out
 
     def close(self) -> None:
         """Stop git (if still running) and drop the temporary files."""
         _kill(self.proc)
         self.out.close()
         self.err.close()
+
+
+class HistoryWalk(Background):
+    """A `git log --raw` over revs, run in the background, parsed on demand."""
+
+    def __init__(self, repo: Repo, revs: Iterable[str], all_refs: bool = False) -> None:
+        super().__init__(repo, [*_LOG, *(["--all"] if all_refs else [])], _rev_input(revs))
+
+    def introductions(self, wanted: Collection[str]) -> Intros:
+        """Where each wanted blob was introduced; SourceError when git failed."""
+        try:
+            return parse_log(_chunks(self.output()), {w.encode("ascii") for w in wanted}, self.repo.oid_len)
+        finally:
+            self.close()
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -80,6 +94,8 @@ def _chunks(fh: object) -> Iterator[bytes]:
 
 def parse_log(chunks: Iterable[bytes], wanted: set[bytes], oid_len: int) -> Intros:
     """Parse `git log --raw -z --format=%x01%H` output, keeping entries whose new blob is wanted."""
+    if len(wanted) <= FEW_WANTED:
+        return _search_log(chunks, wanted, oid_len)
     found: Intros = {}
     commit, rest, hit, expect_path = "", b"", b"", False
     for chunk in chunks:
@@ -101,6 +117,49 @@ def parse_log(chunks: Iterable[bytes], wanted: set[bytes], oid_len: int) -> Intr
     return found
 
 
+def _search_log(chunks: Iterable[bytes], wanted: set[bytes], oid_len: int) -> Intros:
+    """parse_log for a few wanted blobs: find their ids in the text instead of splitting every field (a
+    whole-history log of git/git is hundreds of MB), a commit's records at a time."""
+    hits: list[tuple[int, bytes, str, str]] = []  # (position, blob, commit, path) in log order
+    rest, done = b"", 0
+    for chunk in itertools.chain(chunks, [b"\x01"]):
+        text = rest + chunk
+        cut = text.rfind(b"\x01")  # the commits before it are whole
+        if cut <= 0:
+            rest = text
+            continue
+        region, rest = text[:cut], text[cut:]
+        for blob in wanted:
+            at = region.find(blob)
+            while at >= 0:
+                entry = _entry_at(region, at, oid_len)
+                if entry is not None:
+                    hits.append((done + at, blob, *entry))
+                at = region.find(blob, at + 1)
+        done += cut
+    found: Intros = {}
+    for _, blob, commit, path in sorted(hits):
+        found.setdefault(blob.decode("ascii"), []).append((commit, path))
+    return found
+
+
+def _entry_at(region: bytes, at: int, oid_len: int) -> tuple[str, str] | None:
+    """(commit, path) when the id at `at` is the new blob of a raw entry (`:mode mode old new X`, then
+    the path), not the old one nor text in a path."""
+    start = region.rfind(b"\0", 0, at) + 1
+    end = at + oid_len
+    while region[start:start + 1] == b"\n":
+        start += 1
+    if region[start:start + 1] != b":" or region[end:end + 1] != b" " or region[end + 2:end + 3] != b"\0":
+        return None
+    head = region.rfind(b"\x01", 0, at)
+    path_end = region.find(b"\0", end + 3)
+    if head < 0 or path_end < 0:
+        return None
+    commit = region[head + 1:head + 1 + oid_len].decode("ascii")
+    return commit, region[end + 3:path_end].decode("utf-8", "surrogateescape")
+
+
 def _rev_input(revs: Iterable[str]) -> bytes:
     return "".join(f"{r}\n" for r in revs).encode("utf-8", "surrogateescape")
 
@@ -116,17 +175,27 @@ def list_refs(repo: Repo) -> list[tuple[str, str]]:
     return out
 
 
-def reach(repo: Repo, every_ref: bool, revs: Iterable[str],
-          targets: Collection[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """(topological rank of each target commit, bitmask of the targets each reaching commit reaches).
+def ranking(repo: Repo, every_ref: bool, revs: Iterable[str]) -> Background:
+    """Start the commits-only walk reach() reads (on a long history it takes seconds: start it early)."""
+    args = ["rev-list", "--parents", "--topo-order", "--reverse", *(["--all"] if every_ref else []), "--stdin"]
+    return Background(repo, args, _rev_input(revs))
+
+
+def reach(repo: Repo, every_ref: bool, revs: Iterable[str], targets: Collection[str],
+          started: Background | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    """(topological rank of each target commit, bitmask of the targets each reaching commit reaches), from
+    the ranking walk started earlier for the same refs and revs, or one started now.
 
     Bit i of a mask stands for sorted(targets)[i]; commits that reach no target are left out.
     """
     index = {c: i for i, c in enumerate(sorted(targets))}
     ranks: dict[str, int] = {}
     bits: dict[str, int] = {}
-    args = ["rev-list", "--parents", "--topo-order", "--reverse", *(["--all"] if every_ref else []), "--stdin"]
-    out = git(repo, *args, stdin=_rev_input(revs))
+    walk = started or ranking(repo, every_ref, revs)
+    try:
+        out = walk.output().read()
+    finally:
+        walk.close()
     for n, line in enumerate(out.decode("ascii").splitlines()):
         commit, *parents = line.split(" ")
         mask = 0
@@ -178,10 +247,11 @@ class BlobHistory:
 
 
 def histories(repo: Repo, intros: Intros, refs: list[tuple[str, str]], every_ref: bool,
-              revs: Iterable[str], tip_blobs: set[str]) -> dict[str, BlobHistory]:
-    """BlobHistory of every blob with at least one introduction reachable from the walked revs."""
+              revs: Iterable[str], tip_blobs: set[str], ranked: Background | None = None) -> dict[str, BlobHistory]:
+    """BlobHistory of every blob with at least one introduction reachable from the walked revs (ranked:
+    the ranking() of the same refs and revs, when started earlier)."""
     targets = {c for found in intros.values() for c, _ in found}
-    ranks, bits = reach(repo, every_ref, revs, targets)
+    ranks, bits = reach(repo, every_ref, revs, targets, ranked)
     index = {c: i for i, c in enumerate(sorted(targets))}
     firsts: dict[str, tuple[str, str]] = {}
     for oid, found in intros.items():

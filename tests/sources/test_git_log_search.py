@@ -1,0 +1,55 @@
+"""The provenance walk's two readers of `git log --raw -z` agree: the field-by-field parse (many wanted
+blobs) and the search for a few wanted ids (issue 13: a whole-history log is hundreds of MB)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import tokenward.sources.gitprov as gitprov
+from tests.sources import test_git_fixtures as fx
+from tests.sources.test_git_fixtures import Repo
+from tokenward.sources.gitobjects import open_repo
+
+git_env = fx.git_env  # fixture used here
+
+AWKWARD = ["plain.txt", "with space.txt", "ünïcode/ß.txt", ":colon-first.txt", "tab\there.txt", "deep/a/b/c.cfg"]
+
+
+def _history(path: Path) -> Repo:
+    """Files added, changed back and forth (one blob introduced twice), deleted, on two merged branches."""
+    rnd = random.Random(11)
+    repo = Repo(path)
+    repo.commit({name: f"{name} v0\n" for name in AWKWARD})
+    repo.git("checkout", "-q", "-b", "side")
+    for n in range(6):
+        repo.commit({rnd.choice(AWKWARD): f"side {n % 3}\n", f"only-side-{n}.txt": "same text\n"})
+    repo.git("checkout", "-q", "main")
+    for n in range(6):
+        repo.commit({rnd.choice(AWKWARD): f"main {n % 2}\n", "deep/a/b/c.cfg": None if n == 3 else f"cfg {n}\n"})
+    repo.git("merge", "-q", "--no-edit", "-X", "theirs", "side")
+    repo.commit({"plain.txt": "changed\n"})
+    repo.commit({"plain.txt": "plain.txt v0\n"})  # back to the first version: introduced again
+    return repo
+
+
+def test_searching_for_a_few_ids_reads_the_log_as_parsing_it_does(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = _history(tmp_path / "r")
+    opened = open_repo(repo.path)
+    assert opened is not None
+    raw = repo.git("log", "--all", "--format=", "--raw", "--no-abbrev").splitlines()
+    blobs = {oid for line in raw for oid in line.split()[2:4]} - {"0" * 40}
+    assert len(blobs) > 15
+    for chunk_size in (7, 64, 1 << 20):  # records cut anywhere between reads
+        monkeypatch.setattr(gitprov, "READ_BUFFER", chunk_size)
+        monkeypatch.setattr(gitprov, "FEW_WANTED", 0)
+        parsed = gitprov.HistoryWalk(opened, [], all_refs=True).introductions(blobs)
+        monkeypatch.setattr(gitprov, "FEW_WANTED", len(blobs))
+        searched = gitprov.HistoryWalk(opened, [], all_refs=True).introductions(blobs)
+        assert searched == parsed and list(searched) == list(parsed)
+        assert sum(len(v) for v in parsed.values()) > len(blobs)  # some blobs were introduced more than once
+        plain = repo.git("rev-parse", "main:plain.txt")
+        assert len(parsed[plain]) == 2
