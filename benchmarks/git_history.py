@@ -8,9 +8,11 @@ Builds (once, deterministically) a large repository with git_synth.py — or tak
 benchmarks/peers.py (pinned, into benchmarks/work/peers-venv), then measures, in interleaved
 rounds, each tool's wall time, CPU time (user + sys of its process tree) and peak RSS (its largest
 process) under GNU time, the recall of the planted tokens, and an incremental rescan after one more
-commit. tokenward runs twice per round: cold (a fresh, empty rule cache: rule files parsed and the
-Hyperscan database compiled inside the timed run, as on a fresh CI machine) and warm (cached rule
-set). The floor's output goes to /dev/null. Prints a Markdown table and writes
+commit. tokenward runs three times per round: in a fresh, empty HOME ("cold HOME", as every CI job:
+no user cache and no incremental cache, the rule database next to the installed package as `make`
+left it), as the machine's very first run ("first run": every rule cache empty, the package-side one
+too, so the rule files are parsed and the Hyperscan database compiled inside the timed run), and warm
+(cached rule set, `--full`). The floor's output goes to /dev/null. Prints a Markdown table and writes
 benchmarks/work/git_history.json (or git_history-<name>.json with --repo).
 
 --whole-blobs adds a row for `tokenward scan --whole-blobs` (every byte of every blob matched, no delta
@@ -138,8 +140,19 @@ def tokenward_env() -> dict[str, str]:
     return env
 
 
-def cold_env() -> dict[str, str]:
-    """tokenward_env with every cache empty: a fresh rule cache (no package-side cache either)."""
+def cold_home_env() -> dict[str, str]:
+    """tokenward_env in a fresh, empty HOME (every CI job): no user cache, no incremental cache; the rule
+    database next to the installed package is used as `make` / the first run on the machine left it."""
+    home = WORK / "cold-home"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    return dict(tokenward_env(), HOME=str(home), TOKENWARD_CACHE_DIR=str(home / ".cache" / "tokenward"),
+                XDG_CACHE_HOME=str(home / ".cache"), XDG_DATA_HOME=str(home / ".local" / "share"))
+
+
+def first_run_env() -> dict[str, str]:
+    """tokenward_env with every cache empty, the package-side one too: the machine's very first run, which
+    parses and compiles the rule set inside the timed run."""
     cold = WORK / "cold"
     shutil.rmtree(cold, ignore_errors=True)
     cold.mkdir(parents=True)
@@ -256,7 +269,8 @@ def scan_runs(repo: Path, repeat: int, peers: tuple[str, str] | None, whole: boo
     floor_argv = ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch", "--unordered"]
     for _ in range(repeat):
         todo = [("git cat-file floor", floor_argv, None),  # --full: every blob read, the whole history walked
-                ("tokenward cold", tokenward_argv(repo, WORK / "tw-cold.json", "--full"), cold_env()),
+                ("tokenward first run", tokenward_argv(repo, WORK / "tw-first.json", "--full"), first_run_env()),
+                ("tokenward cold HOME", tokenward_argv(repo, WORK / "tw-cold.json"), cold_home_env()),
                 ("tokenward", tokenward_argv(repo, WORK / "tw.json", "--full"), tokenward_env())]
         if whole:  # the same scan matching every byte of every blob (no delta windows)
             todo.append(("tokenward --whole-blobs", tokenward_argv(repo, WORK / "tw-whole.json", "--full",
