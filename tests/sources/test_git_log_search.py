@@ -53,3 +53,19 @@ def test_searching_for_a_few_ids_reads_the_log_as_parsing_it_does(tmp_path: Path
         assert sum(len(v) for v in parsed.values()) > len(blobs)  # some blobs were introduced more than once
         plain = repo.git("rev-parse", "main:plain.txt")
         assert len(parsed[plain]) == 2
+
+
+def test_a_failed_background_walk_is_a_source_error_naming_the_command(tmp_path: Path) -> None:
+    from tokenward.errors import SourceError
+
+    repo = _history(tmp_path / "r")
+    opened = open_repo(repo.path)
+    assert opened is not None
+    walk = gitprov.Background(opened, ["rev-list", "--no-such-option"], b"")
+    with pytest.raises(SourceError, match="git rev-list failed"):
+        walk.output()
+    walk.close()
+    ranked = gitprov.ranking(opened, True, [])
+    ranks, bits = gitprov.reach(opened, True, [], {repo.git("rev-parse", "main")}, ranked)
+    assert list(ranks) == [repo.git("rev-parse", "main")] and bits
+    assert ranked.proc.poll() is not None and ranked.out.closed  # read once, then closed
