@@ -164,3 +164,30 @@ def test_a_worker_that_dies_fails_the_run_instead_of_hanging(tmp_path: Path, mon
         m = Monitor(Joiner(InventoryDirectory(inv)), AlertManager([]), UsageState(inv.engine))
         with pytest.raises(UsageError, match="worker failed"):
             monitor_parallel(m, [str(tmp_path / "AWSLogs")], 2)
+
+
+WHOLE_SECOND_ODDITIES = ["2025-03-03T24:00:00Z", "2025-03-03T23:59:60Z", "2025-03-03T23:59:5\u0663Z",
+                         "2025-03-03T23:59:\u00b23Z", "2025-W10-1T00:00:56Z", "2025-03-03 00:00:56Z",
+                         "2025-03-03T00:0Z:56Z", " 025-03-03T00:00:56Z", "2025-02-29T00:00:00Z", "2024-02-29T00:00:00Z",
+                         "2025-03-03T00:00:-1Z", "2025-03-03T00:00:+1Z", "2025-03-03T00:00: 1Z", "0001-01-01T00:00:00Z",
+                         "9999-12-31T23:59:59Z", "2025-13-03T00:00:00Z", "2025-03-03T00:60:00Z", "2025-03-03T00:00:56z"]
+
+
+def test_whole_second_times_read_by_the_minute_are_what_the_full_parse_gives() -> None:
+    import time
+
+    from tokenward.usage.events import MINUTES, iso_seconds, whole_seconds
+
+    rng = random.Random(5)
+    stamps = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(rng.randrange(0, 4102444800))) for _ in range(3000)]
+
+    def outcome(read: Any, text: str) -> tuple[Any, ...]:
+        try:
+            return ("ok", read(text))
+        except ValueError:
+            return ("unreadable",)
+
+    for text in stamps + WHOLE_SECOND_ODDITIES:
+        assert outcome(whole_seconds, text) == outcome(iso_seconds, text), text
+        if rng.random() < 0.3:
+            MINUTES.clear()

@@ -209,3 +209,20 @@ def test_parallel_workers_match_one_process(tmp_path: Path, inventory: Inventory
     stored = UsageState(inventory.engine).profiles()
     assert {t: d["events"] for t, d in stored.items()} == {t: p.events for t, p in ref.profiles.items()}
     assert monitor_parallel(monitor(inventory), [str(log)], 2).events == 0  # offsets were saved: nothing twice
+
+
+def test_the_directory_reads_public_ids_as_each_token_detail_has_them(inventory: Inventory) -> None:
+    """known() reads public ids a page at a time: the same tokens, order and ids as one token_detail each."""
+    rng = random.Random(3)
+    for i in range(12):
+        public = tuple(sorted({(name, f"{name}-{rng.getrandbits(32):x}") for name in
+                               rng.sample(["id", "aws_access_key_id", "github_hashed_token", "accessor"], i % 4)}))
+        declare(inventory, f"{i:02x}" * 32, ["aws", "github", "openbao", "slack"][i % 4], f"p{i}", public)
+    expected = []
+    for row in sorted(inventory.list_tokens(), key=lambda r: r.kind != "access-key-id"):
+        public = (("id", row.public_id),) if row.public_id else ()
+        if row.provider in InventoryDirectory.PUBLIC_PROVIDERS:
+            public = inventory.token_detail(row.token_id).public_ids or public
+        expected.append((row.token_id, public))
+    assert [(k.info.token_id, k.public_ids) for k in InventoryDirectory(inventory).known()] == expected
+    assert any(len(ids) > 1 for _, ids in expected)

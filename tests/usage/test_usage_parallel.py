@@ -92,6 +92,8 @@ def _logs(root: Path) -> None:
             fh.write(json.dumps({"ts": 1741000000 + i * 60, "token_id": ids[i % 5], "ip": "81.2.69.160",
                                  "action": f"GET /v1/{i % 3}", "user_agent": "curl/8",
                                  "status": 403 if i > 2950 else 200}) + "\n")
+        for i in range(5):  # malformed after a plain token id: counted once, by the worker of that token
+            fh.write(f'{{"ts": {1741200000 + i}, "token_id": "{ids[i]}", "ip": broken}}\n')
     (trail / "2025/03/07-copy.json.gz").write_bytes((trail / "2025/03/02.json.gz").read_bytes())
     packed = gzip.compress(json.dumps({"Records": recs[:40]}).encode())
     (trail / "2025/03/08-damaged.json.gz").write_bytes(packed[:-50])
@@ -103,6 +105,7 @@ def test_workers_give_what_one_process_gives(tmp_path: Path, workers: int) -> No
     one = s.monitor_run(tmp_path / "logs", tmp_path / "one.db", 1)
     many = s.monitor_run(tmp_path / "logs", tmp_path / f"{workers}.db", workers)
     assert many == one
+    assert one[0][1] == 5  # the malformed JSON lines, each counted once
     _, raised, _, files = one
     assert {d for _, _, d, _, _ in raised} >= {"bad-agent", "new-country"}
     assert [f[1] for f in files].count("jsonl") == 1 and files[-2][2] == 0 and "truncated" in files[-1][5]
@@ -203,9 +206,40 @@ def test_typed_json_lines_give_what_the_general_decoder_gives(seed: int) -> None
         ctx = ParseContext("x")
         results.append((parser.parse(lines, 1, ctx), ctx.malformed, ctx.unattributed, ctx.examples))
     assert results[0] == results[1] and results[0][1] > 0 and typed.typed is not None
-    parts = [JsonLinesParser(ParserOptions(options.fingerprinter, shard=(k, 3))).parse(lines, 1, ParseContext())
+    contexts = [ParseContext("x") for _ in range(3)]
+    parts = [JsonLinesParser(ParserOptions(options.fingerprinter, shard=(k, 3))).parse(lines, 1, contexts[k])
              for k in range(3)]
     assert sorted((ev for part in parts for ev in part), key=repr) == sorted(results[0][0], key=repr)
+    # each malformed line is counted by one worker: the counts add up to one process's, examples too
+    assert sum(c.malformed for c in contexts) == results[0][1] and all(c.split for c in contexts)
+    assert sorted(e for c in contexts for e in c.examples)[:20] == results[0][3]
+
+
+@pytest.mark.parametrize("line", [
+    b'{"ts": 1, "token_id": "ab1"}', b'{"ts":1,"token_id" :\t"ab2", "aws_key_id": "AKIA1"}',
+    b'{"x": "token_id", "y": "ab1", "aws_key_id": "AKIA2"}', b'{"token_id": "ab1", "token_id": "ab2"}',
+    b'{"meta": {"token_id": "ab1"}, "key_id": "k2"}', b'{"token_id": "ab1", "ts": broken',
+    b'{"ts": 1, "aws_key_id": "AKIA1"}', b'{"token_id": null, "aws_key_id": "AKIA1"}',
+    b'{"token_id": "", "aws_key_id": "AKIA1"}', b'{"token_id": 7, "aws_key_id": "AKIA1"}',
+    b'{"aws_key_id": "AKIA1", "aws_key_id": "AKIA2"}', b'{"aws_key_id": "AKIA\\u0031"}',
+    b'{"aws_key_id": "AKIA\xc3\xa9"}', b'{"aws_key_id": "AKIA1", "ts": broken', b'[{"aws_key_id": "AKIA1"}]',
+    b'{"ts": 1, "token": "Bearer abc"}', b'{"ts": 1}', b"not json"])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_each_line_is_kept_and_counted_by_one_worker(line: bytes, workers: int) -> None:
+    from tokenward.identity import Fingerprinter
+    from tokenward.usage.events import ParseContext
+    from tokenward.usage.parsers import ParserOptions
+    from tokenward.usage.parsers.jsonl import JsonLinesParser
+
+    options = ParserOptions(Fingerprinter(b"k" * 32))
+    ctx = ParseContext()
+    whole = JsonLinesParser(options).parse([line], 1, ctx)
+    contexts = [ParseContext() for _ in range(workers)]
+    parts = [JsonLinesParser(ParserOptions(options.fingerprinter, shard=(k, workers))).parse([line], 1, contexts[k])
+             for k in range(workers)]
+    assert sorted((ev for part in parts for ev in part), key=repr) == sorted(whole, key=repr)
+    assert sum(c.malformed for c in contexts) == ctx.malformed
+    assert all(c.unattributed == ctx.unattributed for c in contexts)  # every worker counts these: one is kept
 
 
 def test_a_log_whose_lines_the_typed_decoder_refuses_stops_trying_it() -> None:

@@ -25,6 +25,7 @@ BUCKETS_PER_HOUR = 3600 // BUCKET
 HOURS = 168
 WEEK_OFFSET = 72  # 1970-01-01 was a Thursday: hour-of-week counted from Monday 00:00 UTC
 CAPS = {"ips": 256, "prefixes": 128, "countries": 64, "asns": 64, "agents": 32, "uas": 64, "actions": 512}
+IPS_CAP = CAPS["ips"]  # read on the hot path
 OTHER = "*other*"
 KEYED = ("uas", "actions", "denied_actions")  # dicts whose keys may be None: stored as pairs
 NO_THRESHOLD = 1 << 62
@@ -146,7 +147,7 @@ class Profile:
 
     def observe(self, ev: UsageEvent) -> int:
         """Count ev against the baseline; the trigger bits of whatever was new (0 for an ordinary event)."""
-        at = ev.at
+        at, _, _, _, ip, agent, act, status, line, _, _, _ = ev  # one unpack: cheaper than seven field reads
         trig = 0
         last = self.last_at
         if at > last:
@@ -161,19 +162,12 @@ class Profile:
         self.prev_at = last
         b = int(at) // BUCKET
         if b > self.bucket:
-            trig |= self._roll(b, ev.line)
-        self.n += 1
-        if self.n == self.thr:
+            trig |= self._roll(b, line)
+        n = self.n = self.n + 1
+        if n == self.thr:
             trig |= RATE
-        if ev.status >= 400:
-            self.errors += 1
-            if ev.status in (401, 403):
-                self.denied += 1
-                self.denied_actions[ev.action] = self.denied_actions.get(ev.action, 0) + 1
-                self.nden += 1
-                if self.nden == self.denied_thr:
-                    trig |= ERRORS
-        ip = ev.ip
+        if status >= 400:
+            trig |= self._failed(status, act)
         if ip is not None:
             rec = self.ips.get(ip)
             if rec is None:
@@ -189,12 +183,12 @@ class Profile:
                 else:
                     self.cc_at = at
                 self.last_ip = ip
-        family = self.uas.get(ev.agent)
+        family = self.uas.get(agent)
         if family is None:
             trig |= NEW_AGENT
         else:
-            self.agents[family] = self.agents.get(family, 0) + 1
-        act = ev.action
+            agents = self.agents
+            agents[family] = agents.get(family, 0) + 1
         seen = self.actions.get(act)
         if seen is None:
             trig |= NEW_ACTION
@@ -204,16 +198,28 @@ class Profile:
         self.events += 1
         return trig
 
+    def _failed(self, status: int, action: str | None) -> int:
+        """Count a failed request (a denied one per action too); ERRORS when denials cross the threshold."""
+        self.errors += 1
+        if status not in (401, 403):
+            return 0
+        self.denied += 1
+        self.denied_actions[action] = self.denied_actions.get(action, 0) + 1
+        self.nden += 1
+        return ERRORS if self.nden == self.denied_thr else 0
+
     def _add_ip(self, ip: str, net: list[Any], at: float) -> int:
         """Remember an address of a known network (its country is the network's)."""
-        if len(self.ips) >= CAPS["ips"]:
-            for old in list(islice(self.ips, len(self.ips) // 2)):  # the oldest half, without sorting
-                del self.ips[old]
+        ips = self.ips
+        if len(ips) >= IPS_CAP:
+            for old in list(islice(ips, len(ips) // 2)):  # the oldest half, without sorting
+                del ips[old]
         net[0] += 1
         cc = net[1]
-        self.ips[ip] = [1, cc, at]
+        ips[ip] = [1, cc, at]
         if cc:
-            self.countries[cc] = self.countries.get(cc, 0) + 1
+            countries = self.countries
+            countries[cc] = countries.get(cc, 0) + 1
         self.last_ip = ip
         if cc != self.cc:
             return self._country(cc, at)

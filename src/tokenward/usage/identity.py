@@ -81,12 +81,16 @@ class InventoryDirectory:
         self.inventory, self.actor = inventory, actor
 
     def known(self) -> Iterable[KnownToken]:
-        """Tokens from list_tokens; public ids from token_detail where the provider has any."""
+        """Tokens from list_tokens; public ids, where the provider has any, read a page of tokens at a time."""
         # A bare AWS key id token first: its key pair's secret, listed after it, then owns the key id's events.
-        for row in sorted(self.inventory.list_tokens(), key=lambda r: r.kind != "access-key-id"):
+        rows = sorted(self.inventory.list_tokens(), key=lambda r: r.kind != "access-key-id")
+        wanted = [row.token_id for row in rows if row.provider in self.PUBLIC_PROVIDERS]
+        # one query per page, not one token_detail (five queries) per token: ~1 ms a token at start-up
+        listed = {row.token_id: ids for row, ids, _ in self.inventory.discovered(wanted)} if wanted else {}
+        for row in rows:
             public: tuple[tuple[str, str], ...] = (("id", row.public_id),) if row.public_id else ()
             if row.provider in self.PUBLIC_PROVIDERS:
-                public = self.inventory.token_detail(row.token_id).public_ids or public
+                public = listed.get(row.token_id) or public
             yield KnownToken(TokenInfo(row.token_id, row.provider, row.preview, row.public_id, row.owner, row.status,
                                        _seconds(row.status_changed_at)), public)
 

@@ -349,12 +349,15 @@ def batches(stream: BinaryIO, offset: int, line: int, final: bool = True,
         if cut < 0:
             tail.append(chunk)
             continue
-        data = b"".join((*tail, chunk[:cut])) if tail else chunk[:cut]
-        lines = data.split(b"\n")
-        offset += len(data) + 1
+        lines = chunk.split(b"\n")  # split in place: no copy of the chunk up to its last newline first
+        rest = lines.pop()  # after the last newline: the start of a line the next chunk ends
+        if tail:
+            offset += sum(map(len, tail))
+            lines[0] = b"".join((*tail, lines[0]))
+        offset += cut + 1
         yield from _split(lines, line, offset)
         line += len(lines)
-        tail = [chunk[cut + 1:]] if cut + 1 < len(chunk) else []
+        tail = [rest] if rest else []
     if tail and final:
         rest = b"".join(tail)
         yield from _split([rest], line, offset + len(rest))

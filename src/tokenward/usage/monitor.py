@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
@@ -61,6 +61,7 @@ class FileReport:
     note: str = ""
     examples: tuple[tuple[int, str], ...] = ()
     unreadable: bool = False  # not (wholly) readable: the run exits 3 unless it raised alerts
+    split: bool = False  # (a parallel worker's report) malformed lines and examples are only this worker's
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ class Monitor:
         self.joiner, self.alerts, self.state, self.opt = joiner, alerts, state, options
         self.geo, self.agents, self.detectors = geo or Geo(), Agents(), detectors
         self.profiles: dict[str, Profile] = {}
-        self._cache: dict[str, tuple[TokenInfo, Profile, str, bool, Callable[[UsageEvent], int]]] = {}
+        # identifier -> (token, baseline, identifier kind, ALWAYS or 0, the baseline's observe)
+        self._cache: dict[str, tuple[TokenInfo, Profile, str, int, Callable[[UsageEvent], int]]] = {}
         self._saved: dict[str, int] = {}  # token id -> events when its baseline was last written
         self.texts: dict[str, tuple[int, str]] = {}  # token id -> (events, baseline as stored) written by a worker
         self._files: dict[int, FileRecord] = {}
@@ -160,7 +162,8 @@ class Monitor:
         self.events = self.malformed = self.unmapped = 0
         self.alert_counts: dict[str, int] = {}
         self.held: dict[str, tuple[str, set[str]]] = {}  # token id -> (name, detectors held back while learning)
-        self._woken: dict[int, tuple[Detector, ...]] = {}  # trigger bits -> the detectors they wake
+        # trigger bits -> the detectors they wake, whether all of them wait for a grown baseline, and their names
+        self._woken: dict[int, tuple[tuple[Detector, ...], bool, frozenset[str]]] = {}
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
         self.shard: tuple[int, int] | None = None  # (k, n): only tokens whose identifier hashes to k mod n
@@ -177,37 +180,36 @@ class Monitor:
             events = [e for e in events if e.at >= self.opt.since]
         cache, slow = self._cache, self._slow
         for ev in events:
-            hit = cache.get(ev.ident)
-            if hit is None or hit[2] != ev.ident_kind:
+            hit = cache.get(ev[2])  # ev.ident, ev.ident_kind: indexing is cheaper on this path
+            if hit is None or hit[2] != ev[1]:
                 hit = self._join(ev)
-            trig = hit[4](ev)
-            if hit[3]:
-                trig |= ALWAYS
+            trig = hit[4](ev) | hit[3]
             if trig:
                 slow(hit[0], hit[1], ev, trig, where)
         self.events += len(events)
         self._since_checkpoint += len(events)
 
-    def _join(self, ev: UsageEvent) -> tuple[TokenInfo, Profile, str, bool, Callable[[UsageEvent], int]]:
+    def _join(self, ev: UsageEvent) -> tuple[TokenInfo, Profile, str, int, Callable[[UsageEvent], int]]:
         before = len(self.joiner.pending)
         info = self.joiner.resolve(ev)
         self.unmapped += len(self.joiner.pending) - before
         prof = self.profiles.get(info.token_id)
         if prof is None:
             prof = self.profiles[info.token_id] = Profile(info.token_id, self.opt.tuning)
-        hit = self._cache[ev.ident] = (info, prof, ev.ident_kind, info.honeytoken or info.status != "open",
-                                       prof.observe)
+        always = ALWAYS if info.honeytoken or info.status != "open" else 0
+        hit = self._cache[ev.ident] = (info, prof, ev.ident_kind, always, prof.observe)
         return hit
 
     def _slow(self, info: TokenInfo, prof: Profile, ev: UsageEvent, trig: int, where: str) -> None:
         agent = self.agents.classify(ev.agent) if trig & NEW_AGENT else None
-        wake = self._woken.get(trig)
-        if wake is None:
-            wake = self._woken[trig] = woken(self.detectors, trig)
-        if all(d.gated for d in wake) and prof.learning(ev.at):  # what detect() would do, without a Scene
-            if wake:
-                self.held.setdefault(info.token_id, (info.public_id or info.preview, set()))[1].update(
-                    d.name for d in wake)
+        woke = self._woken.get(trig)
+        if woke is None:
+            wake = woken(self.detectors, trig)
+            woke = self._woken[trig] = (wake, all(d.gated for d in wake), frozenset(d.name for d in wake))
+        wake, gated, names = woke
+        if gated and prof.learning(ev.at):  # what detect() would do, without a Scene
+            if names:
+                self._hold(info, names)
             place = (self.geo.place(ev.ip) if ev.ip else GeoPlace()) if trig & NEW_IP else None
             prof.learn(ev, trig, place, agent)
             return
@@ -216,8 +218,15 @@ class Monitor:
         for f in detect(prof, scene, wake, held):
             self._raise(info, prof, ev, f, trig, where)
         if held:
-            self.held.setdefault(info.token_id, (info.public_id or info.preview, set()))[1].update(held)
+            self._hold(info, held)
         prof.learn(ev, trig, scene.place if trig & NEW_IP else None, agent)
+
+    def _hold(self, info: TokenInfo, names: Iterable[str]) -> None:
+        """Note detectors a young baseline held back for this token."""
+        entry = self.held.get(info.token_id)
+        if entry is None:
+            entry = self.held[info.token_id] = (info.public_id or info.preview, set())
+        entry[1].update(names)
 
     def _raise(self, info: TokenInfo, prof: Profile, ev: UsageEvent, f: Anomaly, trig: int, where: str) -> None:
         """Hand one detector's finding to the alert manager, with its evidence and the baseline it was judged by."""
@@ -345,7 +354,7 @@ class Monitor:
         self.violations.update({(v.token_id, v.kind): v for v in op.ctx.violations})
         name = op.parser.name if op.parser else "?"
         self.reports.append(FileReport(op.ctx.source, name, op.events, op.ctx.malformed, op.ctx.unattributed,
-                                       op.note, tuple(op.ctx.examples), op.unreadable))
+                                       op.note, tuple(op.ctx.examples), op.unreadable, op.ctx.split))
         op.ctx.malformed = op.ctx.unattributed = 0
         op.ctx.violations, op.ctx.examples, op.events = [], [], 0
 

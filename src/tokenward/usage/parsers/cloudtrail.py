@@ -98,11 +98,20 @@ class _Document(_Record, gc=False):
 _DECODE = msgspec.json.Decoder(_Document).decode
 
 
+SHARED: dict[str, str] = {}  # one string object per distinct access key and user agent
+
+
 def _fast_events(doc: _Document, line: int, ctx: ParseContext, out: list[UsageEvent],
                  shard: tuple[int, int] | None) -> None:
     """Append the events of a typed document (the same results _event gives for the same records); with a
-    shard, only those of keys whose last character's code is shard[0] mod shard[1] (see monitor.in_shard)."""
+    shard, only those of keys whose last character's code is shard[0] mod shard[1] (see monitor.in_shard).
+
+    Keys and agents repeat from record to record: each is made one shared string (SHARED), so a worker's spool
+    writes it once per batch and the baselines' lookups find it by identity."""
     append, new, event, unset, seconds = out.append, tuple.__new__, UsageEvent, msgspec.UNSET, SECONDS.get
+    if len(SHARED) > 1 << 16:
+        SHARED.clear()
+    shared = SHARED.setdefault
     k, n = shard or (0, 0)
     unattributed = 0
     for rec in doc.Records if doc.Records is not unset else (doc,):
@@ -124,10 +133,10 @@ def _fast_events(doc: _Document, line: int, ctx: ParseContext, out: list[UsageEv
             except ValueError:
                 ctx.bad(line, "unreadable eventTime")
                 continue
-        ip, code = rec.sourceIPAddress, rec.errorCode
+        ip, code, agent = rec.sourceIPAddress, rec.errorCode, rec.userAgent
         if ip and (ip == "AWS Internal" or ip.endswith(".amazonaws.com")):
             ip = None  # a service acting on the caller's behalf (as _ip says)
-        append(new(event, (at, AWS_KEY_ID, key, "aws", ip or None, rec.userAgent or None,
+        append(new(event, (at, AWS_KEY_ID, shared(key, key), "aws", ip or None, shared(agent, agent) if agent else None,
                            _action(source, rec.eventName), _status(code) if code else 200, line,
                            rec.eventID or None, None, None)))
     ctx.unattributed += unattributed

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 
 from tokenward.usage.events import (
+    AWS_KEY_ID,
     IDENT_KINDS,
     MINUTES,
     TOKEN_ID,
@@ -69,7 +70,6 @@ class JsonLinesParser:
         self.flat = all("." not in p for p in self.map.values())
         self.shard = options.shard
         self.sharded = options.shard is not None and self.flat  # the monitor need not filter these events again
-        self.key = f'"{self.map["token_id"]}"'.encode()
         self.typed = typed_decoder(self.map) if self.flat else None
         self.misses = self.tried = 0  # lines the typed decoder refused, and lines of the batches before
 
@@ -136,42 +136,42 @@ class JsonLinesParser:
         A line whose keys are all mapped and whose values are all scalars is decoded once, by msgspec into a
         struct of the mapped fields; any other line (an extra key, a nested value, an integer orjson would
         read as a float, invalid JSON, ...) goes through orjson as before, which reports what is wrong with it.
+
+        With a shard (k, n), every worker decodes every line and keeps its own tokens' events; a line malformed
+        before its token is known is counted by worker 0 only, one malformed after by the worker of its token:
+        each malformed line is counted by exactly one worker (ctx.split says so). (Telling a line's worker from
+        its bytes before decoding costs as much as msgspec's decoding, once it is done safely.)
         """
         if not self.flat:
             return self._parse_nested(lines, first_line, ctx)
         out: list[UsageEvent] = []
         append, provider, typed, general = out.append, self.provider, self.typed, self._general
-        key, shard = self.key, self.shard
-        after, k, n = len(key) + 2, *(shard or (0, 1))
+        k, n = self.shard or (0, 0)
+        ctx.split = ctx.split or n > 0
         minutes, new, event_of, unset = MINUTES, tuple.__new__, UsageEvent, msgspec.UNSET
         for i, raw in enumerate(lines, first_line):
-            if shard is not None:  # skip other workers' lines before decoding: last char of the id, mod n
-                pos = raw.find(key)
-                if pos >= 0:
-                    start = raw.find(b'"', pos + after - 2)
-                    if 0 <= start - pos <= after:
-                        end = raw.find(b'"', start + 1)
-                        if end > start + 1 and raw[end - 1] % n != k and raw[end - 1] < 128 \
-                                and raw.find(b"\\", start, end) < 0:  # not an escape, not UTF-8: the char itself
-                            continue
+            counts = k == 0  # a line malformed before its token is known: worker 0's to count
             try:
                 r = typed(raw) if typed is not None else None
             except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
                 r = None
                 typed = self._missed(i - first_line)
             if r is None or r.at is None:  # no time under its mapped name: the general path tries the others
-                general(raw, i, ctx, out)
+                general(raw, i, ctx, out, counts)
                 continue
             try:
                 kind, pv = TOKEN_ID, None
                 if not (type(ident := r.token_id) is str and ident):
-                    found = self._typed_ident(r)
-                    if found is None:
+                    if not ident and type(ident := r.aws_key_id) is str and ident:  # _typed_ident's next kind
+                        kind = AWS_KEY_ID
+                    elif (found := self._typed_ident(r)) is not None:
+                        kind, ident, pv = found
+                    else:
                         ctx.unattributed += 1
                         continue
-                    kind, ident, pv = found
-                if shard is not None and ord(ident[-1]) % n != k:
+                if n and ord(ident[-1]) % n != k:
                     continue
+                counts = True
                 at = r.at
                 if type(at) is str and len(at) >= 20 and at[-1] == "Z" and at[16] == ":":
                     base = minutes.get(at[:16])
@@ -187,13 +187,15 @@ class JsonLinesParser:
                 append(new(event_of, (at, kind, ident, r.provider or provider, ip, agent, action, status, i,
                                       r.ref, pv, r.scopes)))
             except (ValueError, TypeError, AttributeError, OverflowError):
-                ctx.bad(i, "invalid JSON or unreadable field")
+                if counts:
+                    ctx.bad(i, "invalid JSON or unreadable field")
         self.tried += len(lines)
         return out
 
-    def _general(self, raw: bytes, i: int, ctx: ParseContext, out: list[UsageEvent]) -> None:
-        """The event of one line decoded by orjson into a dict (any shape; what is wrong is reported)."""
-        m, shard = self.map, self.shard
+    def _general(self, raw: bytes, i: int, ctx: ParseContext, out: list[UsageEvent], counts: bool = True) -> None:
+        """The event of one line decoded by orjson into a dict (any shape; what is wrong is reported, by this
+        worker when counts or once the line's token is known to be this worker's)."""
+        m, shard, known = self.map, self.shard, False
         try:
             rec = json_loads(raw)
             ident = rec.get(m["token_id"])
@@ -208,6 +210,7 @@ class JsonLinesParser:
                 kind, ident, pv = found
             if shard is not None and ord(ident[-1]) % shard[1] != shard[0]:
                 return
+            known = True
             at = rec.get(m["at"])
             if type(at) is str and len(at) >= 20 and at[-1] == "Z" and at[16] == ":":
                 base = MINUTES.get(at[:16])  # 'YYYY-MM-DDTHH:MM:SS.fffZ': one datetime parse per minute
@@ -222,7 +225,8 @@ class JsonLinesParser:
             out.append(UsageEvent(at, kind, ident, rec.get(m["provider"]) or self.provider, ip, agent, action, status,
                                   i, rec.get(m["ref"]), pv, rec.get(m["scopes"])))
         except (ValueError, TypeError, AttributeError, OverflowError):
-            ctx.bad(i, "invalid JSON or unreadable field")
+            if known or counts:
+                ctx.bad(i, "invalid JSON or unreadable field")
 
     def _parse_nested(self, lines: Sequence[bytes], first_line: int, ctx: ParseContext) -> list[UsageEvent]:
         out: list[UsageEvent] = []
