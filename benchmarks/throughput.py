@@ -169,7 +169,12 @@ def _env() -> dict[str, str]:
     # tokenward records each scan in its inventory by default; keep benchmark scans out of the
     # user's inventory (the recording cost is still measured).
     INVENTORY.unlink(missing_ok=True)
-    return {**os.environ, "NO_COLOR": "1", "TOKENWARD_DB": str(INVENTORY)}
+    # Bytecode cached (outside the source tree) as an installed CLI has it, even when the caller's environment
+    # sets PYTHONDONTWRITEBYTECODE; the untimed run before the timed ones compiles it.
+    env = {**os.environ, "NO_COLOR": "1", "TOKENWARD_DB": str(INVENTORY),
+           "PYTHONPYCACHEPREFIX": os.environ.get("PYTHONPYCACHEPREFIX", str(BENCH / "work" / "pycache"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def timed(cmd: list[str]) -> tuple[Sample, str]:
