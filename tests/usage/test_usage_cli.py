@@ -252,3 +252,22 @@ def test_monitor_says_when_baselines_are_still_learning(tmp_path: Path) -> None:
     result = runner.invoke(app, ["monitor", str(trail), "--db", f"sqlite:///{tmp_path / 'inv.db'}"])
     assert "baseline still learning" in result.stderr, result.stderr
     assert key in result.stderr and "new-country" in result.stderr and "sensitive-action" in result.stderr
+
+
+def test_out_of_range_and_float_epoch_times(tmp_path: Path) -> None:
+    """Float epoch milliseconds are scaled like integer ones; times no datetime can hold (1e308, negative,
+    'nan' seconds) are malformed lines, never a traceback (both JSON-lines paths: typed and general)."""
+    db = f"sqlite:///{tmp_path / 'inv.db'}"
+    tid = "9a" * 32
+    good = [{"ts": 1741000000123.5, "token_id": tid, "action": "GET /x"},  # milliseconds, as a float
+            {"ts": 1741000001.25, "token_id": tid, "action": "GET /x", "extra": {"nested": 1}}]  # general path
+    bad = [{"ts": 1e308, "token_id": tid}, {"ts": -5.0, "token_id": tid},
+           {"ts": "2025-03-03T11:06:nanZ", "token_id": tid}, {"ts": "2025-03-03T11:06:infZ", "token_id": tid},
+           {"ts": 1e308, "token_id": tid, "extra": {"nested": 1}}]
+    lines = "".join(json.dumps(r) + "\n" for r in good + bad)
+    result = runner.invoke(app, ["monitor", "-", "--db", db, "--format", "jsonl"], input=lines)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 0, result.output
+    assert "2 events, 5 malformed lines" in result.stderr
+    usage = json.loads(runner.invoke(app, ["usage", tid[:10], "--db", db, "--json"]).stdout)
+    assert "2025-03-03" in json.dumps(usage)  # the float milliseconds landed on the right day

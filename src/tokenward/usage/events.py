@@ -126,8 +126,21 @@ def minute_of(text: str) -> float:
 def fast_iso_seconds(text: str) -> float:
     """iso_seconds for the common 'YYYY-MM-DDTHH:MM:SS[.fff]Z' form, one datetime parse per minute."""
     if len(text) >= 20 and text[-1] == "Z" and text[16] == ":":
-        return (MINUTES.get(text[:16]) or minute_of(text)) + float(text[17:-1])
+        return (MINUTES.get(text[:16]) or minute_of(text)) + second_of(text)
     return any_seconds(text)
+
+
+def second_of(text: str) -> float:
+    """The seconds of a 'YYYY-MM-DDTHH:MM:SS[.fff]Z' time; ValueError unless 0 <= s < 61 (float() also reads
+    'nan' and 'inf', which would reach the reports as times no datetime can hold)."""
+    second = float(text[17:-1])
+    if not 0.0 <= second < 61.0:
+        raise ValueError("seconds out of range")
+    return second
+
+
+LATEST_EPOCH_NS = 253_402_300_800e9  # 10000-01-01T00:00:00Z in nanoseconds: no epoch number reaches it
+SECONDS_SPAN = 1e11  # an epoch number above this is in milliseconds, microseconds or nanoseconds
 
 
 def any_seconds(value: object) -> float:
@@ -136,7 +149,9 @@ def any_seconds(value: object) -> float:
         raise ValueError("not a time")
     if isinstance(value, int | float):
         v = float(value)
-        while v > 1e11:  # milliseconds, microseconds or nanoseconds
+        if not 0.0 <= v < LATEST_EPOCH_NS:  # NaN, infinities, before 1970, beyond year 9999 in nanoseconds
+            raise ValueError("time out of range")
+        while v > SECONDS_SPAN:  # milliseconds, microseconds or nanoseconds
             v /= 1000.0
         return v
     if isinstance(value, str):

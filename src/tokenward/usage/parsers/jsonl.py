@@ -11,11 +11,13 @@ from tokenward.usage.events import (
     AWS_KEY_ID,
     IDENT_KINDS,
     MINUTES,
+    SECONDS_SPAN,
     TOKEN_ID,
     ParseContext,
     UsageEvent,
     any_seconds,
     minute_of,
+    second_of,
 )
 from tokenward.usage.parsers.access import TokenReader, header_secret
 from tokenward.usage.parsers.interface import ParserOptions, as_text, json_loads, load_json, path_get
@@ -175,8 +177,8 @@ class JsonLinesParser:
                 at = r.at
                 if type(at) is str and len(at) >= 20 and at[-1] == "Z" and at[16] == ":":
                     base = minutes.get(at[:16])
-                    at = (minute_of(at) if base is None else base) + float(at[17:-1])
-                elif type(at) is not float:
+                    at = (minute_of(at) if base is None else base) + second_of(at)
+                elif type(at) is not float or not 0.0 <= at <= SECONDS_SPAN:  # milliseconds, NaN, out of range
                     at = any_seconds(at)
                 status, ip, agent, action = r.status, r.ip, r.agent, r.action
                 if status is unset:
@@ -214,8 +216,8 @@ class JsonLinesParser:
             at = rec.get(m["at"])
             if type(at) is str and len(at) >= 20 and at[-1] == "Z" and at[16] == ":":
                 base = MINUTES.get(at[:16])  # 'YYYY-MM-DDTHH:MM:SS.fffZ': one datetime parse per minute
-                at = (minute_of(at) if base is None else base) + float(at[17:-1])
-            elif type(at) is not float:
+                at = (minute_of(at) if base is None else base) + second_of(at)
+            elif type(at) is not float or not 0.0 <= at <= SECONDS_SPAN:
                 at = self._at(rec)
             status = rec.get(m["status"], 200)
             ip, agent, action = rec.get(m["ip"]), rec.get(m["agent"]), rec.get(m["action"])
