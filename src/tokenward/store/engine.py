@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import os
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,13 +31,32 @@ CHUNK = 5000  # bound parameters per IN (...) list
 POOL_SIZE = 10
 
 
+WAL_TRIES = 60  # attempts to turn a new file to WAL while other connections hold it (≈ 10 s in all)
+
+
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # the driver must not open transactions itself; _sqlite_begin does
     cursor = dbapi_conn.cursor()
-    for pragma in ("busy_timeout=60000", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "cache_size=-131072", "temp_store=MEMORY"):
+    cursor.execute("PRAGMA busy_timeout=60000")
+    _wal(cursor)
+    for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "cache_size=-131072", "temp_store=MEMORY"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _wal(cursor: Any) -> None:
+    """Put the file in WAL mode (it stays so: later connections only read that it is). Switching needs an
+    exclusive lock that SQLite does not wait for (no busy handler): writers opening a new inventory at the
+    same moment got 'database is locked' (1 run in 30 of the concurrent first-use test); they retry."""
+    for attempt in range(WAL_TRIES):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_TRIES - 1:
+                raise
+            time.sleep(min(0.01 * (attempt + 1), 0.25))
 
 
 def _sqlite_begin(conn: Connection) -> None:
