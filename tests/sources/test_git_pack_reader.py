@@ -4,6 +4,7 @@ everything else (loose objects, corrupt streams, no compiled delta applier)."""
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -147,3 +148,17 @@ def test_without_the_compiled_delta_applier_git_reads_every_blob(tmp_path: Path,
     reader.close()
     s = scan(repo.path, gh_matcher)
     assert s.result.summary.errors == 0 and s.source.counters.enumerated == len(oids)
+
+
+def test_only_version_2_and_3_packs_are_read(tmp_path: Path) -> None:
+    for version, readable in ((2, True), (3, True), (4, False)):
+        path = tmp_path / f"v{version}.pack"
+        path.write_bytes(b"PACK" + version.to_bytes(4, "big") + bytes(4 + 20))
+        if readable:
+            os.close(gitpack._open_pack(path))
+        else:
+            with pytest.raises(ValueError, match="version-2 or -3"):
+                gitpack._open_pack(path)
+    (tmp_path / "other.pack").write_bytes(b"NOPE" + bytes(28))
+    with pytest.raises(ValueError):
+        gitpack._open_pack(tmp_path / "other.pack")

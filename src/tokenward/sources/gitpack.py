@@ -30,6 +30,7 @@ from isal import isal_zlib
 from tokenward.sources.gitdelta import MAX_DELTA_SHARE, Windows, changed_windows
 
 _IDX_MAGIC = b"\377tOc"
+_PACK_MAGIC = b"PACK"
 _BLOB, _OFS_DELTA, _REF_DELTA = 3, 6, 7
 BASE_CACHE = 96 << 20  # bytes of delta bases kept per process: git's own default (core.deltaBaseCacheLimit)
 MAX_CHAIN = 10_000  # deeper than git can write (pack.depth is capped at 4095): a cycle in a corrupt pack
@@ -62,7 +63,7 @@ class _Pack:
         # The names' second and third bytes, each as one bytes object: bisecting them narrows a fan-out
         # bucket (thousands of names in a large repository) to a name or two in C.
         self.second, self.third = self.names[1::oid_bytes], self.names[2::oid_bytes]
-        self.pack = os.open(idx_path.with_suffix(".pack"), os.O_RDONLY)
+        self.pack = _open_pack(idx_path.with_suffix(".pack"))
         self.end = os.fstat(self.pack).st_size - oid_bytes  # the pack's checksum follows the last object
         self._starts: array[int] | None = None
 
@@ -94,6 +95,16 @@ class _Pack:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.pack)
+
+
+def _open_pack(path: Path) -> int:
+    """A read descriptor of a version-2 or -3 pack file (ValueError for anything else)."""
+    fd = os.open(path, os.O_RDONLY)
+    head = os.pread(fd, 8, 0)
+    if head[:4] != _PACK_MAGIC or struct.unpack(">I", head[4:8])[0] not in (2, 3):
+        os.close(fd)
+        raise ValueError("not a version-2 or -3 pack")
+    return fd
 
 
 class PackReader:
@@ -192,17 +203,23 @@ class PackReader:
         self._cached = 0
 
 
+def _header(head: bytes) -> tuple[int, int, int]:
+    """(type, inflated size, where the rest starts) of an object's header: 3 type bits and a varint size."""
+    byte = head[0]
+    kind, length, shift, pos = (byte >> 4) & 7, byte & 15, 4, 1
+    while byte & 0x80:
+        byte = head[pos]
+        length, shift, pos = length | (byte & 0x7F) << shift, shift + 7, pos + 1
+    return kind, length, pos
+
+
 def _object(pack: _Pack, at: int) -> tuple[int, bytes, int]:
     """(type, inflated body, base offset or -1) of the object at offset at."""
     end = pack.span(at)
     if not 0 < at < end <= pack.end:
         raise _Unreadable("object outside its pack")
     head = os.pread(pack.pack, end - at, at)
-    byte = head[0]
-    kind, length, shift, pos = (byte >> 4) & 7, byte & 15, 4, 1
-    while byte & 0x80:
-        byte = head[pos]
-        length, shift, pos = length | (byte & 0x7F) << shift, shift + 7, pos + 1
+    kind, length, pos = _header(head)
     base_at = -1
     if kind == _OFS_DELTA:
         byte = head[pos]
@@ -210,12 +227,16 @@ def _object(pack: _Pack, at: int) -> tuple[int, bytes, int]:
         while byte & 0x80:
             byte = head[pos]
             distance, pos = ((distance + 1) << 7) | (byte & 0x7F), pos + 1
-        base_at = at - distance if 0 < distance < at else -2
+        if not 0 < distance < at:
+            raise _Unreadable("a delta base outside the pack")
+        base_at = at - distance
     elif kind == _REF_DELTA:
         found = pack.offset(head[pos:pos + pack.width])
-        base_at, pos = -2 if found is None else found, pos + pack.width
-    if base_at == -2 or kind in (0, 5):
-        raise _Unreadable("a delta base outside this pack, or an unknown object type")
+        if found is None:
+            raise _Unreadable("a delta base in another pack")
+        base_at, pos = found, pos + pack.width
+    elif kind in (0, 5):
+        raise _Unreadable(f"unknown object type {kind}")
     body = isal_zlib.decompress(memoryview(head)[pos:], bufsize=max(length, 1))
     if len(body) != length:
         raise _Unreadable("inflated size differs from the header's")
