@@ -213,7 +213,6 @@ class GitSource:
         try:
             yield from self._notes()
             self._begin()
-            self._walk_pending = self.walk_index is not None and not usable(self.repo, self._state)
             yield from self._cut(self._planned(), windowed=True)
         except SourceError as exc:
             yield SkippedItem(self.root, str(exc), "error")
@@ -235,16 +234,20 @@ class GitSource:
         scope = self.options.scope
         if not (scope.staged or scope.snapshot):
             self._refs_at_start = self._refs()
+        self._walk_pending = self.walk_index is not None  # unless a usable last pass is built on (below)
         if self.walk_index is None or not self.options.use_cache:
             return
         try:
             self._state = self.walk_index.load()
         except (sqlite3.Error, OSError):
             return
+        if not usable(self.repo, self._state):
+            return
+        self._walk_pending = False
         # Every blob reachable from the last pass's tips was scanned under this cache key: list only
         # what newer commits bring (dangling objects are not reported without --all-objects anyway).
         self._incremental = (self.cache is not None and not scope.all_objects
-                             and self._state.key == self.options.cache_key and usable(self.repo, self._state))
+                             and self._state.key == self.options.cache_key)
         if self._incremental and self._state.intros:
             # Recorded findings are placed again at the end: their commits' ranking walks the whole history
             # (0.15 s on redis, seconds on git/git), so it runs while the new objects are listed and read.
