@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Connection,
     Engine,
@@ -84,7 +85,7 @@ class UsageState:
         q = select(usage_profile.c.token_id, usage_profile.c.data)
         if token_ids is not None:
             q = q.where(usage_profile.c.token_id.in_(sorted(set(token_ids))))
-        return {tid: json.loads(data) for tid, data in self._read(q)}
+        return {tid: profile_data(data) for tid, data in self._read(q)}
 
     def find_file(self, first_hash: str, device: int, inode: int) -> list[FileRecord]:
         """Remembered files with this device/inode or first line (candidates; callers verify the head)."""
@@ -218,6 +219,16 @@ class UsageState:
 def profile_json(data: dict[str, Any]) -> str:
     """A baseline's stored text (parallel workers write their own, so the parent need not)."""
     return json.dumps(data, separators=(",", ":"))
+
+
+def profile_data(text: str) -> Any:
+    """A baseline's stored JSON decoded: by orjson (1.7x faster on stored baselines), or by json where orjson refuses
+    what json.dumps may write (NaN, Infinity, a lone surrogate). orjson reads an integer beyond 64 bits as a float:
+    no baseline holds one (its integers are counts, line numbers, 10-minute bucket numbers and the 1 << 62 mark)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 FILE_FIELDS = ("head_hash", "head_len", "first_hash", "device", "inode", "path", "offset", "lines", "complete")

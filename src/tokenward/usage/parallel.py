@@ -19,7 +19,6 @@ file offsets and writes one checkpoint. Workers never write the database.
 from __future__ import annotations
 
 import bisect
-import json
 import marshal
 import multiprocessing
 import os
@@ -33,13 +32,12 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from tokenward.errors import UsageError
-from tokenward.store.usage import profile_json
+from tokenward.store.usage import profile_data, profile_json
 from tokenward.usage import agents, logfiles
 from tokenward.usage.alerts import Alert
 from tokenward.usage.baseline import Profile
 from tokenward.usage.events import UsageEvent
 from tokenward.usage.monitor import FileReport, Monitor, RunSummary, _Open, lazy_gc, stopped
-from tokenward.usage.parsers.interface import json_loads
 
 BY_FILE = frozenset({"cloudtrail", "github-audit", "openbao-audit", "otel"})  # split by file, not by token
 
@@ -69,7 +67,7 @@ def _merge_reports(parts: list[list[FileReport]]) -> list[FileReport]:
 def _merge(monitor: Monitor, results: list[dict[str, Any]]) -> None:
     for r in results:
         for token_id, text in r["profiles"].items():
-            p = monitor.profiles[token_id] = Profile.from_dict(_loads(text), monitor.opt.tuning)
+            p = monitor.profiles[token_id] = Profile.from_dict(profile_data(text), monitor.opt.tuning)
             monitor.texts[token_id] = (p.events, text)
         monitor.joiner.pending += [u for u in r["pending"] if u.info.token_id not in
                                    {p.info.token_id for p in monitor.joiner.pending}]
@@ -96,15 +94,6 @@ def _merge(monitor: Monitor, results: list[dict[str, Any]]) -> None:
 
 
     monitor._violations += [v for r in results for v in r["violations"]]  # saved as one process saves them
-
-
-def _loads(text: str) -> Any:
-    """A baseline's stored JSON decoded: by orjson (~5x faster), or by json where orjson refuses what json.dumps
-    may write (NaN, Infinity, integers beyond 64 bits); both give the same values for everything else."""
-    try:
-        return json_loads(text)
-    except ValueError:
-        return json.loads(text)
 
 
 def _result(monitor: Monitor, before: dict[str, int]) -> dict[str, Any]:
