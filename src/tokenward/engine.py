@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +17,8 @@ GENERIC_TIER, PROVIDER_TIER = 0, 2
 
 Windows = tuple[tuple[int, int], ...] | None
 """Byte ranges of a buffer that Hyperscan reads (None: all of it); see Blob.windows."""
+Hits = dict[int, list[int]]
+"""Hit ends (ascending, at most MAX_HITS_PER_RULE) per expression of the rule set's database."""
 
 
 @dataclass(frozen=True)
@@ -174,15 +175,17 @@ class Matcher:
         self.lookalikes = lookalikes
         self._by_id = ruleset.by_id()
 
-    def _hits(self, data: bytes, windows: Windows = None) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
-        """Sorted hit ends per rule index, and per extra expression (in data's offsets, whether the
-        whole of data or only its windows went through Hyperscan)."""
-        hits: dict[int, list[int]] = defaultdict(list)
+    def hits(self, data: bytes, windows: Windows = None) -> Hits:
+        """Hyperscan's hit ends per expression of the database, in data's offsets (whether the whole
+        of data or only its windows are read); empty when nothing hit, which most inputs are."""
+        hits: Hits = {}
         shift = 0
 
         def on_match(expression: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            bucket = hits[expression]
-            if len(bucket) < MAX_HITS_PER_RULE:
+            bucket = hits.get(expression)
+            if bucket is None:
+                hits[expression] = [end + shift]
+            elif len(bucket) < MAX_HITS_PER_RULE:
                 bucket.append(end + shift)
 
         if windows is None:
@@ -190,21 +193,24 @@ class Matcher:
         else:
             for shift, end in windows:
                 self.ruleset.database.scan(data[shift:end], match_event_handler=on_match)
-        return _by_rule(hits, self.ruleset.targets)
+        return hits
 
-    def scan(self, data: bytes, windows: Windows = None) -> list[RawMatch]:
+    def scan(self, data: bytes, windows: Windows = None, hits: Hits | None = None) -> list[RawMatch]:
         """Every confirmed, check-passing, overlap-resolved match in data (with windows, only the
-        matches Hyperscan finds inside them; each is confirmed on data itself)."""
+        matches Hyperscan finds inside them; each is confirmed on data itself). `hits`: what
+        hits(data, windows) returned, when the caller already asked."""
         if not data:
             return []
-        return self._confirmed(data, self._hits(data, windows)[0])
+        return self._confirmed(data, _by_rule(self.hits(data, windows) if hits is None else hits,
+                                              self.ruleset.targets)[0])
 
-    def scan_extra(self, data: bytes, windows: Windows = None) -> tuple[list[RawMatch], dict[int, list[int]]]:
+    def scan_extra(self, data: bytes, windows: Windows = None, hits: Hits | None = None
+                   ) -> tuple[list[RawMatch], dict[int, list[int]]]:
         """scan(), plus the sorted hit ends of each extra expression of the rule set (compile_rules'
         `extra`, numbered from 0) found in the same pass."""
         if not data:
             return [], {}
-        rules, extra = self._hits(data, windows)
+        rules, extra = _by_rule(self.hits(data, windows) if hits is None else hits, self.ruleset.targets)
         return self._confirmed(data, rules), extra
 
     def _confirmed(self, data: bytes, hits: dict[int, list[int]]) -> list[RawMatch]:

@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from tokenward import __version__
-from tokenward.engine import Matcher, RawMatch, Windows
+from tokenward.engine import Hits, Matcher, RawMatch, Windows
 from tokenward.expand import ExpandOptions, expand
 from tokenward.expand.decode import expressions as decode_expressions
 from tokenward.expand.decode import from_extra, inner_blobs
+from tokenward.expand.detect import HEAD, sniff
 from tokenward.findings import Finding, make_finding
 from tokenward.identity import Fingerprinter
 from tokenward.parallel import fork_map
@@ -92,6 +93,24 @@ class _Tally:
     suppressed: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass
+class _Unit:
+    """What one work unit has produced so far (see UnitResult)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[SkippedItem] = field(default_factory=list)
+    blobs: int = 0
+    nbytes: int = 0
+    suppressed: Counter[str] = field(default_factory=Counter)
+    matched: set[str] = field(default_factory=set)
+    windowed: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def result(self) -> UnitResult:
+        """The frozen result."""
+        return UnitResult(tuple(self.findings), tuple(self.skipped), self.blobs, self.nbytes, dict(self.suppressed),
+                          frozenset(self.matched), {oid: dict(c) for oid, c in self.windowed.items()})
+
+
 def _prefetched(sources: Iterable[Source]) -> Iterator[Blob | SkippedItem]:
     # Reading files (I/O, inflation) overlaps matching on the other core; the bounded queue keeps
     # memory flat whatever the input size.
@@ -127,6 +146,8 @@ class Scanner:
         folded = matcher.ruleset.extra and options.decode and not options.keywords
         self.decode_depth = options.limits.decode_depth if folded else 0
         self.expand_options = replace(options, decode=False) if self.decode_depth else options  # forked too
+        # Plain text needs no expander then: expand() would pass it on alone (see _as_read).
+        self._sniff_only = not self.expand_options.source_type and not self.expand_options.decode
         self.jobs = jobs or min(os.cpu_count() or 1, MAX_JOBS)
         self.fp = fingerprinter
         self.suppressor = Suppressor(min_confidence, allow_paths, baseline)
@@ -136,14 +157,15 @@ class Scanner:
         """Findings of one blob, minus those an inline allow comment suppresses (counted)."""
         return self._findings(blob, self.matcher.scan(blob.data), suppressed)
 
-    def _matched(self, blob: Blob, depth: int, windows: Windows = None
+    def _matched(self, blob: Blob, depth: int, windows: Windows = None, hits: Hits | None = None
                  ) -> Iterator[tuple[Blob, list[RawMatch]] | SkippedItem]:
         """The blob's matches, then (depth > 0) those of the text its encoded runs decode to, found by
-        the same Hyperscan pass, in the order the expanders' decoding would have produced them."""
+        the same Hyperscan pass, in the order the expanders' decoding would have produced them.
+        `hits`: the blob's Hyperscan hits, when the caller already has them."""
         if not depth:
-            yield blob, self.matcher.scan(blob.data, windows)
+            yield blob, self.matcher.scan(blob.data, windows, hits)
             return
-        matches, extra = self.matcher.scan_extra(blob.data, windows)
+        matches, extra = self.matcher.scan_extra(blob.data, windows, hits)
         yield blob, matches
         if extra:
             for inner in inner_blobs(blob, from_extra(blob.data, extra)):
@@ -165,34 +187,50 @@ class Scanner:
 
     def scan_items(self, items: Iterable[Blob | SkippedItem]) -> UnitResult:
         """Expand, match and fingerprint the blobs of one work unit (in a worker, or inline)."""
-        findings: list[Finding] = []
-        skipped: list[SkippedItem] = []
-        blobs = nbytes = 0
-        suppressed: Counter[str] = Counter()
-        matched: set[str] = set()
-        windowed: dict[str, Counter[str]] = {}
-        for parent, expanded in _expanded(items, self.expand_options):
-            if isinstance(expanded, SkippedItem):
-                skipped.append(expanded)
+        unit = _Unit()
+        for item in items:
+            if isinstance(item, SkippedItem):
+                unit.skipped.append(item)
+            elif self._as_read(item):
+                # Plain text matched whole: expand() would pass it on alone. Most inputs are, and most
+                # of those have no hit at all: they cost one Hyperscan call and a count.
+                hits = self.matcher.hits(item.data)
+                if hits:
+                    self._match(item, item, unit, hits)
+                else:
+                    unit.blobs += 1
+                    unit.nbytes += len(item.data)
+            else:
+                for expanded in expand(item, self.expand_options):
+                    if isinstance(expanded, SkippedItem):
+                        unit.skipped.append(expanded)
+                    else:
+                        self._match(item, expanded, unit)
+        return unit.result()
+
+    def _as_read(self, blob: Blob) -> bool:
+        """True when expand() would yield the blob itself and nothing else (plain text, no decoding
+        left to the expanders), and it is matched whole."""
+        return self._sniff_only and blob.windows is None and sniff(blob.data[:HEAD], blob.origin.path) is None
+
+    def _match(self, parent: Blob, expanded: Blob, unit: _Unit, hits: Hits | None = None) -> None:
+        """Match one blob expand() produced from parent (and the text its encoded runs decode to)."""
+        if expanded is not parent and parent.origin.blob_id:
+            unit.matched.add(parent.origin.blob_id)
+        windows = expanded.windows  # only a blob passed on as read keeps them (not archive members)
+        counts = unit.suppressed
+        if windows is not None and expanded.origin.blob_id:
+            counts = unit.windowed.setdefault(expanded.origin.blob_id, Counter())
+        for item in self._matched(expanded, self.decode_depth, windows, hits):
+            if isinstance(item, SkippedItem):
+                unit.skipped.append(item)
                 continue
-            if parent is not None and expanded is not parent and parent.origin.blob_id:
-                matched.add(parent.origin.blob_id)
-            windows = expanded.windows  # only a blob passed on as read keeps them (not archive members)
-            counts = suppressed
-            if windows is not None and expanded.origin.blob_id:
-                counts = windowed.setdefault(expanded.origin.blob_id, Counter())
-            for item in self._matched(expanded, self.decode_depth, windows):
-                if isinstance(item, SkippedItem):
-                    skipped.append(item)
-                    continue
-                blob, matches = item
-                blobs += 1
-                nbytes += len(blob.data)
-                if matches and blob.origin.blob_id:
-                    matched.add(blob.origin.blob_id)
-                findings.extend(self._findings(blob, matches, counts))
-        return UnitResult(tuple(findings), tuple(skipped), blobs, nbytes, dict(suppressed), frozenset(matched),
-                          {oid: dict(c) for oid, c in windowed.items()})
+            blob, matches = item
+            unit.blobs += 1
+            unit.nbytes += len(blob.data)
+            if matches and blob.origin.blob_id:
+                unit.matched.add(blob.origin.blob_id)
+            unit.findings.extend(self._findings(blob, matches, counts))
 
     def _filter(self, findings: list[Finding], tally: _Tally) -> list[Finding]:
         kept = []
@@ -279,18 +317,6 @@ def scan_ruleset(specs: list[RuleSpec], cache: bool = True,
     one Hyperscan database, so each byte is scanned once (one cached database per machine)."""
     finders = [(pattern, flags) for pattern, flags, _kind in decode_expressions()]
     return compile_rules(specs, cache=cache, on_compile=on_compile, extra=finders)
-
-
-def _expanded(items: Iterable[Blob | SkippedItem], options: ExpandOptions
-              ) -> Iterator[tuple[Blob | None, Blob | SkippedItem]]:
-    # Every blob passes through the expanders (archives, exports, encoded runs) before matching; each
-    # result comes with the input it came from.
-    for item in items:
-        if isinstance(item, SkippedItem):
-            yield None, item
-        else:
-            for expanded in expand(item, options):
-                yield item, expanded
 
 
 def _started(units: Iterator[UnitResult], on_started: Callable[[], None] | None) -> Iterator[UnitResult]:
