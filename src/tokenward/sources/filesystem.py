@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import fnmatch
 import functools
 import os
@@ -18,6 +19,8 @@ from tokenward.sources.interface import Blob, Origin, SkippedItem
 from tokenward.sources.textdecode import SNIFF, is_binary, to_scannable
 
 DEFAULT_MAX_SIZE = 25 * 1024 * 1024
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 ALWAYS_EXCLUDED_DIRS = frozenset({".git"})
 BATCH_FILES = 96
 
@@ -80,30 +83,54 @@ def _git_tracked(root: Path) -> set[str] | None:
 def read_file(path: str | Path, display: str, root: str, max_size: int) -> Blob | SkippedItem:
     """Read one regular file into a Blob, or say why it was skipped."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, OPEN_FLAGS)
     except OSError as exc:
         return SkippedItem(display, f"cannot open: {exc.strerror}", "error")
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return SkippedItem(display, "not a regular file (device, FIFO or socket)")
-        if st.st_size > max_size:
-            return SkippedItem(display, f"too large ({st.st_size} bytes > {max_size})")
-        head = os.read(fd, SNIFF)
-        # Binary files (compiled objects, images) are most of the bytes in a typical tree:
-        # decide from the head and never read the rest of them.
-        container = looks_like_container(head, display)
-        if not container and is_binary(head):
-            return SkippedItem(display, "binary content")
-        data = head + _read_rest(fd, max_size + 1 - len(head)) if len(head) == SNIFF else head
+        read = _read_regular(fd, display, max_size)
     except OSError as exc:
         return SkippedItem(display, f"cannot read: {exc.strerror}", "error")
     finally:
         os.close(fd)
+    if isinstance(read, SkippedItem):
+        return read
+    data, head, container = read
+    if container or (b"\x00" not in head and not head.startswith(UTF16_BOMS)):
+        # A container, or text as it is (no NUL, no UTF-16): _blob_or_binary would return the bytes
+        # read, and need not ask whether text is a container.
+        return Blob(data, Origin("file", root, display))
     return _blob_or_binary(data, display, root, container=container)
 
 
+def _read_regular(fd: int, display: str, max_size: int) -> tuple[bytes, bytes, bool | None] | SkippedItem:
+    """(data, its first SNIFF bytes, whether it is a container or None when not asked yet), or why not.
+    A file of SNIFF bytes or more is read whole only once its head says it is not binary: binary
+    files (compiled objects, images) are most of the bytes in a typical tree."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        return SkippedItem(display, "not a regular file (device, FIFO or socket)")
+    if st.st_size > max_size:
+        return SkippedItem(display, f"too large ({st.st_size} bytes > {max_size})")
+    if st.st_size < SNIFF:
+        data = os.read(fd, st.st_size + 1)  # one read for a file of the size fstat gave
+        if data and len(data) != st.st_size:  # changed since fstat (or a short read): read on to the end
+            data += _read_rest(fd, max_size + 1 - len(data))
+        return data, data if len(data) <= SNIFF else data[:SNIFF], None
+    head = os.read(fd, SNIFF)
+    container = looks_like_container(head, display)
+    if not container and is_binary(head):
+        return SkippedItem(display, "binary content")
+    if len(head) < SNIFF:  # shrunk since fstat
+        return head, head, container
+    whole = os.pread(fd, st.st_size + 1, 0)  # one read, and no copy to join the head to the rest
+    if len(whole) != st.st_size:  # changed since fstat (or a short read): read on to the end
+        os.lseek(fd, len(whole), os.SEEK_SET)
+        whole += _read_rest(fd, max_size + 1 - len(whole))
+    return whole, head, container
+
+
 def _read_rest(fd: int, limit: int) -> bytes:
+    """The rest of the file from its position, at most limit bytes."""
     chunks = []
     while limit > 0 and (chunk := os.read(fd, min(limit, 1 << 20))):
         chunks.append(chunk)
