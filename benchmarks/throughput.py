@@ -1,21 +1,32 @@
-"""Throughput benchmark: tokenward vs gitleaks `dir` and Kingfisher on one large source tree.
+"""Throughput benchmark: tokenward vs gitleaks `dir` and Kingfisher on source trees.
 
-    python benchmarks/throughput.py [--runs 3] [--rebuild] [--site-packages DIR] [--tools ...] [--profile]
+    python benchmarks/throughput.py [--tree source,mixed,text] [--runs 3] [--rebuild] [--site-packages DIR]
+                                    [--keep-binary] [--tools ...] [--profile]
 
-The tree is the installed Python standard library (without its site-packages and __pycache__)
-plus a site-packages directory (default: the interpreter's own, beside the stdlib), copied into benchmarks/work/tree
-so every tool sees exactly the same regular files (no symlinks, no .git). Binary files (a NUL byte
-in the first 8 KiB: shared objects, executables, static libraries) are left out unless
---keep-binary: it is a source tree, and the tools' different binary policies would otherwise
-dominate the comparison. Each tool first runs once
-untimed (page cache and each tool's compiled-rule cache warm, report statistics collected), then
-the timed runs are interleaved round-robin; the table shows the median wall time, CPU time and peak
-RSS, and the ratio of each peer's median wall time to tokenward's (> 1 means tokenward is faster).
+Three trees, each copied once from the installed Python standard library (without its site-packages
+and __pycache__) followed by a site-packages directory (default: the interpreter's own, beside the
+stdlib), walked in sorted order, so every tool sees exactly the same regular files (no symlinks, no
+.git); --rebuild copies them again:
 
---profile additionally times each pipeline stage (walk, read, expand, Hyperscan, confirmation,
-findings, inventory, JSON) in CPU seconds in one single-process tokenward run.
+- `source` (the default; benchmarks/work/tree, 239 MB here): every text file of both. Binary files
+  (a NUL byte in the first 8 KiB: shared objects, executables, static libraries) are left out unless
+  --keep-binary: it is a source tree, and the tools' different binary policies would otherwise
+  dominate the comparison. The README's history is measured on it.
+- `mixed` (benchmarks/work/tree-mixed): the first 170 MB of files in walk order, binary files kept
+  (the stdlib's shared objects, static library, test archives and images, then site-packages): the
+  issue's "170 MB mixed tree", where skipping binaries cheaply and opening archives count.
+- `text` (benchmarks/work/tree-text): the first 55 MB of text files in walk order (the whole stdlib,
+  then the first packages): the issue's "55 MB text-only tree", where start-up weighs more.
+
+--tree takes several, comma-separated; each gets its own table. For each tree, the page cache is
+warmed by one untimed read of every file, each tool first runs once untimed (each tool's
+compiled-rule cache warm, report statistics collected), then the timed runs are interleaved
+round-robin; the table shows the median wall time, CPU time and peak RSS, and the ratio of each
+peer's median wall time to tokenward's (> 1 means tokenward is faster).
+
+--profile additionally times each pipeline stage (walk, read, sniff, Hyperscan, confirmation,
+findings, inventory, JSON) in CPU seconds in one single-process tokenward run over each tree.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -29,6 +40,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +50,6 @@ sys.path.insert(0, str(BENCH))
 
 import peers  # noqa: E402
 
-TREE = BENCH / "work" / "tree"
 TOOLS = ("tokenward", "gitleaks", "kingfisher")
 
 
@@ -86,23 +97,74 @@ def _ignorer(keep_binary: bool):  # type: ignore[no-untyped-def]
     return ignore
 
 
-def build_tree(site_packages: Path, rebuild: bool, keep_binary: bool = False) -> Path:
-    """Copy stdlib + site-packages into benchmarks/work/tree (once; --rebuild to redo)."""
-    marker = TREE / ".complete"
+@dataclass(frozen=True)
+class TreeKind:
+    """Which files of stdlib + site-packages a benchmark tree holds."""
+
+    directory: str  # under benchmarks/work
+    keep_binary: bool
+    budget_mb: int | None  # the first so many MB of files in walk order; None: all of them
+
+
+TREES = {
+    "source": TreeKind("tree", False, None),
+    "mixed": TreeKind("tree-mixed", True, 170),
+    "text": TreeKind("tree-text", False, 55),
+}
+
+
+def build_tree(site_packages: Path, rebuild: bool, keep_binary: bool = False, kind: str = "source") -> Path:
+    """Copy the files of one tree kind into benchmarks/work/<dir> (once; --rebuild to redo)."""
+    spec = TREES[kind]
+    tree = BENCH / "work" / spec.directory
+    keep_binary = keep_binary or spec.keep_binary
+    marker = tree / ".complete"
     wanted = {
         "stdlib": str(Path(sysconfig.get_paths()["stdlib"])),
         "site_packages": str(site_packages),
         "keep_binary": keep_binary,
     }
+    if spec.budget_mb is not None:
+        wanted["budget_mb"] = spec.budget_mb
     if marker.exists() and not rebuild and json.loads(marker.read_text()) == wanted:
-        return TREE
-    if TREE.exists():
-        shutil.rmtree(TREE)
-    print(f"copying {wanted['stdlib']} and {site_packages} into {TREE} …", file=sys.stderr)
-    shutil.copytree(wanted["stdlib"], TREE / "stdlib", ignore=_ignorer(keep_binary), symlinks=True)
-    shutil.copytree(site_packages, TREE / "site-packages", ignore=_ignorer(keep_binary), symlinks=True)
+        return tree
+    if tree.exists():
+        shutil.rmtree(tree)
+    print(f"copying {wanted['stdlib']} and {site_packages} into {tree} …", file=sys.stderr)
+    if spec.budget_mb is None:
+        shutil.copytree(wanted["stdlib"], tree / "stdlib", ignore=_ignorer(keep_binary), symlinks=True)
+        shutil.copytree(site_packages, tree / "site-packages", ignore=_ignorer(keep_binary), symlinks=True)
+    else:
+        _copy_budget(tree, [(Path(wanted["stdlib"]), "stdlib"), (site_packages, "site-packages")],
+                     keep_binary, spec.budget_mb * 1_000_000)
     marker.write_text(json.dumps(wanted))
-    return TREE
+    return tree
+
+
+def _walk_sorted(top: Path, keep_binary: bool) -> Iterator[Path]:
+    """The regular files under top that a tree keeps, in sorted walk order (what _ignorer keeps)."""
+    ignore = _ignorer(keep_binary)
+    for dirpath, dirs, names in os.walk(top):
+        skipped = ignore(dirpath, sorted(dirs + names))
+        dirs[:] = sorted(d for d in dirs if d not in skipped)
+        for name in sorted(n for n in names if n not in skipped):
+            path = Path(dirpath, name)
+            if path.is_file():
+                yield path
+
+
+def _copy_budget(tree: Path, sources: list[tuple[Path, str]], keep_binary: bool, budget: int) -> None:
+    """Copy files in walk order until the next one would exceed `budget` bytes."""
+    total = 0
+    for top, name in sources:
+        for path in _walk_sorted(top, keep_binary):
+            size = path.stat().st_size
+            if total + size > budget:
+                return
+            dest = tree / name / path.relative_to(top)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+            total += size
 
 
 def tree_stats(tree: Path) -> dict[str, int]:
@@ -278,11 +340,11 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("tokenward.cli.common", "scan_ruleset", "compile rules (regex, checks, Hyperscan DB from cache)"),
     ("tokenward.sources.filesystem", "FilesystemSource._files", "directory walk (scandir, d_type, excludes)"),
     ("tokenward.scanner", "Scanner.scan_items", "scan_items: read + expand + match + findings, per batch"),
-    ("tokenward.sources.filesystem", "read_file", "  file reading (open, read, binary/format sniff)"),
-    ("tokenward.scanner", "expand", "  expand() (format sniff, expanders)"),
-    ("tokenward.engine", "Matcher.scan_extra", "  Matcher.scan_extra (rules and decoding finders, one pass)"),
-    ("tokenward.engine", "Matcher._hits", "    Hyperscan scan + Python match callbacks"),
-    ("tokenward.engine", "_confirm", "    confirmation regex + checks"),
+    ("tokenward.sources.filesystem", "read_file", "  file reading (open, read, binary sniff)"),
+    ("tokenward.scanner", "sniff", "  format sniff of the files matched as read (plain text)"),
+    ("tokenward.scanner", "expand", "  expand() (the other formats: expanders)"),
+    ("tokenward.engine", "Matcher.hits", "  Hyperscan scan + Python match callbacks"),
+    ("tokenward.engine", "_confirm", "  confirmation regex + checks"),
     ("tokenward.scanner", "inner_blobs", "  decoding the encoded runs found by that pass"),
     ("tokenward.scanner", "make_finding", "  make_finding (fingerprint, locate, preview)"),
     ("tokenward.cli.scan", "scan_recorder", "inventory: import tokenward.store (SQLAlchemy) + open"),
@@ -397,19 +459,8 @@ def profile(t: peers.Tools, tree: Path) -> list[str]:
     return lines
 
 
-def main() -> None:
-    """Build, measure, print."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--rebuild", action="store_true", help="copy the tree again")
-    ap.add_argument("--site-packages", type=Path, default=None)
-    ap.add_argument("--keep-binary", action="store_true", help="also copy binary files into the tree")
-    ap.add_argument("--tools", default=",".join(TOOLS))
-    ap.add_argument("--profile", action="store_true", help="also time the stages of one tokenward run")
-    args = ap.parse_args()
-    tools = [x for x in args.tools.split(",") if x]
-    t = peers.tools(install=True)
-    tree = build_tree(args.site_packages or default_site_packages(), args.rebuild, args.keep_binary)
+def run_tree(t: peers.Tools, tree: Path, tools: list[str], args: argparse.Namespace) -> list[str]:
+    """Measure every tool on one tree; the markdown lines of its report."""
     stats = tree_stats(tree)
     samples, info = measure(t, tree, tools, args.runs)
     commit = subprocess.run(
@@ -429,8 +480,32 @@ def main() -> None:
     lines += [f"- {tool}: {json.dumps(i)}" for tool, i in info.items()]
     if args.profile:
         lines += ["", *profile(t, tree)]
-    print("\n".join(lines))
-    (BENCH / "work" / "throughput.md").write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def main() -> None:
+    """Build, measure, print."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tree", default="source", help=f"comma-separated, of {', '.join(TREES)}")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rebuild", action="store_true", help="copy the trees again")
+    ap.add_argument("--site-packages", type=Path, default=None)
+    ap.add_argument("--keep-binary", action="store_true", help="also copy binary files into the source tree")
+    ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--profile", action="store_true", help="also time the stages of one tokenward run")
+    args = ap.parse_args()
+    tools = [x for x in args.tools.split(",") if x]
+    kinds = [k for k in args.tree.split(",") if k]
+    if unknown := [k for k in kinds if k not in TREES]:
+        ap.error(f"unknown tree {', '.join(unknown)} (known: {', '.join(TREES)})")
+    t = peers.tools(install=True)
+    site_packages = args.site_packages or default_site_packages()
+    out: list[str] = []
+    for kind in kinds:
+        tree = build_tree(site_packages, args.rebuild, args.keep_binary and kind == "source", kind)
+        out += [f"### Tree `{kind}`", "", *run_tree(t, tree, tools, args), ""]
+    print("\n".join(out))
+    (BENCH / "work" / "throughput.md").write_text("\n".join(out) + "\n")
 
 
 if __name__ == "__main__":
