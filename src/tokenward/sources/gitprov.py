@@ -81,14 +81,15 @@ class HistoryWalk(Background):
         scope = ["--all"] if all_refs else []
         super().__init__(repo, [*_LOG, *(_MERGES if merges else _ORDINARY), *scope], _rev_input(self.revs))
 
-    def introductions(self, wanted: Collection[str]) -> Intros:
+    def introductions(self, wanted: Collection[str], placed: Collection[str] = ()) -> Intros:
         """Where each wanted blob was introduced (by ordinary commits; by merges only when no ordinary
-        commit introduced it); SourceError when git failed."""
+        commit introduced it, here or, for the `placed` blobs, in commits walked before); SourceError
+        when git failed."""
         try:
             found = parse_log(_chunks(self.output()), {w.encode("ascii") for w in wanted}, self.repo.oid_len)
         finally:
             self.close()
-        unplaced = set(wanted) - found.keys()
+        unplaced = set(wanted) - found.keys() - set(placed)
         if unplaced and "--merges" not in self.args:
             found.update(HistoryWalk(self.repo, self.revs, self.all_refs, merges=True).introductions(unplaced))
         return found
@@ -365,7 +366,8 @@ def whole_history(repo: Repo, wanted: set[str], state: WalkState,
             walk.close()
         for blob, commit, path in state.intros:
             intros.setdefault(blob, []).append((commit, path))
-        _merge(intros, HistoryWalk(repo, [f"^{t}" for t in state.tips], all_refs=True).introductions(wanted))
+        newer = HistoryWalk(repo, [f"^{t}" for t in state.tips], all_refs=True)
+        _merge(intros, newer.introductions(wanted, placed=set(intros)))
         # A blob never tracked and not introduced by a new commit: only a full walk can place it.
         unplaced = {w for w in wanted if w not in state.tracked and w not in intros}
         if unplaced:
