@@ -113,9 +113,10 @@ def test_a_repository_cloned_again_at_the_same_path_is_rescanned_without_a_whole
     walks: list[list[str]] = []
     real = gitprov.HistoryWalk.__init__
 
-    def recorded(self: gitprov.HistoryWalk, repo: object, revs: list[str], all_refs: bool = False) -> None:
+    def recorded(self: gitprov.HistoryWalk, repo: object, revs: list[str], all_refs: bool = False,
+                 **kinds: bool) -> None:
         walks.append(list(revs))
-        real(self, repo, revs, all_refs)  # type: ignore[arg-type]
+        real(self, repo, revs, all_refs, **kinds)  # type: ignore[arg-type]
 
     monkeypatch.setattr(gitprov.HistoryWalk, "__init__", recorded)
     again = scan(repo.path, gh_matcher)

@@ -74,25 +74,46 @@ class Background:
 
 
 class HistoryWalk(Background):
-    """A `git log --raw` over revs, run in the background, parsed on demand."""
+    """A `git log --raw` over revs, run in the background, parsed on demand. Merges' diffs are read by a
+    second walk, only for blobs the first one does not place: started with the first one when `both`
+    (a walk of a few new commits costs little), else only once needed (a whole history's merges cost
+    seconds)."""
 
-    def __init__(self, repo: Repo, revs: Iterable[str], all_refs: bool = False, merges: bool = False) -> None:
+    def __init__(self, repo: Repo, revs: Iterable[str], all_refs: bool = False, merges: bool = False,
+                 both: bool = False) -> None:
         self.revs, self.all_refs = tuple(revs), all_refs
+        self._merges: HistoryWalk | None = None
         scope = ["--all"] if all_refs else []
         super().__init__(repo, [*_LOG, *(_MERGES if merges else _ORDINARY), *scope], _rev_input(self.revs))
+        if both and not merges:
+            self._merges = HistoryWalk(repo, self.revs, all_refs, merges=True)
 
     def introductions(self, wanted: Collection[str], placed: Collection[str] = ()) -> Intros:
         """Where each wanted blob was introduced (by ordinary commits; by merges only when no ordinary
         commit introduced it, here or, for the `placed` blobs, in commits walked before); SourceError
         when git failed."""
+        merges, self._merges = self._merges, None
         try:
             found = parse_log(_chunks(self.output()), {w.encode("ascii") for w in wanted}, self.repo.oid_len)
+        except SourceError:
+            if merges is not None:
+                merges.close()
+            raise
         finally:
             self.close()
         unplaced = set(wanted) - found.keys() - set(placed)
         if unplaced and "--merges" not in self.args:
-            found.update(HistoryWalk(self.repo, self.revs, self.all_refs, merges=True).introductions(unplaced))
+            merges = merges or HistoryWalk(self.repo, self.revs, self.all_refs, merges=True)
+            found.update(merges.introductions(unplaced))
+        elif merges is not None:
+            merges.close()
         return found
+
+    def close(self) -> None:
+        """Stop git (both walks, if still running) and drop the temporary files."""
+        super().close()
+        if self._merges is not None:
+            self._merges.close()
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -366,7 +387,7 @@ def whole_history(repo: Repo, wanted: set[str], state: WalkState,
             walk.close()
         for blob, commit, path in state.intros:
             intros.setdefault(blob, []).append((commit, path))
-        newer = HistoryWalk(repo, [f"^{t}" for t in state.tips], all_refs=True)
+        newer = HistoryWalk(repo, [f"^{t}" for t in state.tips], all_refs=True, both=True)
         _merge(intros, newer.introductions(wanted, placed=set(intros)))
         # A blob never tracked and not introduced by a new commit: only a full walk can place it.
         unplaced = {w for w in wanted if w not in state.tracked and w not in intros}
