@@ -239,6 +239,7 @@ class Scanner:
             tally.suppressed.update(counts)
         for source in annotating:
             findings = source.annotate(findings)
+            skipped.extend(source.unannotated())  # findings kept without their provenance: say why
         findings = self._filter(findings, tally)
         return ScanResult(tuple(findings), tuple(skipped), self._summary(tally, findings, skipped, started))
 

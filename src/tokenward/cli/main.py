@@ -19,7 +19,6 @@ from tokenward.cli import verify as verify_cli
 from tokenward.cli.common import TokenwardGroup
 
 
-
 class _RootApp(typer.Typer):
     """The root Typer app. A run of one top-level command builds only that command's Click tree: typer
     builds every command's parameters first (about 30 ms for the whole tree, 5 ms for one command)."""

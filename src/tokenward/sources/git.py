@@ -122,6 +122,14 @@ class _Plan:
     seen: set[str] = field(default_factory=set)  # every blob id listed
 
 
+def _why(exc: Exception) -> str:
+    """One line saying why provenance failed: git's message, the cache database's, or the OS's."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    first = next(iter(str(exc).splitlines()), "") or type(exc).__name__
+    return f"walk cache: {first}" if isinstance(exc, sqlite3.Error) else first
+
+
 def where(oid: str, path: str | None) -> str:
     """How a skipped object is named: its path when known, else its id."""
     return f"{path} ({oid[:12]})" if path else f"git blob {oid}"
@@ -195,6 +203,7 @@ class GitSource:
         self._refs_at_start: list[tuple[str, str]] = []
         self._walk: HistoryWalk | None = None
         self._ranked: Background | None = None  # the commits' ranking (reach), started with the walk
+        self._lost: list[SkippedItem] = []  # what the last annotate() could not attach
         self._walk_pending = False  # a whole-history walk is to start at the first finding
         self._reports = ""
         self._cache_ok = False
@@ -423,16 +432,23 @@ class GitSource:
         failed = self._settle()
         mine += self._recorded(mine, [o for o in self._plan.oids if o not in failed])
         history: dict[str, BlobHistory] | None
+        self._lost = []
         try:
             history = self._histories({f.origin.blob_id for f in mine if f.origin.blob_id})
-        except (SourceError, sqlite3.Error, OSError):
+        except (SourceError, sqlite3.Error, OSError) as exc:
             history = None  # provenance is lost, findings are not
+            why = _why(exc).removeprefix(f"{self.repo.path}: ")  # the item's location names the repository
+            self._lost.append(SkippedItem(self.root, f"history provenance lost: {why}", "error"))
             for started in (self._walk, self._ranked):
                 if started is not None:
                     started.close()
         scope = self.options.scope
         placed = [p for f in mine if (p := place(f, history, scope.all_objects, self.options.exclude))]
         return others + merge_worktree(placed, files)
+
+    def unannotated(self) -> list[SkippedItem]:
+        """Why the last annotate() left this repository's findings without commits, paths and refs."""
+        return list(self._lost)
 
     def _recorded(self, new: list[Finding], done: list[str]) -> list[Finding]:
         """Record this scan in the cache; the cached findings of blobs not read again."""

@@ -62,6 +62,10 @@ class HostingSource(LiveSource):
             findings = source.annotate(findings)
         return findings
 
+    def unannotated(self) -> list[SkippedItem]:
+        """What the mirrored repositories' annotation could not do."""
+        return [item for source in self.git_sources for item in source.unannotated()]
+
     def json_list(self, url: str, key: str | None, params: dict[str, Any] | None = None) -> tuple[list[Any], Any]:
         """GET a JSON list (or the list under key); (items, response) — LiveError when malformed."""
         assert self.api is not None
