@@ -29,3 +29,7 @@ class AnnotatingSource(Source, Protocol):
     def unannotated(self) -> list[SkippedItem]:
         """What the last annotate() could not do (its findings were kept without it), as skipped items."""
         ...
+
+    def counts(self) -> dict[str, int]:
+        """What the source did, for the scan summary's `history` counters (once annotate() has run)."""
+        ...

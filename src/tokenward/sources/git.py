@@ -20,7 +20,7 @@ import sqlite3
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator, Set
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tokenward.errors import SourceError
@@ -109,6 +109,7 @@ class GitCounters:
     restarts: int = 0  # cat-file processes restarted past a corrupt object
     windowed: int = 0  # matched only around what their delta changes, the premise held
     revisited: int = 0  # matched around their changes first, then whole: their delta base held a match
+    from_git: int = 0  # read through `git cat-file`: not in a pack the pack reader reads (loose, alternate, …)
 
 
 @dataclass
@@ -168,7 +169,7 @@ class BlobBatch:
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
         """Yield each blob of the batch (or why it was skipped)."""
         reader, failed = shared_reader(self.repo), []
-        restarts = reader.restarts
+        restarts, from_git = reader.restarts, reader.from_git
         for index, got, windows in reader.blobs(self.oids, self.bases):
             oid, path = self.oids[index], self.paths[index]
             if isinstance(got, Unreadable):
@@ -182,8 +183,9 @@ class BlobBatch:
                 if isinstance(item, SkippedItem):
                     failed.append(f"unmatched {oid}")  # a delta's base that is not matched vouches for nothing
                 yield item
-        if failed or reader.restarts > restarts:
-            Path(self.report).write_text("\n".join([*failed, f"restarts {reader.restarts - restarts}"]) + "\n")
+        if failed or reader.restarts > restarts or reader.from_git > from_git:
+            counts = [f"restarts {reader.restarts - restarts}", f"git {reader.from_git - from_git}"]
+            Path(self.report).write_text("\n".join([*failed, *counts]) + "\n")
 
 
 class GitSource:
@@ -403,6 +405,8 @@ class GitSource:
                     kind, _, value = entry.partition(" ")
                     if kind == "restarts":
                         restarts += int(value)
+                    elif kind == "git":
+                        self.counters.from_git += int(value)
                     elif kind == "unmatched":
                         unmatched.add(value)
                     else:
@@ -449,6 +453,10 @@ class GitSource:
     def unannotated(self) -> list[SkippedItem]:
         """Why the last annotate() left this repository's findings without commits, paths and refs."""
         return list(self._lost)
+
+    def counts(self) -> dict[str, int]:
+        """The scan's history counters (blobs listed, cached, read, read through git, windowed, …)."""
+        return asdict(self.counters)
 
     def _recorded(self, new: list[Finding], done: list[str]) -> list[Finding]:
         """Record this scan in the cache; the cached findings of blobs not read again."""
