@@ -285,6 +285,10 @@ def histories(repo: Repo, intros: Intros, refs: list[tuple[str, str]], every_ref
               revs: Iterable[str], tip_blobs: set[str], ranked: Background | None = None) -> dict[str, BlobHistory]:
     """BlobHistory of every blob with at least one introduction reachable from the walked revs (ranked:
     the ranking() of the same refs and revs, when started earlier)."""
+    if not intros:  # nothing to place: the ranking is not needed
+        if ranked is not None:
+            ranked.close()
+        return {}
     targets = {c for found in intros.values() for c, _ in found}
     ranks, bits = reach(repo, every_ref, revs, targets, ranked)
     index = {c: i for i, c in enumerate(sorted(targets))}
