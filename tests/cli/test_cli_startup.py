@@ -33,7 +33,8 @@ def params(command: Any = None) -> Iterator[tuple[Any, Any]]:
 def samples(param: Any, tmp: Path) -> list[Any]:
     """Values a parameter may receive: its default, strings, numbers, paths that exist or not."""
     unreadable = tmp / "unreadable"
-    values: list[Any] = [param.default, "x", "", "7", "-3", "many", 0, 3, -1, 10**6, 2.5, True,
+    values: list[Any] = [param.default, "x", "", "7", "-3", "0", "-0", "007", "+5", " 5", "1_000",
+                         "99999999999999999999", "many", 0, 3, -1, 10**6, 2.5, True,
                          str(tmp), str(tmp / "missing"), str(unreadable), tmp, ("a", "b"), (str(tmp), "c"), (),
                          ["x"], (0, 1), b"bytes"]
     return values

@@ -3,7 +3,8 @@
 typer 0.29 turns every parameter value into its annotated type through a Pydantic `TypeAdapter`, built
 the first time the parameter is processed: a `tokenward scan` builds twenty of them, and the first one
 imports Pydantic, about 80 ms of every run, most of a rescan's budget. Nearly every value is an omitted
-option's default or a plain string, which the adapter hands back unchanged. `install()` gives each
+option's default, a plain string or a plain decimal integer, which the adapter hands back unchanged (or
+as the int it spells). `install()` gives each
 parameter a `Deferred` coercion that returns those values as they are (with typer's own checks for
 paths) and builds typer's coercion only for any other value, so errors and conversions stay typer's.
 On a typer without this machinery (an older or newer release) nothing is installed.
@@ -11,6 +12,7 @@ On a typer without this machinery (an older or newer release) nothing is install
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -23,6 +25,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
     RuntimeParam = None  # type: ignore[assignment,misc]
 
 _PLAIN_FLAGS = ("parser", "click_type", "formats")
+_CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]{0,17}")  # plain decimal, no sign games, spaces or underscores
 
 
 def _plain(descriptor: Any) -> bool:
@@ -68,6 +71,8 @@ class Deferred:
             return True, value
         if annotation in (int, float) and type(value) is annotation:
             return _in_range(info, value), value
+        if annotation is int and type(value) is str and _CANONICAL_INT.fullmatch(value):
+            return _in_range(info, int(value)), int(value)  # "2" for --workers: what typer's int adapter gives
         if annotation is Path and _plain_path(info) and isinstance(value, (str, Path)) and str(Path(value)) == value:
             # typer's own checks (exists, file or directory, readable, writable) on the Path; its messages quote
             # the value as given, so only a value the Path spells the same way is passed as a Path
