@@ -336,14 +336,17 @@ def main() -> None:
     if not args.no_rescan:
         again = rescan(repo, TokenFactory(4242).crc_base62("ghp_"), tw)
     table = fmt_table(runs, floor, kf)
+    summary = json.loads((WORK / "tw.json").read_text()).get("summary", {})  # the last warm run's own counts
     result = {"machine": info, "repository": stats, "runs": {k: asdict(v) for k, v in runs.items()},
               "rounds": {k: [asdict(r) for r in rs] for k, rs in rounds.items()},
-              "paired_ratios": paired(rounds), "recall": recall, "rescan": again, "table": table}
+              "paired_ratios": paired(rounds), "recall": recall, "rescan": again, "table": table,
+              "tokenward_summary": summary}
     label = repo.parent.name if repo.name == "repo" else repo.stem  # fetch mirrors end in <owner+name>/repo
     out = f"git_history-{label}.json" if args.repo else "git_history.json"
     (WORK / out).write_text(json.dumps(result, indent=2))
     print(table)
-    print(json.dumps({"paired_ratios": result["paired_ratios"], "recall": recall, "rescan": again}, indent=2))
+    print(json.dumps({"paired_ratios": result["paired_ratios"], "recall": recall, "rescan": again,
+                      "tokenward history counters": summary.get("history", {})}, indent=2))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from tokenward.findings import Finding
-from tokenward.sources.interface import Source
+from tokenward.sources.interface import SkippedItem, Source
 
 
 @runtime_checkable
@@ -24,4 +24,12 @@ class AnnotatingSource(Source, Protocol):
 
     def annotate(self, findings: list[Finding]) -> list[Finding]:
         """Return findings with provenance attached (may add findings replayed from a cache)."""
+        ...
+
+    def unannotated(self) -> list[SkippedItem]:
+        """What the last annotate() could not do (its findings were kept without it), as skipped items."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """What the source did, for the scan summary's `history` counters (once annotate() has run)."""
         ...

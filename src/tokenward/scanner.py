@@ -46,6 +46,9 @@ class ScanSummary:
     ruleset: str
     rules: int
     tool_version: str = __version__
+    # Git history scans: blobs enumerated, cached (not read again), read, read through git, matched only
+    # around their delta's changes (windowed), matched whole after all (revisited), unreadable, too large, …
+    history: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class _Tally:
     blobs: int = 0
     bytes: int = 0
     suppressed: Counter[str] = field(default_factory=Counter)
+    history: Counter[str] = field(default_factory=Counter)  # the git sources' counters, summed
 
 
 @dataclass
@@ -277,6 +281,8 @@ class Scanner:
             tally.suppressed.update(counts)
         for source in annotating:
             findings = source.annotate(findings)
+            skipped.extend(source.unannotated())  # findings kept without their provenance: say why
+            tally.history.update(source.counts())
         findings = self._filter(findings, tally)
         return ScanResult(tuple(findings), tuple(skipped), self._summary(tally, findings, skipped, started))
 
@@ -307,7 +313,7 @@ class Scanner:
             tokens=len({f.token_id for f in findings}), suppressed=dict(tally.suppressed),
             skipped=dict(reasons), errors=sum(1 for s in skipped if s.severity == "error"),
             seconds=round(time.monotonic() - started, 3), ruleset=self.matcher.ruleset.digest,
-            rules=len(self.matcher.ruleset.rules),
+            rules=len(self.matcher.ruleset.rules), history=dict(tally.history),
         )
 
 

@@ -83,6 +83,10 @@ def test_windowed_scan_finds_exactly_what_a_whole_blob_scan_finds(tmp_path: Path
     # Both paths ran: blobs whose base was clean stayed windowed, the config's versions were revisited.
     assert counters.windowed > 0 and counters.revisited > 0
     assert whole.source.counters.windowed == whole.source.counters.revisited == 0
+    # The counters reach the scan's summary (and so the JSON report and the text summary line).
+    history = windowed.result.summary.history
+    assert (history["windowed"], history["revisited"]) == (counters.windowed, counters.revisited)
+    assert history["read"] == history["enumerated"] == counters.enumerated > 0 and history["from_git"] == 0
     for name, token in planted.items():
         assert of(windowed.findings, token), name
 

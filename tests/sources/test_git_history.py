@@ -144,3 +144,46 @@ def test_history_walk_starts_only_once_a_finding_exists(tmp_path: Path, gh_match
     leaky.commit({"a.py": "x = 1\n"})
     found = of(scan(leaky.path, gh_matcher).findings, secret)
     assert len(started) == 1 and found[0].origin.git is not None and found[0].origin.git.first_commit
+
+
+def test_a_branch_token_is_placed_at_its_own_commit_not_at_the_merge(tmp_path: Path, gh_matcher: Matcher,
+                                                                     tokens: TokenFactory) -> None:
+    """A merge's diff repeats what the merged branch introduced: the branch's commit is the introduction."""
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"a.txt": "a\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    introduced = repo.commit({"f.py": line(secret)}, "add f")
+    repo.git("checkout", "-q", "main")
+    repo.commit({"b.txt": "b\n"})
+    repo.clock += 3600
+    repo.git("merge", "-q", "--no-ff", "--no-edit", "feature")
+    repo.commit({"f.py": "clean\n"}, "clean f")
+    found = of(scan(repo.path, gh_matcher, full=True).findings, secret)
+    git = found[0].origin.git
+    assert len(found) == 1 and git is not None and git.first_commit is not None
+    assert git.first_commit.commit == introduced and git.commit_count == 1
+    assert [loc.commit.commit for loc in git.locations if loc.commit] == [introduced]
+    assert set(git.refs) == {"refs/heads/feature", "refs/heads/main"}
+
+
+def test_a_token_only_a_merge_introduced_is_placed_at_the_merge(tmp_path: Path, gh_matcher: Matcher,
+                                                                tokens: TokenFactory) -> None:
+    """A conflict resolved by writing a token (no ordinary commit holds that blob): the merge introduced it."""
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"c.py": "base\n"})
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit({"c.py": "side\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit({"c.py": "main\n"})
+    repo.clock += 3600
+    repo.git("merge", "-q", "-s", "ours", "--no-commit", "side")
+    repo.write({"c.py": "resolved\n" + line(secret)})
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-edit", "-m", "merge side")
+    merge = repo.git("rev-parse", "HEAD")
+    repo.commit({"c.py": "clean\n"}, "clean")
+    found = of(scan(repo.path, gh_matcher, full=True).findings, secret)
+    git = found[0].origin.git
+    assert len(found) == 1 and git is not None and git.first_commit is not None
+    assert git.first_commit.commit == merge and git.first_commit.summary == "merge side"
+    assert found[0].origin.path == "c.py" and git.in_head is False

@@ -113,9 +113,10 @@ def test_a_repository_cloned_again_at_the_same_path_is_rescanned_without_a_whole
     walks: list[list[str]] = []
     real = gitprov.HistoryWalk.__init__
 
-    def recorded(self: gitprov.HistoryWalk, repo: object, revs: list[str], all_refs: bool = False) -> None:
+    def recorded(self: gitprov.HistoryWalk, repo: object, revs: list[str], all_refs: bool = False,
+                 **kinds: bool) -> None:
         walks.append(list(revs))
-        real(self, repo, revs, all_refs)  # type: ignore[arg-type]
+        real(self, repo, revs, all_refs, **kinds)  # type: ignore[arg-type]
 
     monkeypatch.setattr(gitprov.HistoryWalk, "__init__", recorded)
     again = scan(repo.path, gh_matcher)
@@ -123,3 +124,27 @@ def test_a_repository_cloned_again_at_the_same_path_is_rescanned_without_a_whole
     assert len(again.findings) == len(of(again.findings, new)) == 1
     # The old project's cached blobs are not in this repository: nothing to place, so only new commits are walked.
     assert walks and all(revs and all(r.startswith("^") for r in revs) for revs in walks)
+
+
+def test_rescan_places_a_token_only_a_new_merge_introduced(tmp_path: Path, gh_matcher: Matcher,
+                                                           tokens: TokenFactory) -> None:
+    """The rescan walks only the new commits; a conflict resolved with a token in a new merge is still placed
+    there (the merges' diffs are looked at when no ordinary commit introduced a blob), as a full scan does."""
+    repo, _ = _history(tmp_path, tokens)
+    scan(repo.path, gh_matcher, history=True)
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit({"c.py": "side\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit({"c.py": "main\n"})
+    repo.git("merge", "-q", "-s", "ours", "--no-commit", "side")
+    new = tokens.github_classic()
+    repo.write({"c.py": line(new)})
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-edit", "-m", "merge side")
+    merge = repo.git("rev-parse", "HEAD")
+    second = scan(repo.path, gh_matcher)
+    found = of(second.findings, new)
+    assert len(found) == 1 and found[0].origin.git and found[0].origin.git.first_commit
+    assert found[0].origin.git.first_commit.commit == merge
+    full = scan(repo.path, gh_matcher, full=True)
+    assert sorted(map(_key, second.findings)) == sorted(map(_key, full.findings))

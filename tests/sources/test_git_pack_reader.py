@@ -97,7 +97,19 @@ def test_several_packs_loose_objects_and_a_small_cache(tmp_path: Path, monkeypat
     assert reader.packs.read(loose) is None  # not in a pack: git read it
     assert sum(1 for oid in oids if reader.packs.read(oid) is not None) == len(oids) - 1
     assert reader.packs._cached <= 20_000
+    assert reader.from_git == 1
     reader.close()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_summary_counts_blobs_read_through_git(tmp_path: Path, gh_matcher: Matcher, jobs: int) -> None:
+    """Blobs no pack holds (here two loose ones) are read by git, and the scan's summary says how many."""
+    repo = Repo(tmp_path / "r")
+    _versions(repo, seed=5, commits=6)
+    repo.git("repack", "-a", "-d", "-q")
+    repo.commit({"loose.txt": "written after the repack\n", "loose2.txt": "so was this\n"})
+    history = scan(repo.path, gh_matcher, jobs=jobs, full=True).result.summary.history
+    assert history["from_git"] == 2 and history["read"] == history["enumerated"] == len(_blobs(repo))
 
 
 def test_sha256_repository(tmp_path: Path) -> None:

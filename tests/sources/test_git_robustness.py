@@ -186,3 +186,22 @@ def test_one_cat_file_serves_every_batch_of_a_process(tmp_path: Path, tokens: To
     assert len(list(batch(blobs))) == len(blobs)  # a fresh process reads them all
     close_readers()
     assert shared_reader(git_repo)._proc is None
+
+
+def test_lost_provenance_keeps_the_finding_and_says_why(tmp_path: Path, gh_matcher: Matcher,
+                                                        tokens: TokenFactory) -> None:
+    """A history walk git cannot finish (a tree of an older commit is missing) loses the commits, paths and
+    refs of the findings, not the findings: the scan reports why, as an error, in its skipped items."""
+    repo, secret = Repo(tmp_path / "r"), tokens.github_classic()
+    repo.commit({"leak.py": line(secret), "docs/a.txt": "a\n"})
+    repo.commit({"leak.py": "clean\n", "docs/a.txt": "b\n"})
+    repo.commit({"docs/a.txt": "c\n"})
+    gone = repo.git("rev-parse", "HEAD~1:docs")  # a tree the walk must read, the blob scan need not
+    _loose_path(repo, gone).unlink()
+    s = scan(repo.path, gh_matcher, history=True)
+    found = of(s.findings, secret)
+    assert len(found) == 1 and found[0].origin.git is not None and found[0].origin.git.first_commit is None
+    lost = [x for x in s.result.skipped if "provenance" in x.reason]
+    assert len(lost) == 1 and lost[0].severity == "error" and lost[0].location == str(repo.path)
+    assert "history provenance lost" in lost[0].reason and "git log failed" in lost[0].reason, lost[0].reason
+    assert s.result.summary.errors >= 1 and s.result.summary.skipped.get("history provenance lost") == 1

@@ -18,6 +18,7 @@ from rich.text import Text
 from typer import _click as click
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from tokenward.cli import coerce
 from tokenward.engine import Matcher
 from tokenward.errors import TokenwardError
 from tokenward.expand import ExpandOptions
@@ -93,7 +94,8 @@ _CHOICES = re.compile(r"(?<![\w|/])[\w.-]+(?:\|[\w.:-]+)+(?![\w|])")
 
 
 def _metavar(option: TyperOption) -> str:
-    annotation: Any = option.type_descriptor.annotation
+    descriptor = getattr(option, "type_descriptor", None)
+    annotation: Any = descriptor.annotation if descriptor is not None else None
     if get_origin(annotation) in (list, tuple) and get_args(annotation):
         annotation = get_args(annotation)[0]
     return _TYPE_NAMES.get(annotation, "TEXT")
@@ -114,6 +116,7 @@ class _Argument(TyperArgument):
 
 
 def _convention(param: click.Parameter) -> None:
+    coerce.install(param)
     if isinstance(param, TyperOption):
         param.metavar = "" if param.is_flag or param.count else _metavar(param)
     elif isinstance(param, TyperArgument):

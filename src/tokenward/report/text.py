@@ -44,5 +44,11 @@ def _summary(console: Console, result: ScanResult) -> None:
         console.print(plain("suppressed: " + ", ".join(f"{k} {v}" for k, v in sorted(s.suppressed.items()))))
     if s.skipped:
         console.print(plain("skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(s.skipped.items()))))
+    if s.history.get("enumerated"):
+        h = s.history
+        console.print(plain(f"history: {plural(h['enumerated'], 'blob')}, {h.get('read', 0)} read "
+                            f"({h.get('from_git', 0)} through git), {h.get('cached', 0)} cached; "
+                            f"{h.get('windowed', 0)} matched around their changes only, "
+                            f"{h.get('revisited', 0)} again whole"))
     for item in [x for x in result.skipped if x.severity == "error"][:20]:
         console.print(Text.assemble(("could not read", "red"), " ", plain(f"{item.location}: {item.reason}")))

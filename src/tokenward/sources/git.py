@@ -20,7 +20,7 @@ import sqlite3
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator, Set
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tokenward.errors import SourceError
@@ -109,6 +109,7 @@ class GitCounters:
     restarts: int = 0  # cat-file processes restarted past a corrupt object
     windowed: int = 0  # matched only around what their delta changes, the premise held
     revisited: int = 0  # matched around their changes first, then whole: their delta base held a match
+    from_git: int = 0  # read through `git cat-file`: not in a pack the pack reader reads (loose, alternate, …)
 
 
 @dataclass
@@ -120,6 +121,14 @@ class _Plan:
     bases: dict[str, str] = field(default_factory=dict)  # blob id → its delta base, for small deltas
     skipped: list[SkippedItem] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # every blob id listed
+
+
+def _why(exc: Exception) -> str:
+    """One line saying why provenance failed: git's message, the cache database's, or the OS's."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    first = next(iter(str(exc).splitlines()), "") or type(exc).__name__
+    return f"walk cache: {first}" if isinstance(exc, sqlite3.Error) else first
 
 
 def where(oid: str, path: str | None) -> str:
@@ -160,7 +169,7 @@ class BlobBatch:
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
         """Yield each blob of the batch (or why it was skipped)."""
         reader, failed = shared_reader(self.repo), []
-        restarts = reader.restarts
+        restarts, from_git = reader.restarts, reader.from_git
         for index, got, windows in reader.blobs(self.oids, self.bases):
             oid, path = self.oids[index], self.paths[index]
             if isinstance(got, Unreadable):
@@ -174,8 +183,9 @@ class BlobBatch:
                 if isinstance(item, SkippedItem):
                     failed.append(f"unmatched {oid}")  # a delta's base that is not matched vouches for nothing
                 yield item
-        if failed or reader.restarts > restarts:
-            Path(self.report).write_text("\n".join([*failed, f"restarts {reader.restarts - restarts}"]) + "\n")
+        if failed or reader.restarts > restarts or reader.from_git > from_git:
+            counts = [f"restarts {reader.restarts - restarts}", f"git {reader.from_git - from_git}"]
+            Path(self.report).write_text("\n".join([*failed, *counts]) + "\n")
 
 
 class GitSource:
@@ -195,6 +205,7 @@ class GitSource:
         self._refs_at_start: list[tuple[str, str]] = []
         self._walk: HistoryWalk | None = None
         self._ranked: Background | None = None  # the commits' ranking (reach), started with the walk
+        self._lost: list[SkippedItem] = []  # what the last annotate() could not attach
         self._walk_pending = False  # a whole-history walk is to start at the first finding
         self._reports = ""
         self._cache_ok = False
@@ -248,9 +259,10 @@ class GitSource:
         # what newer commits bring (dangling objects are not reported without --all-objects anyway).
         self._incremental = (self.cache is not None and not scope.all_objects
                              and self._state.key == self.options.cache_key)
-        if self._incremental and self._state.intros:
-            # Recorded findings are placed again at the end: their commits' ranking walks the whole history
-            # (0.15 s on redis, seconds on git/git), so it runs while the new objects are listed and read.
+        if self._incremental:
+            # Recorded findings are placed again at the end, and so is any new one: their commits' ranking
+            # walks the whole history (0.13 s on redis, seconds on git/git) while the new objects are listed
+            # and read (a rescan has little else to do). Without any finding it is stopped unread.
             self._ranked = ranking(self.repo, scope.every_ref, scope.revs)
 
     def _entries(self) -> Iterable[Entry]:
@@ -394,6 +406,8 @@ class GitSource:
                     kind, _, value = entry.partition(" ")
                     if kind == "restarts":
                         restarts += int(value)
+                    elif kind == "git":
+                        self.counters.from_git += int(value)
                     elif kind == "unmatched":
                         unmatched.add(value)
                     else:
@@ -423,16 +437,27 @@ class GitSource:
         failed = self._settle()
         mine += self._recorded(mine, [o for o in self._plan.oids if o not in failed])
         history: dict[str, BlobHistory] | None
+        self._lost = []
         try:
             history = self._histories({f.origin.blob_id for f in mine if f.origin.blob_id})
-        except (SourceError, sqlite3.Error, OSError):
+        except (SourceError, sqlite3.Error, OSError) as exc:
             history = None  # provenance is lost, findings are not
+            why = _why(exc).removeprefix(f"{self.repo.path}: ")  # the item's location names the repository
+            self._lost.append(SkippedItem(self.root, f"history provenance lost: {why}", "error"))
             for started in (self._walk, self._ranked):
                 if started is not None:
                     started.close()
         scope = self.options.scope
         placed = [p for f in mine if (p := place(f, history, scope.all_objects, self.options.exclude))]
         return others + merge_worktree(placed, files)
+
+    def unannotated(self) -> list[SkippedItem]:
+        """Why the last annotate() left this repository's findings without commits, paths and refs."""
+        return list(self._lost)
+
+    def counts(self) -> dict[str, int]:
+        """The scan's history counters (blobs listed, cached, read, read through git, windowed, …)."""
+        return asdict(self.counters)
 
     def _recorded(self, new: list[Finding], done: list[str]) -> list[Finding]:
         """Record this scan in the cache; the cached findings of blobs not read again."""

@@ -274,6 +274,7 @@ class BlobReader:
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self.restarts = 0
+        self.from_git = 0  # blobs the packs did not answer, read through git
         self.packs = PackReader(repo.git_dir, repo.oid_len)  # blobs read straight from the packs (gitpack.py)
         self._proc: subprocess.Popen[bytes] | None = None
         self._err: IO[bytes] | None = None
@@ -291,6 +292,7 @@ class BlobReader:
                 rest.append(index)
             else:
                 yield index, got[0], got[1]
+        self.from_git += len(rest)
         for at, answer in self.read([oids[i] for i in rest]):
             yield rest[at], answer, None
 

@@ -7,6 +7,7 @@ A failing part costs one skipped item; a rejected credential (HTTP 401) ends the
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +62,17 @@ class HostingSource(LiveSource):
         for source in self.git_sources:
             findings = source.annotate(findings)
         return findings
+
+    def unannotated(self) -> list[SkippedItem]:
+        """What the mirrored repositories' annotation could not do."""
+        return [item for source in self.git_sources for item in source.unannotated()]
+
+    def counts(self) -> dict[str, int]:
+        """The mirrored repositories' history counters, summed."""
+        total: Counter[str] = Counter()
+        for source in self.git_sources:
+            total.update(source.counts())
+        return dict(total)
 
     def json_list(self, url: str, key: str | None, params: dict[str, Any] | None = None) -> tuple[list[Any], Any]:
         """GET a JSON list (or the list under key); (items, response) — LiveError when malformed."""
