@@ -16,7 +16,6 @@ The delta of a blob stored as a small one is handed on with it (gitdelta.changed
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
 import struct
 from array import array
@@ -66,10 +65,6 @@ class _Pack:
         self.second, self.third = self.names[1::oid_bytes], self.names[2::oid_bytes]
         self.pack = _open_pack(idx_path.with_suffix(".pack"))
         self.end = os.fstat(self.pack).st_size - oid_bytes  # the pack's checksum follows the last object
-        # Mapped, not pread: an object's bytes are a slice, without a system call and a copy each (5 % of
-        # the pack reading on redis). git never rewrites a pack file in place (a repack writes new ones).
-        self._map = mmap.mmap(self.pack, 0, prot=mmap.PROT_READ)
-        self.view = memoryview(self._map)
         self._starts: array[int] | None = None
 
     def offset(self, raw: bytes) -> int | None:
@@ -98,9 +93,6 @@ class _Pack:
         return self._starts[at] if at < len(self._starts) else self.end
 
     def close(self) -> None:
-        with contextlib.suppress(BufferError):  # a slice still held elsewhere: the mapping goes with it
-            self.view.release()
-            self._map.close()
         with contextlib.suppress(OSError):
             os.close(self.pack)
 
@@ -211,7 +203,7 @@ class PackReader:
         self._cached = 0
 
 
-def _header(head: bytes | memoryview) -> tuple[int, int, int]:
+def _header(head: bytes) -> tuple[int, int, int]:
     """(type, inflated size, where the rest starts) of an object's header: 3 type bits and a varint size."""
     byte = head[0]
     kind, length, shift, pos = (byte >> 4) & 7, byte & 15, 4, 1
@@ -226,7 +218,7 @@ def _object(pack: _Pack, at: int) -> tuple[int, bytes, int]:
     end = pack.span(at)
     if not 0 < at < end <= pack.end:
         raise _Unreadable("object outside its pack")
-    head = pack.view[at:end]
+    head = os.pread(pack.pack, end - at, at)
     kind, length, pos = _header(head)
     base_at = -1
     if kind == _OFS_DELTA:
@@ -239,13 +231,13 @@ def _object(pack: _Pack, at: int) -> tuple[int, bytes, int]:
             raise _Unreadable("a delta base outside the pack")
         base_at = at - distance
     elif kind == _REF_DELTA:
-        found = pack.offset(bytes(head[pos:pos + pack.width]))
+        found = pack.offset(head[pos:pos + pack.width])
         if found is None:
             raise _Unreadable("a delta base in another pack")
         base_at, pos = found, pos + pack.width
     elif kind in (0, 5):
         raise _Unreadable(f"unknown object type {kind}")
-    body = isal_zlib.decompress(head[pos:], bufsize=max(length, 1))
+    body = isal_zlib.decompress(memoryview(head)[pos:], bufsize=max(length, 1))
     if len(body) != length:
         raise _Unreadable("inflated size differs from the header's")
     return kind, body, base_at
