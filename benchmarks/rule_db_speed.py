@@ -13,7 +13,7 @@ plus the decoding pass's candidate finders (expand/decode.py) in one Hyperscan d
 figure is single-threaded CPU time (time.process_time) of one block scan per file, the minimum of
 --runs interleaved repeats, as MB/s of the corpus:
 
-- real callback: `Matcher._hits`, the scanner's own callback and per-expression → per-rule regrouping;
+- real callback: `Matcher.hits` and the per-expression → per-rule regrouping, as the scanner runs them;
 - no-op callback: a Python function that does nothing (the cost of Hyperscan calling into Python);
 - no callback: Hyperscan alone (the automaton; the binding does not call into Python at all);
 - one-literal database: the per-call floor (one Hyperscan call per file, nearly no automaton).
@@ -62,7 +62,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 import hyperscan  # noqa: E402
 
-from tokenward.engine import Matcher  # noqa: E402
+from tokenward.engine import Matcher, _by_rule  # noqa: E402
 from tokenward.expand.decode import RUN, RUN_STARTS  # noqa: E402
 from tokenward.expand.decode import expressions as decode_expressions  # noqa: E402
 from tokenward.rules.compile import CompiledRuleSet  # noqa: E402
@@ -118,8 +118,9 @@ def scan_seconds(db: Any, files: Sequence[bytes], handler: Handler) -> float:
 def real_seconds(matcher: Matcher, files: Sequence[bytes]) -> float:
     """CPU seconds of the scanner's own Hyperscan pass (callback and regrouping) over every file."""
     start = time.process_time()
+    targets = matcher.ruleset.targets
     for data in files:
-        matcher._hits(data)
+        _by_rule(matcher.hits(data), targets)  # the callback's hits, regrouped per rule as the scanner does
     return time.process_time() - start
 
 
@@ -200,7 +201,7 @@ def speed(ruleset: CompiledRuleSet, files: list[bytes], runs: int) -> None:
     print(f"corpus: {len(files):,} files, {size / 1e6:.1f} MB; database: {len(ruleset.targets):,} rule expressions "
           f"+ {ruleset.extra:,} decoding finders; {hits:,} hits ({hits / (size / 1e6):,.0f}/MB); "
           f"load average {os.getloadavg()[0]:.2f}")
-    for name, label in (("real", "real callback (Matcher._hits)"), ("noop", "no-op Python callback"),
+    for name, label in (("real", "real callback (Matcher.hits)"), ("noop", "no-op Python callback"),
                         ("none", "no callback (automaton)"), ("floor", "one-literal database (per-call floor)")):
         best = min(timings[name])
         print(f"  {label:38} {mbps(size, best):8.0f} MB/s  ({best:.3f} s, min of {runs})")
