@@ -41,8 +41,8 @@ def _matcher() -> Matcher:
 def run_import(name: str, source: str, options: dict[str, str], db: str | None) -> ImportResult:
     """Run one importer and replace its previous records from the same source."""
     from tokenward.identity import Fingerprinter, key_check_value, load_key
-    from tokenward.importers import IMPORTERS
     from tokenward.importers.interface import ImportContext, ImportRequest
+    from tokenward.importers.registry import IMPORTERS
     from tokenward.policy.load import refresh_owners
     from tokenward.store import Inventory
     from tokenward.store.declared import replace_import

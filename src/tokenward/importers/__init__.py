@@ -1,20 +1,5 @@
-"""Importers: the explicit registry of declared and provider inventories."""
+"""Importers of declared and provider inventories; the registry of them is `importers.registry`.
 
-from __future__ import annotations
-
-from tokenward.importers.aws_report import import_aws_report
-from tokenward.importers.github_tokens import import_github_tokens
-from tokenward.importers.gitlab_tokens import import_gitlab_tokens
-from tokenward.importers.interface import Importer
-from tokenward.importers.k8s_secrets import import_k8s_secrets
-from tokenward.importers.manifest import import_manifest
-from tokenward.importers.openbao import import_openbao
-
-IMPORTERS: dict[str, Importer] = {
-    "manifest": import_manifest,
-    "aws-credential-report": import_aws_report,
-    "github-tokens": import_github_tokens,
-    "gitlab-tokens": import_gitlab_tokens,
-    "k8s-secrets": import_k8s_secrets,
-    "openbao": import_openbao,
-}
+The package itself imports nothing: every recorded scan reads `importers.interface` (DeclaredToken),
+and importing each importer with it (httpx for OpenBao, the manifest's schema) cost 0.15 s a scan.
+"""

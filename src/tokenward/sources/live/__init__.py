@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,11 +91,12 @@ def live_options(*, full: bool, auth_file: Path | None, db: str | None, use_db: 
 
 def new_cursors(sources: Iterable[object]) -> dict[tuple[str, str], str]:
     """The cursors the live sources of a finished scan advanced to (to save once the scan is recorded)."""
-    from tokenward.sources.live.interface import LiveSource
-
+    interface = sys.modules.get("tokenward.sources.live.interface")
+    if interface is None:  # no live source was opened (their module imports httpx: 40 ms a scan otherwise)
+        return {}
     out: dict[tuple[str, str], str] = {}
     for source in sources:
-        if isinstance(source, LiveSource):
+        if isinstance(source, interface.LiveSource):
             out.update(source.new_cursors)
     return out
 
