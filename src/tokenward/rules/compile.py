@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from tokenward.checks import CHECKSUM_CHECKS, build_check
 from tokenward.checks.interface import Check
 from tokenward.errors import RuleError
 from tokenward.rules import diskcache
-from tokenward.rules.model import MAX_WINDOW
+from tokenward.rules.model import pattern_width
 from tokenward.rules.spec import RuleSpec, confidence_rank, ruleset_hash
 
 LOOKAROUND = re.compile(r"\(\?<?[=!]")
@@ -46,7 +45,7 @@ class CompiledRule:
     @functools.cached_property
     def window(self) -> int:
         """The longest match the regex can make, capped at MAX_WINDOW bytes."""
-        return _max_width(self.regex)
+        return self.spec.max_width or pattern_width(self.spec.pattern)
 
     def accepts(self, secret: bytes, context: bytes) -> bool:
         """True when every check of the rule keeps this candidate."""
@@ -73,13 +72,6 @@ class CompiledRuleSet:
     def by_id(self) -> dict[str, CompiledRule]:
         """Rules keyed by rule id."""
         return {r.spec.id: r for r in self.rules}
-
-
-def _max_width(regex: re.Pattern[bytes]) -> int:
-    # re._parser is the only stdlib way to get a pattern's width bound.
-    sre_parse = importlib.import_module("re._parser")
-    _lo, hi = sre_parse.parse(regex.pattern.decode("latin-1")).getwidth()
-    return min(int(hi), MAX_WINDOW)
 
 
 def compile_rule(spec: RuleSpec) -> CompiledRule:

@@ -7,6 +7,7 @@ neither pydantic nor YAML.
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +21,14 @@ STRUCTURAL_PROVIDERS = frozenset({"jwt", "uri"})
 DEFAULT_WITHIN, MAX_WITHIN = 40, 256
 MIN_GATED_KEYWORD = 3
 MAX_WINDOW = 4096  # the longest match the engine confirms (a rule's regex width is capped here)
+
+
+def pattern_width(pattern: str) -> int:
+    """The longest match a rule pattern can make, in bytes, capped at MAX_WINDOW."""
+    # re._parser is the only stdlib way to get a pattern's width bound (of the bytes pattern the engine runs).
+    parser = importlib.import_module("re._parser")
+    _lo, hi = parser.parse(pattern.encode().decode("latin-1")).getwidth()
+    return min(int(hi), MAX_WINDOW)
 CONTEXT = 64  # bytes around a match that can decide it: lookarounds, the confirmation window's margin
 # How far one changed byte can reach: any match touching it, with what decides that match, lies within
 # REACH bytes of it (see sources/gitpack.py).
@@ -101,6 +110,9 @@ class RuleSpec:
     description: str = ""
     keyword_first: bool = False  # a keyword-context rule without `after`: every match starts with a keyword
     prefilter_pattern: str = ""  # what Hyperscan looks for instead of `pattern` (ends wherever it ends)
+    # pattern_width(pattern), measured when the rule file is parsed and kept in the rule cache: every worker
+    # needed it for every rule it confirmed (a second parse of the regex); 0 when not measured
+    max_width: int = 0
 
     @property
     def scan_pattern(self) -> str:

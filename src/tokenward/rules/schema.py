@@ -27,6 +27,7 @@ from tokenward.rules.model import (
     _check_secret_form,
     common_keywords,
     near_pattern,
+    pattern_width,
 )
 
 
@@ -144,7 +145,7 @@ def _to_spec(model: _RuleModel, file: _FileModel, path: Path) -> RuleSpec:
         gated=(model.prefilter or _default_prefilter(model, file.provider)) == "keywords",
         aliases=tuple(file.aliases), description=model.description,
         keyword_first=bool(model.secret) and not model.after,
-        prefilter_pattern=model.prefilter_pattern,
+        prefilter_pattern=model.prefilter_pattern, max_width=pattern_width(model.pattern),
     )
 
 
