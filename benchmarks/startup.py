@@ -35,6 +35,10 @@ WORK = BENCH / "work" / "startup"
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOKENWARD_", "XDG_"))}
     env.update({"HOME": str(home), "TOKENWARD_DB": str(home / "inventory.db"), "NO_COLOR": "1"})
+    # Bytecode cached as an installed CLI has it (this sandbox sets PYTHONDONTWRITEBYTECODE, which made every
+    # run compile the modules changed since the last install); the untimed warm-up run compiles it.
+    env["PYTHONPYCACHEPREFIX"] = os.environ.get("PYTHONPYCACHEPREFIX", str(BENCH / "work" / "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
