@@ -55,3 +55,14 @@ def test_placeholders_rejected() -> None:
         assert not check(value, value), value
     real = TokenFactory(4).chars(ALNUM, 32).encode()
     assert check(real, real)
+
+
+def test_format_fields_are_templates_but_brace_quoted_passwords_are_not() -> None:
+    """"{pw_x7:30}" / "{api_key!s:32}" are str.format fields; "{Xk9pQ2mZ7wLd}" in a connection string is a
+    brace-quoted ODBC/JDBC password and stays one."""
+    uri, generic = build_check("uri_password", None), build_check("generic_value", None)
+    for field in (b"{pw_x7:30}", b"{alnum:24}", b"{api_key!s:32}"):
+        assert not uri(field, b"Server=db;User Id=app;Password=" + field + b";")
+        assert not uri(field, b'requests.get(url, auth=("deploy", "' + field + b'"))')
+        assert not generic(field, b'password = "' + field + b'"')
+    assert uri(b"{Xk9pQ2mZ7wLd}", b"Server=db;User Id=app;Password={Xk9pQ2mZ7wLd};")

@@ -54,6 +54,9 @@ VARIABLE_REF = re.compile(
     rb"""^(?:secrets|vars|env|config|settings|var|local|data|module|self|this|args|params|request|req|Values)\.|"""
     rb"""^\.Values|%\(\w+\)s|^%[sd]|%[sd]$|^\$\$|^\$\d|^:[a-z_]+$|^@\w|^\{\w+\}$"""
 )
+# A str.format field with a conversion or a format spec ("{password!r}", "{secret:>24}"): a template. A plain
+# "{word}" in a connection string is a brace-quoted ODBC/JDBC value, so that form alone is not one there.
+FORMAT_FIELD = re.compile(rb"^\{[A-Za-z_]\w*(?:![rsa](?::[^{}]*)?|:[^{}]*)\}$")
 REFERENCE_SCHEME = re.compile(
     rb"^(?:vault|arn|ssm|secretsmanager|kms|keyvault|akv|gcpsm|sm|op|env|file|ref|secret|secrets|doppler|"
     rb"infisical|bws|awssm|aws-sm|k8s|kubernetes|sops|enc|encrypted|cipher)[:+]", re.IGNORECASE)
@@ -257,7 +260,8 @@ def generic_reject_reason(value: bytes, context: bytes | None = None) -> str | N
     if context is not None and _quote_mismatch(value, context):
         return "unbalanced quote"
     early: tuple[Reason, ...] = (
-        ("variable reference", lambda v: bool(VARIABLE_REF.search(v) or REFERENCE_SCHEME.match(v))),
+        ("variable reference", lambda v: bool(VARIABLE_REF.search(v) or REFERENCE_SCHEME.match(v)
+                                              or FORMAT_FIELD.match(v))),
         ("placeholder", is_placeholder),
         ("repeated", lambda v: bool(REPEATED.fullmatch(v))),
     )
@@ -303,11 +307,14 @@ def basic_credentials_ok(user_pass: bytes) -> bool:
         return False
     if password.lower() == user.lower():
         return False
-    return not (is_placeholder(password) or VARIABLE_REF.search(password) or is_wordy(password))
+    return not (is_placeholder(password) or VARIABLE_REF.search(password) or FORMAT_FIELD.match(password)
+                or is_wordy(password))
 
 
 def uri_password_reason(password: bytes, context: bytes) -> str | None:
     """Why the password part of a URI or connection string is not a credential, or None."""
+    if FORMAT_FIELD.match(password):
+        return "template"
     if len(password) > 2 and password[:1] == b"{" and password[-1:] == b"}":
         password = password[1:-1]  # ODBC/JDBC brace-quoted value
     plain = unquote_to_bytes(password)
