@@ -4,9 +4,9 @@ typer 0.29 turns every parameter value into its annotated type through a Pydanti
 the first time the parameter is processed: a `tokenward scan` builds twenty of them, and the first one
 imports Pydantic, about 80 ms of every run, most of a rescan's budget. Nearly every value is an omitted
 option's default, a plain string or a plain decimal integer, which the adapter hands back unchanged (or
-as the int it spells). `install()` gives each
-parameter a `Deferred` coercion that returns those values as they are (with typer's own checks for
-paths) and builds typer's coercion only for any other value, so errors and conversions stay typer's.
+as the int it spells). `install()` gives each parameter a `Deferred` coercion that returns those values
+as they are (with typer's own checks for paths) and builds typer's coercion only for any other value,
+so errors and conversions stay typer's.
 On a typer without this machinery (an older or newer release) nothing is installed.
 """
 

@@ -26,7 +26,7 @@ class _RootApp(typer.Typer):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the command line (sys.argv when called without arguments, as the console script does)."""
         name = sys.argv[1] if not args and not kwargs and len(sys.argv) > 1 else None
-        only = [info for info in self.registered_commands if info.name is not None and info.name == name]
+        only = [info for info in self.registered_commands if name and info.name == name]
         if not only:
             return super().__call__(*args, **kwargs)
         lean = copy.copy(self)

@@ -21,14 +21,6 @@ STRUCTURAL_PROVIDERS = frozenset({"jwt", "uri"})
 DEFAULT_WITHIN, MAX_WITHIN = 40, 256
 MIN_GATED_KEYWORD = 3
 MAX_WINDOW = 4096  # the longest match the engine confirms (a rule's regex width is capped here)
-
-
-def pattern_width(pattern: str) -> int:
-    """The longest match a rule pattern can make, in bytes, capped at MAX_WINDOW."""
-    # re._parser is the only stdlib way to get a pattern's width bound (of the bytes pattern the engine runs).
-    parser = importlib.import_module("re._parser")
-    _lo, hi = parser.parse(pattern.encode().decode("latin-1")).getwidth()
-    return min(int(hi), MAX_WINDOW)
 CONTEXT = 64  # bytes around a match that can decide it: lookarounds, the confirmation window's margin
 # How far one changed byte can reach: any match touching it, with what decides that match, lies within
 # REACH bytes of it (see sources/gitpack.py).
@@ -75,6 +67,14 @@ def _check_secret_form(secret: str) -> None:
 def confidence_rank(confidence: str) -> int:
     """The position of a confidence label in CONFIDENCE_ORDER: low 0, medium 1, high 2."""
     return CONFIDENCE_ORDER.index(confidence)
+
+
+def pattern_width(pattern: str) -> int:
+    """The longest match a rule pattern can make, in bytes, capped at MAX_WINDOW."""
+    # re._parser is the only stdlib way to get a pattern's width bound (of the bytes pattern the engine runs).
+    parser = importlib.import_module("re._parser")
+    _lo, hi = parser.parse(pattern.encode().decode("latin-1")).getwidth()
+    return min(int(hi), MAX_WINDOW)
 
 
 @dataclass(frozen=True)

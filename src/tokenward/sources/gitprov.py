@@ -47,7 +47,7 @@ class Background:
     walks start while the scan still runs."""
 
     def __init__(self, repo: Repo, args: list[str], stdin: bytes) -> None:
-        self.repo, self.name, self.args = repo, args[0], tuple(args)
+        self.repo, self.name = repo, args[0]
         self.out = tempfile.TemporaryFile()  # noqa: SIM115 (lives until output() is done with, or close())
         self.err = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(repo.cmd(*args), stdin=subprocess.PIPE, stdout=self.out, stderr=self.err,
@@ -81,7 +81,7 @@ class HistoryWalk(Background):
 
     def __init__(self, repo: Repo, revs: Iterable[str], all_refs: bool = False, merges: bool = False,
                  both: bool = False) -> None:
-        self.revs, self.all_refs = tuple(revs), all_refs
+        self.revs, self.all_refs, self.merges = tuple(revs), all_refs, merges
         self._merges: HistoryWalk | None = None
         scope = ["--all"] if all_refs else []
         super().__init__(repo, [*_LOG, *(_MERGES if merges else _ORDINARY), *scope], _rev_input(self.revs))
@@ -92,19 +92,17 @@ class HistoryWalk(Background):
         """Where each wanted blob was introduced (by ordinary commits; by merges only when no ordinary
         commit introduced it, here or, for the `placed` blobs, in commits walked before); SourceError
         when git failed."""
-        merges, self._merges = self._merges, None
         try:
             found = parse_log(_chunks(self.output()), {w.encode("ascii") for w in wanted}, self.repo.oid_len)
-        except SourceError:
-            if merges is not None:
-                merges.close()
+        except BaseException:
+            self.close()  # both walks
             raise
-        finally:
-            self.close()
+        super().close()  # this walk only: the merges walk may still be read
+        merges, self._merges = self._merges, None
         unplaced = set(wanted) - found.keys() - set(placed)
-        if unplaced and "--merges" not in self.args:
-            merges = merges or HistoryWalk(self.repo, self.revs, self.all_refs, merges=True)
-            found.update(merges.introductions(unplaced))
+        if unplaced and not self.merges:
+            found.update((merges or HistoryWalk(self.repo, self.revs, self.all_refs, merges=True))
+                         .introductions(unplaced))
         elif merges is not None:
             merges.close()
         return found
