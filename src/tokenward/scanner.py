@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from tokenward import __version__
 from tokenward.engine import Hits, Matcher, RawMatch, Windows
-from tokenward.expand import ExpandOptions, expand
+from tokenward.expand import ExpandOptions, expand, expand_as
 from tokenward.expand.decode import expressions as decode_expressions
 from tokenward.expand.decode import from_extra, inner_blobs
 from tokenward.expand.detect import HEAD, sniff
@@ -150,7 +150,7 @@ class Scanner:
         folded = matcher.ruleset.extra and options.decode and not options.keywords
         self.decode_depth = options.limits.decode_depth if folded else 0
         self.expand_options = replace(options, decode=False) if self.decode_depth else options  # forked too
-        # Plain text needs no expander then: expand() would pass it on alone (see _as_read).
+        # Plain text needs no expander then: expand() would pass it on alone (see _sniffed).
         self._sniff_only = not self.expand_options.source_type and not self.expand_options.decode
         self.jobs = jobs or min(os.cpu_count() or 1, MAX_JOBS)
         self.fp = fingerprinter
@@ -195,7 +195,9 @@ class Scanner:
         for item in items:
             if isinstance(item, SkippedItem):
                 unit.skipped.append(item)
-            elif self._as_read(item):
+                continue
+            sniffed, fmt = self._sniffed(item)
+            if sniffed and fmt is None:
                 # Plain text matched whole: expand() would pass it on alone. Most inputs are, and most
                 # of those have no hit at all: they cost one Hyperscan call and a count.
                 hits = self.matcher.hits(item.data)
@@ -204,18 +206,22 @@ class Scanner:
                 else:
                     unit.blobs += 1
                     unit.nbytes += len(item.data)
-            else:
-                for expanded in expand(item, self.expand_options):
-                    if isinstance(expanded, SkippedItem):
-                        unit.skipped.append(expanded)
-                    else:
-                        self._match(item, expanded, unit)
+                continue
+            produced = expand_as(item, fmt, self.expand_options) if sniffed else expand(item, self.expand_options)
+            for expanded in produced:
+                if isinstance(expanded, SkippedItem):
+                    unit.skipped.append(expanded)
+                else:
+                    self._match(item, expanded, unit)
         return unit.result()
 
-    def _as_read(self, blob: Blob) -> bool:
-        """True when expand() would yield the blob itself and nothing else (plain text, no decoding
-        left to the expanders), and it is matched whole."""
-        return self._sniff_only and blob.windows is None and sniff(blob.data[:HEAD], blob.origin.path) is None
+    def _sniffed(self, blob: Blob) -> tuple[bool, str | None]:
+        """(True, its format) when the sniff alone decides what expand() does with the blob (no forced type,
+        no decoding left to the expanders) and it is matched whole; (False, None) when expand() must decide.
+        A format of None is plain text, which expand() would pass on alone."""
+        if not self._sniff_only or blob.windows is not None:
+            return False, None
+        return True, sniff(blob.data[:HEAD], blob.origin.path)
 
     def _match(self, parent: Blob, expanded: Blob, unit: _Unit, hits: Hits | None = None) -> None:
         """Match one blob expand() produced from parent (and the text its encoded runs decode to)."""

@@ -16,6 +16,7 @@ from tokenward.identity import Fingerprinter
 from tokenward.rules.spec import load_rules
 from tokenward.scanner import Scanner, UnitResult, scan_ruleset
 from tokenward.sources.filesystem import FilesystemSource
+from tokenward.sources.interface import Blob
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +62,18 @@ def test_files_matched_as_read_find_what_expanding_them_finds(tmp_path: Path, fo
     tokens = _corpus(tmp_path)
     scanner = _scanner(folded)
     as_read = []
-    real = Scanner._as_read
-    monkeypatch.setattr(Scanner, "_as_read", lambda self, blob: as_read.append(blob.origin.path) or real(self, blob))
+    real = Scanner._sniffed
+
+    def sniffed(self: Scanner, blob: Blob) -> tuple[bool, str | None]:
+        decided = real(self, blob)
+        if decided == (True, None):
+            as_read.append(blob.origin.path)
+        return decided
+
+    monkeypatch.setattr(Scanner, "_sniffed", sniffed)
     short = _scan(scanner, tmp_path)
     assert {"a/plain.py", "a/nothing.py", "b/encoded.txt", "c/utf16.txt"} <= set(as_read)
-    monkeypatch.setattr(Scanner, "_as_read", lambda self, blob: False)  # every blob through expand()
+    monkeypatch.setattr(Scanner, "_sniffed", lambda self, blob: (False, None))  # every blob through expand()
     long = _scan(scanner, tmp_path)
     assert sorted(map(_key, short.findings), key=repr) == sorted(map(_key, long.findings), key=repr)
     assert [_key(f) for f in short.findings] == [_key(f) for f in long.findings]  # the same order too

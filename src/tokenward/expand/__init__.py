@@ -49,6 +49,11 @@ def expand(blob: Blob, options: ExpandOptions = DEFAULT_OPTIONS) -> Iterator[Blo
             yield error(blob.origin.path, f"not recognised as {options.source_type} input (scanned as plain text)")
     else:
         fmt = sniff(head, blob.origin.path)
+    yield from expand_as(blob, fmt, options)
+
+
+def expand_as(blob: Blob, fmt: str | None, options: ExpandOptions = DEFAULT_OPTIONS) -> Iterator[Blob | SkippedItem]:
+    """expand() of a blob whose format the caller has already sniffed (None or "plain": as it is)."""
     if fmt is None or fmt == "plain":
         yield blob
         if options.decode:
