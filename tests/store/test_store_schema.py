@@ -20,9 +20,10 @@ from tokenward.store.location import default_url, parse_url
 pytest_plugins = ["tests.conftest_pg"]
 
 
-def test_migrations_build_the_declared_schema(db_url: str) -> None:
-    with Inventory.open(db_url) as inv:
-        assert inv.revision() == store_inventory.SCHEMA_HEAD
+@pytest.mark.parametrize("replay", [True, False], ids=["new-sqlite-replayed", "migrated"])
+def test_migrations_build_the_declared_schema(db_url: str, replay: bool) -> None:
+    with Inventory.open(db_url, migrate=False) as inv:
+        assert inv.upgrade(replay=replay) == store_inventory.SCHEMA_HEAD
         with inv.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), tables.metadata)
     assert diff == []

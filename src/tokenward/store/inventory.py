@@ -35,6 +35,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from tokenward.errors import StoreError
+from tokenward.store import fresh
 from tokenward.store import tables as t
 from tokenward.store.engine import T, chunks, gc_paused, make_engine, many, plain, raw, reason, run, utc
 from tokenward.store.location import display, parse_url
@@ -184,21 +185,27 @@ class Inventory:
         """True when migrations are pending (checked without loading Alembic)."""
         return self.revision() != SCHEMA_HEAD
 
-    def upgrade(self) -> str | None:
-        """Apply pending migrations, one writer at a time; returns the new revision."""
-        from alembic import command
-        from alembic.util import CommandError
-
+    def upgrade(self, *, replay: bool = True) -> str | None:
+        """Apply pending migrations, one writer at a time; returns the new revision. An empty SQLite file
+        gets the recorded schema instead (store/fresh.py; replay=False runs the migrations all the same)."""
         with self.errors("migrating the inventory"), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
-            cfg = alembic_config()
-            cfg.attributes["connection"] = conn
-            try:
-                command.upgrade(cfg, "head")
-            except CommandError as exc:
-                raise StoreError(f"cannot migrate {self}: {exc} (written by a newer tokenward?)") from None
+            if not (replay and self.dialect == "sqlite" and fresh.create(conn, SCHEMA_HEAD)):
+                self.migrate(conn)
         return self.revision()
+
+    def migrate(self, conn: Connection) -> None:
+        """Run the pending Alembic migrations on conn, inside its transaction."""
+        from alembic import command
+        from alembic.util import CommandError
+
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        try:
+            command.upgrade(cfg, "head")
+        except CommandError as exc:
+            raise StoreError(f"cannot migrate {self}: {exc} (written by a newer tokenward?)") from None
 
     def check_key(self, check_value: str) -> None:
         """Record the key check value on first write; StoreError when this writer's key differs."""
