@@ -66,3 +66,13 @@ def test_format_fields_are_templates_but_brace_quoted_passwords_are_not() -> Non
         assert not uri(field, b'requests.get(url, auth=("deploy", "' + field + b'"))')
         assert not generic(field, b'password = "' + field + b'"')
     assert uri(b"{Xk9pQ2mZ7wLd}", b"Server=db;User Id=app;Password={Xk9pQ2mZ7wLd};")
+
+
+def test_a_whole_template_field_is_not_a_command_line_password() -> None:
+    """`psexec … -p {token}` in a how-to is a template; the value beside it in a real command line is not."""
+    check = build_check("not_placeholder", None)
+    for field in (b"{token}", b"{{ password }}", b"{{password}}", b"{pw!r}", b"{secret:>24}"):
+        assert not check(field, b"psexec \\\\dc01 -u ACME\\Administrator -p " + field), field
+    real = TokenFactory(9).chars(ALNUM, 14).encode()
+    for value in (real, b"{" + real, real + b"}x{"):
+        assert check(value, b"psexec \\\\dc01 -p " + value), value

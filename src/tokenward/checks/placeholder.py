@@ -57,6 +57,7 @@ VARIABLE_REF = re.compile(
 # A str.format field with a conversion or a format spec ("{password!r}", "{secret:>24}"): a template. A plain
 # "{word}" in a connection string is a brace-quoted ODBC/JDBC value, so that form alone is not one there.
 FORMAT_FIELD = re.compile(rb"^\{[A-Za-z_]\w*(?:![rsa](?::[^{}]*)?|:[^{}]*)\}$")
+TEMPLATE_FIELD = re.compile(rb"^\{\{?\s*[A-Za-z_][\w.]*\s*\}?\}$")  # one template field: {name}, {{ name }}
 REFERENCE_SCHEME = re.compile(
     rb"^(?:vault|arn|ssm|secretsmanager|kms|keyvault|akv|gcpsm|sm|op|env|file|ref|secret|secrets|doppler|"
     rb"infisical|bws|awssm|aws-sm|k8s|kubernetes|sops|enc|encrypted|cipher)[:+]", re.IGNORECASE)
@@ -376,7 +377,10 @@ def _secret_key_value(_arg: Any) -> Check:
 
 
 def _not_placeholder(_arg: Any) -> Check:
-    return lambda secret, _ctx: not is_placeholder(secret)
+    # A whole value that is a template field ("-p {token}", "{{ password }}", "{pw!r}") is no credential;
+    # only connection strings read a braced word as a value (uri_password), and they do not come here.
+    return lambda secret, _ctx: not (is_placeholder(secret) or TEMPLATE_FIELD.match(secret)
+                                     or FORMAT_FIELD.match(secret))
 
 
 def _generic_value(arg: Any) -> Check:
