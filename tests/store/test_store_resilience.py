@@ -206,11 +206,17 @@ def test_four_concurrent_scans_lose_nothing(db_url: str, plant: Planter, tmp_pat
         assert query(db_url, sql) == [(0,)], problem
 
 
-def test_first_use_by_several_writers_at_once_migrates_once(db_url: str) -> None:
+def test_first_use_by_several_writers_at_once_migrates_once(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from tokenward.store import Inventory
     from tokenward.store import migrate as store_inventory
+
+    if db_url.startswith("sqlite"):  # one writer replays the recorded schema; the others find it done
+        def refuse(*_: object) -> None:
+            raise AssertionError("a new SQLite inventory was migrated")
+
+        monkeypatch.setattr(Inventory, "migrate", refuse)
 
     def open_and_check(_: int) -> str | None:
         with Inventory.open(db_url) as inv:

@@ -177,9 +177,12 @@ class Inventory:
     def revision(self) -> str | None:
         """The schema revision the database is at (None when empty)."""
         with self.errors("reading the schema version"), self._read() as conn:
-            if not self.engine.dialect.has_table(conn, "alembic_version"):
-                return None
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return self._revision(conn)
+
+    def _revision(self, conn: Connection) -> str | None:
+        if not self.engine.dialect.has_table(conn, "alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     def needs_upgrade(self) -> bool:
         """True when migrations are pending (checked without loading Alembic)."""
@@ -191,7 +194,9 @@ class Inventory:
         with self.errors("migrating the inventory"), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
-            if not (replay and self.dialect == "sqlite" and fresh.create(conn, SCHEMA_HEAD)):
+            if self._revision(conn) == SCHEMA_HEAD:
+                pass  # another writer migrated it while this one waited for the lock
+            elif not (replay and self.dialect == "sqlite" and fresh.create(conn, SCHEMA_HEAD)):
                 self.migrate(conn)
         return self.revision()
 
