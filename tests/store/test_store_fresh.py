@@ -73,3 +73,17 @@ def test_a_database_with_tables_is_migrated_not_replayed(tmp_path: Path) -> None
     with Inventory.open(url) as inv:  # what migrating did before: their table stays, ours are added
         assert inv.revision() == SCHEMA_HEAD
     assert ("table", "theirs", "theirs", "CREATE TABLE theirs (x INTEGER)") in _master(url)
+
+
+def test_without_a_readable_record_a_new_file_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "sqlite_schema.json"
+    broken.write_text("{not json")
+    monkeypatch.setattr(fresh, "RECORDED", broken)
+    fresh.recorded.cache_clear()
+    try:
+        with Inventory.open(str(tmp_path / "inv.db")) as inv:
+            assert inv.revision() == SCHEMA_HEAD
+    finally:
+        fresh.recorded.cache_clear()
+    migrated = _master(_new(tmp_path / "migrated.db", replay=False))
+    assert _master(f"sqlite:///{tmp_path / 'inv.db'}") == migrated

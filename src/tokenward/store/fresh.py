@@ -30,8 +30,12 @@ def schema_of(conn: Connection) -> dict[str, Any]:
 
 @cache
 def recorded() -> dict[str, Any]:
-    """The recorded schema (sqlite_schema.json)."""
-    return json.loads(RECORDED.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    """The recorded schema (sqlite_schema.json); empty when it cannot be read (then every file is migrated)."""
+    try:
+        schema = json.loads(RECORDED.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return schema if isinstance(schema, dict) else {}
 
 
 def create(conn: Connection, head: str) -> bool:
@@ -39,7 +43,7 @@ def create(conn: Connection, head: str) -> bool:
     True; False, touching nothing, when the database is not empty or the record is not at head (the caller
     then migrates)."""
     schema = recorded()
-    if schema["revision"] != head or conn.exec_driver_sql("SELECT 1 FROM sqlite_master LIMIT 1").first():
+    if schema.get("revision") != head or conn.exec_driver_sql("SELECT 1 FROM sqlite_master LIMIT 1").first():
         return False
     for statement in schema["statements"]:
         conn.exec_driver_sql(statement)
