@@ -3,12 +3,10 @@ write locks taken up front), error reasons, chunking, timestamps, and fast raw r
 
 from __future__ import annotations
 
-import gc
 import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,18 +114,6 @@ def utc(value: Any) -> datetime | None:
 def run(stmt: Any, conn: Connection) -> None:
     """Execute one statement (a partial-friendly form of conn.execute)."""
     conn.execute(stmt)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic collector while building 10^5-10^6 small objects (it would rescan them repeatedly)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def raw(conn: Connection, query: Any) -> list[tuple[Any, ...]]:

@@ -35,9 +35,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from tokenward.errors import StoreError
+from tokenward.gctune import paused as gc_paused
 from tokenward.store import fresh
 from tokenward.store import tables as t
-from tokenward.store.engine import T, chunks, gc_paused, make_engine, many, plain, raw, reason, run, utc
+from tokenward.store.engine import T, chunks, make_engine, many, plain, raw, reason, run, utc
 from tokenward.store.location import display, parse_url
 from tokenward.store.migrate import MIGRATION_LOCK, SCHEMA_HEAD, alembic_config
 from tokenward.store.records import (

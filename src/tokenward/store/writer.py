@@ -16,12 +16,12 @@ from functools import lru_cache
 from tokenward import __version__
 from tokenward.classify import severity, severity_rank
 from tokenward.findings import Finding
+from tokenward.gctune import paused as gc_paused
 from tokenward.identity import key_check_value
 from tokenward.rules.spec import confidence_rank
 from tokenward.scanner import ScanResult
 from tokenward.sources.interface import CommitInfo, Origin
 from tokenward.store.blobcache import InventoryBlobCache
-from tokenward.store.engine import gc_paused
 from tokenward.store.inventory import Inventory
 from tokenward.store.keys import digest, source_for
 from tokenward.store.records import (
