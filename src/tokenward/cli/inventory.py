@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
-from tokenward import __version__
+from tokenward import __version__, gctune
 from tokenward.cli.common import err, user_errors
 from tokenward.errors import ConfigError, ReportError
 from tokenward.report.csvout import SafeCsvWriter
@@ -47,8 +47,9 @@ CSV_COLUMNS = ("token_id", "provider", "kind", "severity", "status", "owner", "p
 
 def scan_recorder(db: str | None, scanner: Scanner, paths: Sequence[str]) -> ScanRecorder:
     """Open the inventory for one `tokenward scan` (refuses a database written with another key)."""
-    from tokenward.policy.load import refresh_owners
-    from tokenward.store import ScanRecorder
+    with gctune.paused():  # SQLAlchemy's import makes ~10^5 long-lived objects: no collection over them
+        from tokenward.policy.load import refresh_owners
+        from tokenward.store import ScanRecorder
 
     ruleset = scanner.matcher.ruleset
     recorder = ScanRecorder.open(db, scanner.fp.key, paths, ruleset.digest, len(ruleset.rules))
