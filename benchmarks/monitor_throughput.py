@@ -17,7 +17,9 @@ Every run is the CLI in a fresh process (`tokenward monitor DIR --db sqlite:///â
 - cold: the first run into a fresh HOME and inventory (no baseline yet: every token is new);
 - warm: the next day's logs into the inventory the cold run left (baselines loaded, updated, saved).
 Reported: events (from the CLI's summary), wall seconds, events/s (wall), CPU seconds (user+sys of the
-CLI and its workers, from wait4) and peak RSS (the largest process). The files are in the page cache
+CLI and its workers, from wait4), peak RSS (the largest process) and serial seconds (wall âˆ’ CPU/workers: the
+time not spent with every core busy, such as start-up before the workers fork and the merge after them; only
+meaningful on a quiet machine). The files are in the page cache
 (just generated or read by an earlier round): this measures the monitor, not the disk. The CLI's bytecode is
 compiled once before the rounds (under benchmarks/work/monitor/pycache unless PYTHONPYCACHEPREFIX is set), as an
 installed CLI has it, even when the caller's environment sets PYTHONDONTWRITEBYTECODE.
@@ -292,10 +294,11 @@ def main() -> None:
             for w in (int(x) for x in args.workers.split(",")):
                 rows += one_round(root, fmt, w)
     print(f"{'format':<11}{'workers':>8}{'run':>6}{'events':>10}{'wall s':>9}{'events/s':>11}{'CPU s':>8}"
-          f"{'ev/CPU-s':>10}{'RSS MiB':>9}")
+          f"{'ev/CPU-s':>10}{'RSS MiB':>9}{'serial s':>10}")
     for r in best(rows):
         print(f"{r['format']:<11}{r['workers']:>8}{r['run']:>6}{r['events']:>10}{r['wall']:>9.2f}"
-              f"{r['events'] / r['wall']:>11,.0f}{r['cpu']:>8.2f}{r['events'] / r['cpu']:>10,.0f}{r['rss_mib']:>9.0f}")
+              f"{r['events'] / r['wall']:>11,.0f}{r['cpu']:>8.2f}{r['events'] / r['cpu']:>10,.0f}{r['rss_mib']:>9.0f}"
+              f"{r['wall'] - r['cpu'] / r['workers']:>10.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 

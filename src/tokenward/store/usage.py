@@ -87,11 +87,36 @@ class UsageState:
             q = q.where(usage_profile.c.token_id.in_(sorted(set(token_ids))))
         return {tid: profile_data(data) for tid, data in self._read(q)}
 
+    def profile_texts(self) -> dict[str, str]:
+        """Every stored baseline as its text (the monitor decodes one when its token is first seen)."""
+        return dict(self._read(select(usage_profile.c.token_id, usage_profile.c.data)))
+
     def find_file(self, first_hash: str, device: int, inode: int) -> list[FileRecord]:
         """Remembered files with this device/inode or first line (candidates; callers verify the head)."""
         f = usage_file.c
         q = select(usage_file).where(((f.device == device) & (f.inode == inode)) | (f.first_hash == first_hash))
-        return [FileRecord(**{k: v for k, v in r._mapping.items() if k != "updated_at"}) for r in self._read(q)]
+        return [_file_record(r) for r in self._read(q)]
+
+    def find_files(self, keys: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int, int], list[FileRecord]]:
+        """find_file for many (first_hash, device, inode) with a query per 500: each one's records in the order
+        SQLite's OR gives them (those with its device and inode, then those with its first line, by id)."""
+        f = usage_file.c
+        found: dict[int, FileRecord] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            q = select(usage_file).where(f.first_hash.in_(sorted({k[0] for k in chunk}))
+                                         | f.inode.in_(sorted({k[2] for k in chunk})))
+            found.update((rec.file_id or 0, rec) for rec in map(_file_record, self._read(q)))
+        by_node: dict[tuple[int, int], list[FileRecord]] = {}
+        by_first: dict[str, list[FileRecord]] = {}
+        for rec in sorted(found.values(), key=lambda r: r.file_id or 0):
+            by_node.setdefault((rec.device, rec.inode), []).append(rec)
+            by_first.setdefault(rec.first_hash, []).append(rec)
+        out = {}
+        for first, device, inode in keys:
+            node = by_node.get((device, inode), [])
+            out[(first, device, inode)] = node + [r for r in by_first.get(first, []) if r not in node]
+        return out
 
     def recent_alerts(self) -> dict[tuple[str, str, str], Recent]:
         """The last alert of every (token, detector, key), for dedup across runs."""
@@ -237,6 +262,11 @@ FILE_FIELDS = ("head_hash", "head_len", "first_hash", "device", "inode", "path",
 def _file_values(f: FileRecord) -> dict[str, Any]:
     """The columns of a file record, stamped now."""
     return {**{k: getattr(f, k) for k in FILE_FIELDS}, "updated_at": datetime.now(UTC)}
+
+
+def _file_record(row: Any) -> FileRecord:
+    """A usage_file row as its record."""
+    return FileRecord(**{k: v for k, v in row._mapping.items() if k != "updated_at"})
 
 
 def _when(iso_text: str) -> datetime:

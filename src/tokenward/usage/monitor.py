@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from tokenward.errors import UsageError
-from tokenward.store.usage import Checkpoint, FileRecord, UsageState
+from tokenward.store.usage import Checkpoint, FileRecord, UsageState, profile_data
 from tokenward.usage import logfiles
 from tokenward.usage.agents import Agents
 from tokenward.usage.alerts import AlertManager, Evidence, evidence_of
@@ -88,6 +88,30 @@ class Learning:
     held: tuple[str, ...]  # detectors that stayed quiet
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A log's identity, its first bytes and why reading them stopped short (logfiles.probe), as open_all has it."""
+
+    path: str
+    ident: FileIdentity
+    head: bytes
+    problem: str | None
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """What the inventory finds remembered files by: first line hash, device, inode."""
+        return self.ident.first_hash, self.ident.device, self.ident.inode
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A baseline a parallel worker learned, as the parent keeps it: what the summary reads, and its stored text."""
+
+    events: int
+    first_at: float
+    text: str
+
+
 @dataclass
 class _Open:
     """A log being read: its record, parser and parse context (follow mode keeps these between polls)."""
@@ -105,6 +129,11 @@ class _Open:
     unreadable: bool = False
 
 
+def unreadable(path: str, exc: OSError) -> FileReport:
+    """The report of a log that could not be opened."""
+    return FileReport(path, "?", 0, 0, 0, f"unreadable: {exc.strerror or exc}", unreadable=True)
+
+
 def stopped(op: _Open, exc: BaseException) -> None:
     """Note on op that reading it failed part way (what was read before is kept)."""
     op.note = f"read stopped early ({'truncated gzip' if isinstance(exc, EOFError) else exc}): kept what was read"
@@ -113,13 +142,17 @@ def stopped(op: _Open, exc: BaseException) -> None:
 
 @contextmanager
 def lazy_gc() -> Iterator[None]:
-    """Fewer cyclic collections while reading (events die young; baselines make no cycles): ~10% faster."""
-    before = gc.get_threshold()
+    """Fewer cyclic collections while reading (events die young; baselines make no cycles): ~10% faster.
+    The collector runs inside even where the caller paused it (a batch run's start-up does)."""
+    before, enabled = gc.get_threshold(), gc.isenabled()
     gc.freeze()
     gc.set_threshold(100_000, 50, 50)
+    gc.enable()
     try:
         yield
     finally:
+        if not enabled:
+            gc.disable()
         gc.set_threshold(*before)
         gc.unfreeze()
 
@@ -148,11 +181,12 @@ class Monitor:
                  detectors: dict[str, Detector] = DETECTORS) -> None:
         self.joiner, self.alerts, self.state, self.opt = joiner, alerts, state, options
         self.geo, self.agents, self.detectors = geo or Geo(), Agents(), detectors
-        self.profiles: dict[str, Profile] = {}
+        self.profiles: dict[str, Profile] = {}  # decoded baselines (a stored one on its token's first event)
+        self._stored: dict[str, str] = state.profile_texts() if state is not None else {}
         # identifier -> (token, baseline, identifier kind, ALWAYS or 0, the baseline's observe)
         self._cache: dict[str, tuple[TokenInfo, Profile, str, int, Callable[[UsageEvent], int]]] = {}
         self._saved: dict[str, int] = {}  # token id -> events when its baseline was last written
-        self.texts: dict[str, tuple[int, str]] = {}  # token id -> (events, baseline as stored) written by a worker
+        self.learned: dict[str, Learned] = {}  # token id -> its baseline as a parallel worker left it
         self._files: dict[int, FileRecord] = {}
         self._new_files: list[FileRecord] = []
         self._violations: list[StorageViolation] = []
@@ -167,10 +201,6 @@ class Monitor:
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
         self.shard: tuple[int, int] | None = None  # (k, n): only tokens whose identifier hashes to k mod n
-        if state is not None:
-            for tid, data in state.profiles().items():
-                self.profiles[tid] = Profile.from_dict(data, options.tuning)
-                self._saved[tid] = self.profiles[tid].events
 
     # -- the hot path ---------------------------------------------------------------------------
 
@@ -193,12 +223,22 @@ class Monitor:
         before = len(self.joiner.pending)
         info = self.joiner.resolve(ev)
         self.unmapped += len(self.joiner.pending) - before
-        prof = self.profiles.get(info.token_id)
-        if prof is None:
-            prof = self.profiles[info.token_id] = Profile(info.token_id, self.opt.tuning)
+        prof = self.profiles.get(info.token_id) or self.baseline(info.token_id)
         always = ALWAYS if info.honeytoken or info.status != "open" else 0
         hit = self._cache[ev.ident] = (info, prof, ev.ident_kind, always, prof.observe)
         return hit
+
+    def baseline(self, token_id: str) -> Profile:
+        """The token's baseline, decoded from its stored text on first use (a worker decodes only its own
+        tokens', and a run only the tokens it sees), or a new one."""
+        text = self._stored.pop(token_id, None)
+        if text is None:
+            prof = Profile(token_id, self.opt.tuning)
+        else:
+            prof = Profile.from_dict(profile_data(text), self.opt.tuning)
+            self._saved[token_id] = prof.events
+        self.profiles[token_id] = prof
+        return prof
 
     def _slow(self, info: TokenInfo, prof: Profile, ev: UsageEvent, trig: int, where: str) -> None:
         agent = self.agents.classify(ev.agent) if trig & NEW_AGENT else None
@@ -248,21 +288,22 @@ class Monitor:
         self._since_checkpoint, self._last_checkpoint = 0, time.monotonic()
         if self.state is None:
             return
-        changed = {t: p for t, p in self.profiles.items() if self._saved.get(t) != p.events}
-        cp = Checkpoint({t: self._stored(t, p) for t, p in changed.items()}, tuple(self._files.values()),
-                        tuple(raised), suppressed, dict(self.joiner.new_idents), tuple(self._declared),
-                        tuple(self._violations))
+        changed = self.changed()
+        profiles: dict[str, dict[str, Any] | str] = {t: p.to_dict() for t, p in changed.items()}
+        profiles.update({t: b.text for t, b in self.learned.items() if self._saved.get(t) != b.events})
+        cp = Checkpoint(profiles, tuple(self._files.values()), tuple(raised), suppressed,
+                        dict(self.joiner.new_idents), tuple(self._declared), tuple(self._violations))
         for rec in self.state.checkpoint(cp):
             self._files[rec.file_id or 0] = rec
         self._files.pop(0, None)
         self._saved.update({t: p.events for t, p in changed.items()})
+        self._saved.update({t: b.events for t, b in self.learned.items()})
         self.joiner.new_idents.clear()
         self._declared, self._violations = [], []
 
-    def _stored(self, token_id: str, p: Profile) -> dict[str, Any] | str:
-        """What to store of a baseline: the text a worker made of it when it has not changed since."""
-        text = self.texts.pop(token_id, None)
-        return text[1] if text is not None and text[0] == p.events else p.to_dict()
+    def changed(self) -> dict[str, Profile]:
+        """The decoded baselines that changed since they were last stored."""
+        return {t: p for t, p in self.profiles.items() if self._saved.get(t) != p.events}
 
     def _maybe_checkpoint(self) -> None:
         if self._since_checkpoint >= self.opt.checkpoint_events or (
@@ -271,11 +312,12 @@ class Monitor:
 
     # -- files ----------------------------------------------------------------------------------
 
-    def _match(self, ident: FileIdentity) -> FileRecord | None:
+    def _match(self, ident: FileIdentity, stored: Sequence[FileRecord] | None = None) -> FileRecord | None:
+        """The record of a file known by ident (stored: the inventory's candidates, when already asked)."""
         known = list(self._files.values())
-        if self.state is not None:
-            known += [r for r in self.state.find_file(ident.first_hash, ident.device, ident.inode)
-                      if r.file_id not in self._files]
+        if stored is None and self.state is not None:
+            stored = self.state.find_file(ident.first_hash, ident.device, ident.inode)
+        known += [r for r in stored or () if r.file_id not in self._files]
         for rec in known:
             if rec.head_len == ident.head_len and rec.head_hash == ident.head_hash:
                 return rec
@@ -283,9 +325,49 @@ class Monitor:
                 return rec
         return None
 
-    def _open(self, path: str) -> _Open:
-        ident, head, problem = logfiles.probe(path, logfiles.HEAD * 64)  # one inflate of the head for both
-        rec = self._match(ident)
+    def open_all(self, paths: Sequence[str]) -> list[_Open | FileReport]:
+        """Every log of paths opened as _open opens one, or the report of why not; the inventory is asked once
+        for the files it remembers and the new ones are registered in one transaction (a day of CloudTrail is
+        hundreds of files: a query and a commit each cost ~1 ms of the serial start of a parallel run)."""
+        probes: list[Probe | FileReport] = []
+        for path in logfiles.iter_files(paths):
+            try:
+                probes.append(Probe(path, *logfiles.probe(path, logfiles.HEAD * 64)))
+            except OSError as exc:
+                probes.append(unreadable(path, exc))
+        stored = self.state.find_files([p.key for p in probes if isinstance(p, Probe)]) if self.state else {}
+        new: list[FileRecord] | None = [] if self.state is not None else None  # registered at the end
+        out: list[_Open | FileReport] = []
+        for p in probes:
+            try:
+                out.append(p if isinstance(p, FileReport) else self._open(p.path, p, stored.get(p.key, []), new))
+            except OSError as exc:  # a remembered file's head re-read
+                out.append(unreadable(p.path, exc))
+        return self._register_new(out, new or [])
+
+    def _register_new(self, out: list[_Open | FileReport], new: list[FileRecord]) -> list[_Open | FileReport]:
+        """Give the records open_all made (under ids -1, -2, …) their ids, in the order one registration per
+        file would have given them."""
+        if not new or self.state is None:
+            return out
+        saved = self.state.checkpoint(Checkpoint({}, tuple(replace(r, file_id=None) for r in new), (), {}, {}, (), ()))
+        ids: dict[int | None, int | None] = {}
+        for temp, rec in zip((r.file_id for r in new), saved, strict=True):
+            del self._files[temp or 0]
+            self._files[rec.file_id or 0] = rec
+            ids[temp] = rec.file_id
+        for op in out:
+            if isinstance(op, _Open) and op.record.file_id in ids:
+                op.record = replace(op.record, file_id=ids[op.record.file_id])
+        return out
+
+    def _open(self, path: str, probe: Probe | None = None, stored: Sequence[FileRecord] | None = None,
+              new: list[FileRecord] | None = None) -> _Open:
+        """Open one log: its format chosen and its file record found or registered (open_all passes the probe, the
+        inventory's candidates and the list new records wait in)."""
+        ident, head, problem = (probe.ident, probe.head, probe.problem) if probe else \
+            logfiles.probe(path, logfiles.HEAD * 64)  # one inflate of the head for both
+        rec = self._match(ident, stored)
         fresh = FileRecord(None, ident.head_hash, ident.head_len, ident.first_hash, ident.device, ident.inode,
                            logfiles.display(path), 0, 0, False)
         first = next((ln for ln in head.split(b"\n") if ln.strip()), b"")
@@ -294,7 +376,10 @@ class Monitor:
         note = "" if parser else "format not recognised (use --format)" if first else "empty"
         if problem and not parser:
             note = f"unreadable: {problem}"
-        if rec is None:
+        if rec is None and parser and new is not None:
+            rec = self._files[-1 - len(new)] = replace(fresh, file_id=-1 - len(new))
+            new.append(rec)
+        elif rec is None:
             rec = self.checkpoint_file(fresh) if parser else fresh
         else:
             rec = replace(rec, head_hash=ident.head_hash, head_len=ident.head_len, device=ident.device,
@@ -366,7 +451,7 @@ class Monitor:
         try:
             op = self._open(path)
         except OSError as exc:
-            self.reports.append(FileReport(path, "?", 0, 0, 0, f"unreadable: {exc.strerror or exc}", unreadable=True))
+            self.reports.append(unreadable(path, exc))
             return
         try:
             self._read(op, final=True)
@@ -408,7 +493,7 @@ class Monitor:
         """The tokens whose young baselines held detectors back in this run (their alerts come once learned)."""
         out = []
         for token_id, (name, held) in sorted(self.held.items()):
-            p = self.profiles.get(token_id)
+            p = self.profiles.get(token_id) or self.learned.get(token_id)
             if p is not None:
                 out.append(Learning(token_id, name, p.events, iso(p.first_at) if p.first_at else "-",
                                     tuple(sorted(held))))

@@ -32,12 +32,11 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from tokenward.errors import UsageError
-from tokenward.store.usage import profile_data, profile_json
+from tokenward.store.usage import profile_json
 from tokenward.usage import agents, logfiles
 from tokenward.usage.alerts import Alert
-from tokenward.usage.baseline import Profile
 from tokenward.usage.events import UsageEvent
-from tokenward.usage.monitor import FileReport, Monitor, RunSummary, _Open, lazy_gc, stopped
+from tokenward.usage.monitor import FileReport, Learned, Monitor, RunSummary, _Open, lazy_gc, stopped
 
 BY_FILE = frozenset({"cloudtrail", "github-audit", "openbao-audit", "otel"})  # split by file, not by token
 
@@ -66,9 +65,9 @@ def _merge_reports(parts: list[list[FileReport]]) -> list[FileReport]:
 
 def _merge(monitor: Monitor, results: list[dict[str, Any]]) -> None:
     for r in results:
-        for token_id, text in r["profiles"].items():
-            p = monitor.profiles[token_id] = Profile.from_dict(profile_data(text), monitor.opt.tuning)
-            monitor.texts[token_id] = (p.events, text)
+        for token_id, (events, first_at, text) in r["profiles"].items():
+            monitor.profiles.pop(token_id, None)  # the worker's is newer (the parent decodes none of its own)
+            monitor.learned[token_id] = Learned(events, first_at, text)
         monitor.joiner.pending += [u for u in r["pending"] if u.info.token_id not in
                                    {p.info.token_id for p in monitor.joiner.pending}]
         monitor.joiner.new_idents.update(r["idents"])
@@ -96,10 +95,11 @@ def _merge(monitor: Monitor, results: list[dict[str, Any]]) -> None:
     monitor._violations += [v for r in results for v in r["violations"]]  # saved as one process saves them
 
 
-def _result(monitor: Monitor, before: dict[str, int]) -> dict[str, Any]:
-    """(worker) What this worker changed, for the parent's merge."""
+def _result(monitor: Monitor) -> dict[str, Any]:
+    """(worker) What this worker changed, for the parent's merge (baselines as the text to store: the parent
+    reads only their event count and first use)."""
     return {
-        "profiles": {t: profile_json(p.to_dict()) for t, p in monitor.profiles.items() if before.get(t) != p.events},
+        "profiles": {t: (p.events, p.first_at, profile_json(p.to_dict())) for t, p in monitor.changed().items()},
         "alerts": [a.to_dict() for a in monitor.alerts.raised], "suppressed": monitor.alerts.suppressed,
         "pending": monitor.joiner.pending, "idents": monitor.joiner.new_idents, "files": monitor._files,
         "reports": monitor.reports, "events": monitor.events,
@@ -109,17 +109,6 @@ def _result(monitor: Monitor, before: dict[str, int]) -> dict[str, Any]:
 
 
 # -- the files, opened by the parent ---------------------------------------------------------------
-
-
-def _open_all(monitor: Monitor, paths: Sequence[str]) -> list[_Open | FileReport]:
-    """Every log of paths opened (format chosen, file record registered), or the report of why not."""
-    out: list[_Open | FileReport] = []
-    for path in logfiles.iter_files(paths):
-        try:
-            out.append(monitor._open(path))
-        except OSError as exc:
-            out.append(FileReport(path, "?", 0, 0, 0, f"unreadable: {exc.strerror or exc}", unreadable=True))
-    return out
 
 
 def _owners(opened: Sequence[_Open | FileReport], n: int) -> dict[int, int]:
@@ -254,11 +243,10 @@ def _shard_worker(worker: _Worker, out: str) -> None:
                     checkpoint_seconds=float("inf"))
     m.alerts.sinks = []
     m.state = None  # file records were registered by the parent: lookups hit monitor._files
-    before = {t: p.events for t, p in m.profiles.items()}
     with lazy_gc():
         worker.run()
     with open(out, "wb") as fh:
-        pickle.dump(_result(m, before), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(_result(m), fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _pipes(n: int) -> dict[tuple[int, int], tuple[Connection, Connection]]:
@@ -308,7 +296,7 @@ def monitor_parallel(monitor: Monitor, paths: Sequence[str], workers: int) -> Ru
     for path in paths:
         if not os.path.exists(path):
             raise UsageError(f"{path}: no such file or directory")
-    opened = _open_all(monitor, paths)
+    opened = monitor.open_all(paths)
     _register(monitor, opened)
     agents.warm()
     with tempfile.TemporaryDirectory(prefix="tokenward-usage-") as tmp:
