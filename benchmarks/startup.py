@@ -7,6 +7,8 @@ Times, end to end as a user runs them (wall clock of the real command, min and m
 - a one-file scan with a **cold** HOME: empty config/cache/data directories, so the rule set is loaded
   and the Hyperscan database compiled from scratch (target: ≤ 2 s with the full rule set);
 - the same scan **warm** (the compiled database cached by content hash);
+- the same scan **recorded** (no --no-db, as a user runs it): with a cold HOME into a new inventory
+  (a CI job's first scan: the inventory is created too), and warm into the inventory earlier runs left;
 - peers in the same run for scale: `gitleaks dir` and `kingfisher scan` on the same file.
 The file holds one fake token built here. Nothing is written outside benchmarks/work/startup/.
 """
@@ -65,12 +67,17 @@ def measure(runs: int) -> list[tuple[str, list[float]]]:
     target = _sample_file()
     cold, warm = WORK / "cold-home", WORK / "warm-home"
     warm.mkdir(exist_ok=True)
-    scan = [str(t.tokenward), "scan", str(target), "-q", "--no-db"]
+    recorded = [str(t.tokenward), "scan", str(target), "-q"]
+    scan = [*recorded, "--no-db"]
     _time(scan, _env(warm))  # fill the warm home's cache
+    _time(recorded, _env(warm))  # and create its inventory
     rows = [
         ("tokenward --help", [_time([str(t.tokenward), "--help"], _env(warm)) for _ in range(runs)]),
         ("tokenward scan, cold HOME", [_time(scan, _env(cold), fresh_home=cold) for _ in range(runs)]),
         ("tokenward scan, warm", [_time(scan, _env(warm)) for _ in range(runs)]),
+        ("tokenward scan recorded, cold HOME (new inventory)", [_time(recorded, _env(cold), fresh_home=cold)
+                                                                for _ in range(runs)]),
+        ("tokenward scan recorded, warm (existing inventory)", [_time(recorded, _env(warm)) for _ in range(runs)]),
         ("gitleaks dir", [_time([str(t.gitleaks), "dir", str(target), "--no-banner"], _env(warm))
                           for _ in range(runs)]),
         ("kingfisher scan", [_time([str(t.kingfisher), "scan", str(target), "--no-validate",
