@@ -54,10 +54,17 @@ def create(conn: Connection, head: str) -> bool:
 def record() -> None:
     """Record the schema the migrations build now. Run after adding a migration:
     python -c 'from tokenward.store.fresh import record; record()'"""
-    from tokenward.store.inventory import Inventory
+    from alembic import command
+    from sqlalchemy import create_engine
 
-    with Inventory.open("sqlite://", migrate=False) as inventory, inventory.engine.begin() as conn:
-        inventory.migrate(conn)
+    from tokenward.store.migrate import alembic_config
+
+    engine = create_engine("sqlite://")
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
         schema = schema_of(conn)
+    engine.dispose()
     RECORDED.write_text(json.dumps(schema, indent=1) + "\n", encoding="utf-8")
     print(f"recorded {len(schema['statements'])} statements at {schema['revision']} in {RECORDED}", file=sys.stderr)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from tokenward import __version__
 from tokenward.classify import severity, severity_rank
@@ -19,7 +20,6 @@ from tokenward.findings import Finding
 from tokenward.gctune import paused as gc_paused
 from tokenward.identity import key_check_value
 from tokenward.rules.spec import confidence_rank
-from tokenward.scanner import ScanResult
 from tokenward.sources.interface import CommitInfo, Origin
 from tokenward.store.blobcache import InventoryBlobCache
 from tokenward.store.inventory import Inventory
@@ -33,6 +33,9 @@ from tokenward.store.records import (
     SourceRecord,
     TokenRecord,
 )
+
+if TYPE_CHECKING:
+    from tokenward.scanner import ScanResult
 
 ACTOR_ENV = "TOKENWARD_ACTOR"
 BATCH_OCCURRENCES = 5000
