@@ -102,9 +102,12 @@ FULL_TREE = ("import sys, typer.main; from tokenward.cli.main import app; "
 
 @pytest.mark.parametrize("args", [["scan", "--help"], ["scan"], ["scan", "--bogus", "x"], ["monitor", "-h"],
                                   ["--help"], ["nosuch"], ["rules", "list", "--bogus"], ["triage"],
-                                  ["scan", "{tree}", "-q", "--no-db", "-f", "csv"]])
+                                  ["scan", "{tree}", "-q", "--no-db", "-f", "csv"], ["scopes", "suggest", "--help"],
+                                  ["inventory", "--help"], ["monitor", "--bogus"], ["usage"], ["users", "-h"],
+                                  ["baseline"], ["monitor", "--workers", "0", "x"]])
 def test_one_command_runs_as_in_the_whole_tree(tmp_path: Path, args: list[str]) -> None:
-    """`tokenward scan …` builds only the scan command; what the user sees is what the whole tree gives."""
+    """`tokenward scan …` imports and builds only the scan command (a group only that group); what the user sees
+    is what the whole tree gives."""
     (tmp_path / "tree").mkdir()
     (tmp_path / "tree" / "a.txt").write_text("nothing\n")
     argv = [a.replace("{tree}", str(tmp_path / "tree")) for a in args]
