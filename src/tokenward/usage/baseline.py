@@ -8,6 +8,7 @@ as it was, and only afterwards calls `Profile.learn` to add the new things to it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
@@ -29,6 +30,8 @@ IPS_CAP = CAPS["ips"]  # read on the hot path
 OTHER = "*other*"
 KEYED = ("uas", "actions", "denied_actions")  # dicts whose keys may be None: stored as pairs
 NO_THRESHOLD = 1 << 62
+NO_AGENT: Any = object()  # the agent memo before any agent was looked up: equal to no user agent (not even None)
+MEMO = ("ua_memo", "family_memo", "roll_at", "window")  # slots that only speed observe up: never stored
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,25 @@ def hour_of_week(seconds: float) -> int:
     return (int(seconds) // 3600 + WEEK_OFFSET) % HOURS
 
 
+def floated(value: float) -> float:
+    """value as a float when that is the same number (comparing a float with an int costs several times more)."""
+    as_float = float(value)
+    return as_float if as_float == value else value
+
+
+def rolls_at(bucket: Any) -> float:
+    """A time no later than the start of the first bucket after bucket: int(at) // BUCKET > bucket only when at is
+    at least this (for a whole bucket >= 0, exactly then; any other stored value is checked on every event)."""
+    if type(bucket) is not int or bucket < 0:
+        return -math.inf
+    start = (bucket + 1) * BUCKET
+    try:
+        at = float(start)  # a float: comparing floats costs far less than comparing a float with an int
+    except OverflowError:
+        return -math.inf
+    return at if at <= start else math.nextafter(at, -math.inf)
+
+
 def _evict(table: dict[Any, Any], cap: int, count: Callable[[Any], Any] | None = None) -> None:
     """Drop the least used half of table when it is full (keeps memory bounded per token)."""
     if len(table) < cap:
@@ -96,6 +118,7 @@ class Profile:
         "dormant",
         "errors",
         "events",
+        "family_memo",
         "first_at",
         "flips",
         "gap",
@@ -113,18 +136,22 @@ class Profile:
         "prefix_new_at",
         "prefixes",
         "prev_at",
+        "roll_at",
         "scopes",
         "thr",
         "token_id",
         "tuning",
+        "ua_memo",
         "uas",
+        "window",
     )
 
     def __init__(self, token_id: str, tuning: Tuning = DEFAULT_TUNING) -> None:
         self.token_id, self.tuning = token_id, tuning
         self.first_at = self.last_at = self.prev_at = self.cc_at = self.other_at = self.gap = 0.0
         self.longest = 0.0  # the longest pause between two uses so far: the token's own rhythm
-        self.dormant = tuning.dormant_floor  # a pause longer than this wakes the dormancy detector
+        self.dormant = floated(tuning.dormant_floor)  # a pause longer than this wakes the dormancy detector
+        self.window = floated(tuning.concurrent_seconds)
         self.agent_new_at = self.action_new_at = self.prefix_new_at = 0.0
         self.events = self.errors = self.denied = self.buckets = self.flips = 0
         self.ips: dict[str, list[Any]] = {}  # ip -> [events, country, first seen]
@@ -133,10 +160,13 @@ class Profile:
         self.asns: dict[str, int] = {}
         self.agents: dict[str, int] = {}  # family -> events
         self.uas: dict[str | None, str] = {}  # raw user agent -> family (fast path)
+        self.ua_memo: Any = NO_AGENT  # the raw agent observe last found in uas, and its family: a token's
+        self.family_memo = ""  # events mostly repeat one agent, and comparing it costs less than hashing it
         self.actions: dict[str | None, list[Any]] = {}  # action -> [events, last seen]
         self.denied_actions: dict[str | None, int] = {}
         self.how = [0] * HOURS
         self.bucket = self.n = self.nden = self.bucket_line = 0
+        self.roll_at = float(BUCKET)  # no time before this starts a new bucket (rolls_at)
         self.mean = self.dev = self.peak = self.denied_peak = 0.0
         self.thr = self.denied_thr = NO_THRESHOLD
         self.cc = self.other_cc = ""
@@ -160,9 +190,10 @@ class Profile:
                     self._pause(pause)
             self.last_at = at
         self.prev_at = last
-        b = int(at) // BUCKET
-        if b > self.bucket:
-            trig |= self._roll(b, line)
+        if not at < self.roll_at:  # a float comparison spares most events int(at) // BUCKET
+            b = int(at) // BUCKET
+            if b > self.bucket:
+                trig |= self._roll(b, line)
         n = self.n = self.n + 1
         if n == self.thr:
             trig |= RATE
@@ -183,7 +214,12 @@ class Profile:
                 else:
                     self.cc_at = at
                 self.last_ip = ip
-        family = self.uas.get(agent)
+        if agent == self.ua_memo:  # what uas.get(agent) gives: learn() forgets the memo whenever uas changes
+            family: str | None = self.family_memo
+        else:
+            family = self.uas.get(agent)
+            if family is not None:
+                self.ua_memo, self.family_memo = agent, family
         if family is None:
             trig |= NEW_AGENT
         else:
@@ -231,8 +267,7 @@ class Profile:
         if not cc:
             return 0
         flip = 0
-        if cc == self.other_cc and at - self.other_at < self.tuning.concurrent_seconds \
-                and at - self.cc_at < self.tuning.concurrent_seconds:
+        if cc == self.other_cc and at - self.other_at < self.window and at - self.cc_at < self.window:
             flip = FLIP
             self.flips += 1
         if self.cc:
@@ -261,6 +296,7 @@ class Profile:
                 peak = self.denied_peak * t.peak_decay
                 self.denied_peak = self.nden if self.nden > peak else peak
         self.bucket, self.n, self.nden, self.bucket_line = bucket, 0, 0, line
+        self.roll_at = rolls_at(bucket)
         if self.buckets < t.learn_buckets:
             return 0
         self.thr = max(t.rate_floor, int(t.rate_factor * self.peak) + 1, int(self.mean + t.rate_sigmas * self.dev) + 1)
@@ -271,7 +307,7 @@ class Profile:
         """A pause longer than any before: dormancy is now relative to it (with a floor of a few days)."""
         t = self.tuning
         self.longest = pause
-        self.dormant = max(t.dormant_floor, t.dormant_factor * pause)
+        self.dormant = floated(max(t.dormant_floor, t.dormant_factor * pause))
 
     # -- slow path ------------------------------------------------------------------------------
 
@@ -289,6 +325,7 @@ class Profile:
         if trig & NEW_IP and ev.ip is not None:
             self._learn_ip(ev.ip, ev.at, place or GeoPlace())
         if trig & NEW_AGENT:
+            self.ua_memo = NO_AGENT  # uas changes (and may lose the memo's agent)
             _evict(self.uas, CAPS["uas"], lambda k: 0)
             family = agent.family if agent else "none"
             if family not in self.agents:
@@ -326,7 +363,7 @@ class Profile:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able snapshot of the baseline."""
-        data = {k: getattr(self, k) for k in self.__slots__ if k not in ("tuning", "dormant", *KEYED)}
+        data = {k: getattr(self, k) for k in self.__slots__ if k not in ("tuning", "dormant", *KEYED, *MEMO)}
         for k in KEYED:
             data[k] = [[key, v] for key, v in getattr(self, k).items()]
         return data
@@ -338,9 +375,10 @@ class Profile:
         for key, value in data.items():
             if key in KEYED:
                 setattr(p, key, {k: v for k, v in value})
-            elif key in cls.__slots__ and key not in ("tuning", "dormant"):
+            elif key in cls.__slots__ and key not in ("tuning", "dormant", *MEMO):
                 setattr(p, key, value)
         if "longest" not in data and p.events:  # saved before pauses were learned: the old fixed threshold
             p.longest = tuning.dormant_seconds / tuning.dormant_factor
-        p.dormant = max(tuning.dormant_floor, tuning.dormant_factor * p.longest)
+        p.dormant = floated(max(tuning.dormant_floor, tuning.dormant_factor * p.longest))
+        p.roll_at = rolls_at(p.bucket)
         return p

@@ -30,7 +30,8 @@ def prefix(ip: str) -> str:
     if ":" in ip:
         groups = ip.split("::", 1)[0].split(":") if "::" in ip else ip.split(":")
         return ":".join(([*groups, "0", "0", "0", "0"])[:4]) + "::/64"
-    return ip.rsplit(".", 1)[0] + ".0/24"
+    head, dot, _ = ip.rpartition(".")  # what ip.rsplit(".", 1)[0] keeps, without building a list
+    return (head if dot else ip) + ".0/24"
 
 
 def distance_km(a: GeoPlace, b: GeoPlace) -> float | None:
