@@ -191,3 +191,27 @@ def test_whole_second_times_read_by_the_minute_are_what_the_full_parse_gives() -
         assert outcome(whole_seconds, text) == outcome(iso_seconds, text), text
         if rng.random() < 0.3:
             MINUTES.clear()
+
+
+def test_a_leap_second_is_read_alike_by_every_time_path() -> None:
+    """'23:59:60Z' is a real UTC second: CloudTrail (whole seconds), JSON lines (Z times) and the general ISO
+    reader all take it as the next minute's first instead of dropping the event as unreadable."""
+    from tokenward.usage.events import cached_iso_seconds, fast_iso_seconds, iso_seconds, whole_seconds
+    from tokenward.usage.parsers.jsonl import JsonLinesParser
+
+    midnight = iso_seconds("2017-01-01T00:00:00Z")
+    for text, want in (("2016-12-31T23:59:60Z", midnight), ("2016-12-31T23:59:60.25Z", midnight + 0.25),
+                       ("2016-12-31T23:59:60+00:00", midnight), ("2016-12-31 23:59:60", midnight)):
+        assert iso_seconds(text) == want, text
+    for read in (whole_seconds, cached_iso_seconds, fast_iso_seconds):
+        assert read("2016-12-31T23:59:60Z") == midnight
+    for bad in ("2016-12-31T23:59:61Z", "2016-12-31T23:60:00Z", "2016-12-31T23:59:600Z"):
+        with pytest.raises(ValueError):
+            iso_seconds(bad)
+    key = s.aws_key_id(random.Random(11))
+    rec = {**s.cloudtrail_record(key, s.T0), "eventTime": "2016-12-31T23:59:60Z"}
+    ctx = ParseContext("t")
+    trail = CloudTrailParser().parse([json.dumps({"Records": [rec]}).encode()], 1, ctx)
+    line = json.dumps({"ts": "2016-12-31T23:59:60Z", "aws_key_id": key}).encode()
+    lines = JsonLinesParser(ParserOptions()).parse([line], 1, ctx)
+    assert [e.at for e in trail] == [e.at for e in lines] == [midnight] and ctx.malformed == 0

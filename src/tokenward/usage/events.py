@@ -82,9 +82,20 @@ def _aware(value: datetime) -> float:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
+LEAP_SECOND = re.compile(r"([T ]\d\d:\d\d:)60(?=[.,]\d|Z|[+-]\d\d|$)")  # the seconds field of a leap second
+
+
 def iso_seconds(text: str) -> float:
-    """Epoch seconds of an ISO 8601 time in any zone (Z, ±hh:mm, ±hhmm; naive means UTC)."""
-    value = datetime.fromisoformat(text.strip())
+    """Epoch seconds of an ISO 8601 time in any zone (Z, ±hh:mm, ±hhmm; naive means UTC). A leap second
+    ("23:59:60Z") is a real UTC second that datetime cannot hold: it reads as the next minute's first, as
+    fast_iso_seconds reads it, rather than as an unreadable time that would drop its event."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        leap = LEAP_SECOND.sub(r"\g<1>59", text.strip(), count=1)
+        if leap == text.strip():
+            raise
+        return iso_seconds(leap) + 1.0
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
