@@ -6,7 +6,7 @@ import copy
 import importlib
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import typer
 from typer.models import CommandInfo, TyperInfo
@@ -14,6 +14,7 @@ from typer.models import CommandInfo, TyperInfo
 from tokenward import __version__, gctune
 from tokenward.cli.console import TokenwardGroup
 
+E = TypeVar("E")
 HELP = "tokenward: end-to-end API token security review."
 
 
@@ -55,32 +56,28 @@ COMMANDS: tuple[tuple[str, Callable[[], Any], bool], ...] = (
 )
 
 
+class _Loaded(Generic[E]):
+    """One of _RootApp's command lists: every command module is imported on its first read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, app: _RootApp, owner: type | None = None) -> list[E]:
+        app._load()
+        return getattr(app, self.slot)  # type: ignore[no-any-return]
+
+    def __set__(self, app: _RootApp, value: list[E]) -> None:
+        setattr(app, self.slot, value)
+
+
 class _RootApp(typer.Typer):
     """The root Typer app. Its commands' modules are imported when typer first reads the command lists (to build
     the tree); a run of one top-level command imports and builds only that command: the other modules import
     scanning, the store and the reporters (~0.1 s), and typer builds every command's parameters (~30 ms)."""
 
     _loaded = False
-
-    @property
-    def registered_commands(self) -> list[CommandInfo]:
-        """The commands, every module imported on first read."""
-        self._load()
-        return self._commands
-
-    @registered_commands.setter
-    def registered_commands(self, value: list[CommandInfo]) -> None:
-        self._commands = value
-
-    @property
-    def registered_groups(self) -> list[TyperInfo]:
-        """The groups, every module imported on first read."""
-        self._load()
-        return self._groups
-
-    @registered_groups.setter
-    def registered_groups(self, value: list[TyperInfo]) -> None:
-        self._groups = value
+    registered_commands = _Loaded[CommandInfo]()
+    registered_groups = _Loaded[TyperInfo]()
 
     def _load(self) -> None:
         if self._loaded:
