@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import fnmatch
 import functools
 import os
@@ -16,11 +15,10 @@ from pathlib import Path
 
 from tokenward.expand import looks_like_container
 from tokenward.sources.interface import Blob, Origin, SkippedItem
-from tokenward.sources.textdecode import SNIFF, is_binary, to_scannable
+from tokenward.sources.textdecode import SNIFF, as_is, is_binary, to_scannable
 
 DEFAULT_MAX_SIZE = 25 * 1024 * 1024
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 ALWAYS_EXCLUDED_DIRS = frozenset({".git"})
 BATCH_FILES = 96
 
@@ -95,11 +93,7 @@ def read_file(path: str | Path, display: str, root: str, max_size: int) -> Blob 
     if isinstance(read, SkippedItem):
         return read
     data, head, container = read
-    if container or (b"\x00" not in head and not head.startswith(UTF16_BOMS)):
-        # A container, or text as it is (no NUL, no UTF-16): _blob_or_binary would return the bytes
-        # read, and need not ask whether text is a container.
-        return Blob(data, Origin("file", root, display))
-    return _blob_or_binary(data, display, root, container=container)
+    return _blob_or_binary(data, display, root, container=container, head=head)
 
 
 def _read_regular(fd: int, display: str, max_size: int) -> tuple[bytes, bytes, bool | None] | SkippedItem:
@@ -138,10 +132,13 @@ def _read_rest(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _blob_or_binary(data: bytes, display: str, root: str, kind: str = "file",
-                    container: bool | None = None) -> Blob | SkippedItem:
-    if container if container is not None else looks_like_container(data[:SNIFF], display):
-        return Blob(data, Origin(kind, root, display))  # an expander opens it before matching
+def _blob_or_binary(data: bytes, display: str, root: str, kind: str = "file", container: bool | None = None,
+                    head: bytes | None = None) -> Blob | SkippedItem:
+    """The bytes as a Blob (UTF-16 recoded), or why not; head: data's first SNIFF bytes, when already cut."""
+    head = data[:SNIFF] if head is None else head
+    # Text as it is goes on without asking whether it is a container: a container's Blob is these same bytes.
+    if container or as_is(head) or (container is None and looks_like_container(head, display)):
+        return Blob(data, Origin(kind, root, display))  # a container: an expander opens it before matching
     text = to_scannable(data)
     if text is None:
         return SkippedItem(display, "binary content")

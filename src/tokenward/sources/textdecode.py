@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 
 SNIFF = 8192
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
@@ -21,7 +22,7 @@ def _utf16_without_bom(head: bytes) -> str | None:
 
 def utf16_codec(data: bytes) -> str | None:
     """The UTF-16 codec data is in (BOM or NUL-pattern), or None."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if data.startswith(UTF16_BOMS):
         return "utf-16"
     return _utf16_without_bom(data[:SNIFF])
 
@@ -29,6 +30,12 @@ def utf16_codec(data: bytes) -> str | None:
 def is_binary(head: bytes) -> bool:
     """True when a file's first bytes say binary: a NUL byte that is not UTF-16 text."""
     return b"\x00" in head and utf16_codec(head) is None
+
+
+def as_is(head: bytes) -> bool:
+    """True when to_scannable returns the data unchanged, told from its first SNIFF bytes alone: no NUL and no
+    UTF-16 byte order mark (most files are such text: nothing more is asked of them)."""
+    return b"\x00" not in head and not head.startswith(UTF16_BOMS)
 
 
 def to_scannable(data: bytes) -> bytes | None:
