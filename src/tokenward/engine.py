@@ -199,10 +199,7 @@ class Matcher:
         """Every confirmed, check-passing, overlap-resolved match in data (with windows, only the
         matches Hyperscan finds inside them; each is confirmed on data itself). `hits`: what
         hits(data, windows) returned, when the caller already asked."""
-        if not data:
-            return []
-        return self._confirmed(data, _by_rule(self.hits(data, windows) if hits is None else hits,
-                                              self.ruleset.targets)[0])
+        return self.scan_extra(data, windows, hits)[0]
 
     def scan_extra(self, data: bytes, windows: Windows = None, hits: Hits | None = None
                    ) -> tuple[list[RawMatch], dict[int, list[int]]]:
