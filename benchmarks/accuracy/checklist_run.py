@@ -42,10 +42,12 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]
+sys.path[:0] = [str(HERE), str(ROOT), str(HERE.parent)]
 
+import keys  # noqa: E402
 import peers  # noqa: E402
 from adapters import ADAPTERS, ToolRun  # noqa: E402
+from positives import BenchTokens  # noqa: E402
 
 from tokenward.checks.checksum import base62  # noqa: E402
 
@@ -183,12 +185,22 @@ def _intercom(rng: random.Random) -> str:
     return base64.b64encode(f"tok:{_uuid4(rng).replace('-', '_')}:1:0".encode()).decode()
 
 
+def _openssh_ed25519(rng: random.Random) -> str:
+    # An unencrypted ed25519 key in the openssh-key-v1 layout, built as the labelled benchmark builds its keys
+    # (keys.py): even the layout's fixed header is made here, not written into the templates.
+    tokens = BenchTokens()
+    tokens.rng = rng
+    blob, _ = keys.openssh_ed25519(tokens, "deploy@ci")
+    return keys.pem("OPENSSH PRIVATE KEY", blob, 70)
+
+
 STRUCTURED = {
     "onepassword-sa": _onepassword_sa,
     "mapbox-sk": _mapbox("sk"),
     "mapbox-pk": _mapbox("pk"),
     "discord-bot": _discord_bot,
     "intercom": _intercom,
+    "openssh-ed25519": _openssh_ed25519,
 }
 
 
