@@ -185,6 +185,17 @@ def _intercom(rng: random.Random) -> str:
     return base64.b64encode(f"tok:{_uuid4(rng).replace('-', '_')}:1:0".encode()).decode()
 
 
+def _miro(rng: random.Random) -> str:
+    # Miro access token: base64url JSON naming the region it was issued in, "_", 27 random characters.
+    return f"{_b64json({'miro.origin': 'eu01'})}_{_rand(rng, 'b64url', 27)}"
+
+
+def _wrike(rng: random.Random) -> str:
+    # Wrike permanent token: a JWT whose header carries Wrike's token type and version.
+    header = _b64json({"tt": "p", "alg": "HS256", "tv": "1"})
+    return f"{header}.eyJ{_rand(rng, 'b64url', 120)}.{_rand(rng, 'b64url', 43)}"
+
+
 def _openssh_ed25519(rng: random.Random) -> str:
     # An unencrypted ed25519 key in the openssh-key-v1 layout, built as the labelled benchmark builds its keys
     # (keys.py): even the layout's fixed header is made here, not written into the templates.
@@ -201,6 +212,8 @@ STRUCTURED = {
     "discord-bot": _discord_bot,
     "intercom": _intercom,
     "openssh-ed25519": _openssh_ed25519,
+    "miro": _miro,
+    "wrike": _wrike,
 }
 
 
