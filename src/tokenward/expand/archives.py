@@ -135,10 +135,12 @@ def tar_members(blob: Blob, ctx: Ctx) -> Iterator[Item]:
 
 
 def _not_a_file(info: tarfile.TarInfo) -> str:
+    # The class first, the member's own part in parentheses: the scan summary counts reasons by class, and
+    # one class per link target made a tar of many links fill it (and say what the filesystem says).
     if info.issym():
-        return f"symbolic link to {info.linkname} (not followed)"
+        return f"symbolic link not followed (to {info.linkname})"
     if info.islnk():
-        return f"hard link to {info.linkname} (not followed)"
+        return f"hard link not followed (to {info.linkname})"
     return "device or fifo (not read)" if info.isdev() else f"tar member of type {info.type!r} (not read)"
 
 
