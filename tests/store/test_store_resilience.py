@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -139,10 +140,21 @@ def _waiting(url: str, procs: list[subprocess.Popen[str]]) -> int:
     """How many scans are blocked on the held lock (SQLite: how many have the database open)."""
     if url.startswith("sqlite"):
         db = os.path.realpath(url.split("///", 1)[1])
-        return sum(db in _open_files(p.pid) for p in procs)
+        return sum(any(db in _open_files(pid) for pid in _process_tree(p.pid)) for p in procs)
     sql = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'token' " \
           "AND NOT l.granted"
     return int(query(url, sql)[0][0])
+
+
+def _process_tree(pid: int) -> list[int]:
+    """pid and its descendants (a scan records through a process of its own)."""
+    tree, i = [pid], 0
+    while i < len(tree):
+        for task in Path(f"/proc/{tree[i]}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                tree += [int(c) for c in task.read_text().split()]
+        i += 1
+    return tree
 
 
 def _open_files(pid: int) -> set[str]:

@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
-from tokenward import __version__, gctune
+from tokenward import __version__
 from tokenward.cli.common import err, user_errors
 from tokenward.errors import ConfigError, ReportError
 from tokenward.report.csvout import SafeCsvWriter
 from tokenward.report.terminal import plain, plural, visible
 
 if TYPE_CHECKING:
-    from tokenward.scanner import Scanner
-    from tokenward.store import Inventory, ScanRecorder
+    from tokenward.store import Inventory
     from tokenward.store.records import OccurrenceRow, TokenDetail, TokenFilter, TokenRow
 
 app = typer.Typer(help="The token inventory: one record per token across every scan and source.",
@@ -43,18 +42,6 @@ CSV_COLUMNS = ("token_id", "provider", "kind", "severity", "status", "owner", "p
                "token_first_seen", "token_last_seen", "occurrences", "source_kind", "source", "path", "line",
                "column", "rule_id", "blob_id", "commit", "author", "author_email", "committed_at", "in_head",
                "first_seen", "last_seen")
-
-
-def scan_recorder(db: str | None, scanner: Scanner, paths: Sequence[str]) -> ScanRecorder:
-    """Open the inventory for one `tokenward scan` (refuses a database written with another key)."""
-    with gctune.paused():  # SQLAlchemy's import makes ~10^5 long-lived objects: no collection over them
-        from tokenward.policy.load import refresh_owners
-        from tokenward.store import ScanRecorder
-
-    ruleset = scanner.matcher.ruleset
-    recorder = ScanRecorder.open(db, scanner.fp.key, paths, ruleset.digest, len(ruleset.rules))
-    recorder.after_write = refresh_owners  # the inventory names the owner the review would
-    return recorder
 
 
 @contextmanager

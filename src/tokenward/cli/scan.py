@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,7 +23,7 @@ from tokenward.cli.common import (
     stdout_closed,
     user_errors,
 )
-from tokenward.cli.inventory import scan_recorder
+from tokenward.cli.recording import InlineRecording, RecordingProcess, recording
 from tokenward.errors import ConfigError, ReportError
 from tokenward.expand import SOURCE_TYPE_NAMES, ExpandOptions, Limits
 from tokenward.report import REPORTERS
@@ -36,7 +37,6 @@ from tokenward.suppress import Baseline, baseline_document, load_baseline
 
 if TYPE_CHECKING:
     from tokenward.sources.live.interface import LiveOptions
-    from tokenward.store import ScanRecorder
 
 EXIT_HELP = """Exit codes: 0 nothing found; 1 findings; 2 usage or configuration error;
 3 no findings, but some inputs could not be read (permission, corruption)."""
@@ -46,6 +46,19 @@ Paths = Annotated[list[str], typer.Argument(
 Rules = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule file or directory.")]
 Config = Annotated[Path | None, typer.Option("--config", help="Config file (default: .tokenward.yaml).")]
 Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")]
+
+
+@contextmanager
+def _recording(db: str | None, no_db: bool) -> Iterator[InlineRecording | RecordingProcess | None]:
+    """The scan's recorder (None with --no-db), started now so that it is ready when the scan ends."""
+    if no_db:
+        yield None
+        return
+    recorder = recording(db)
+    try:
+        yield recorder
+    finally:
+        recorder.close()
 
 
 def _settings(config: Path | None, paths: list[str], exclude: list[str] | None, max_size: int | None,
@@ -181,35 +194,34 @@ def scan(
                               f"write it into {output}")
         if verify and no_db:
             raise ConfigError("--verify records its results in the inventory: drop --no-db")
-        settings = _settings(config, paths, exclude, max_file_size, follow_symlinks, gitignore)
-        base = load_baseline(baseline) if baseline else None
-        if min_confidence not in ("high", "medium", "low"):
-            raise ConfigError(f"--min-confidence must be high, medium or low, not {min_confidence!r}")
-        scanner = build_scanner(settings, rules or [], baseline=base, show_secrets=show_secrets,
-                                expand_options=_expand_options(source_type, max_depth, decode_depth),
-                                min_confidence=min_confidence)
-        options = SourceOptions(
-            history=not no_history, branches=tuple(branch or ()), since_commit=since_commit,
-            staged=staged, all_objects=all_objects, full=full, ruleset=scanner.matcher.ruleset.digest,
-            whole_blobs=whole_blobs)
-        live = live_options(full=full, auth_file=auth_file, db=db, use_db=not no_db, max_size=settings.max_file_size,
-                            scope=options, settings=settings) if any(map(is_live_target, paths)) else None
-        sources = _sources(paths, settings, options, live)
-        opened: list[ScanRecorder] = []
-
-        def open_inventory() -> None:
-            # Importing the store (SQLAlchemy) and opening the database overlaps the scan's workers.
-            opened.append(scan_recorder(db, scanner, paths))
-
-        with progress_bar(not quiet) as progress:
-            result = scanner.run(sources, progress, on_started=None if no_db else open_inventory)
-        recorder = opened[0] if opened else None
-        if recorder is not None:
-            recorded = recorder.record(result)
-            # Cursors move only once the scan is recorded: a failed run is read again, never skipped.
-            save_cursors(db, sources, recorder.scan.scan_id)
-            if not quiet:
-                err.print(recorded.describe())
+        with _recording(db, no_db) as recorder:
+            settings = _settings(config, paths, exclude, max_file_size, follow_symlinks, gitignore)
+            base = load_baseline(baseline) if baseline else None
+            if min_confidence not in ("high", "medium", "low"):
+                raise ConfigError(f"--min-confidence must be high, medium or low, not {min_confidence!r}")
+            scanner = build_scanner(settings, rules or [], baseline=base, show_secrets=show_secrets,
+                                    expand_options=_expand_options(source_type, max_depth, decode_depth),
+                                    min_confidence=min_confidence)
+            ruleset = scanner.matcher.ruleset
+            if recorder is not None:  # opened by the recorder while the scan starts
+                recorder.open(scanner.fp.key, paths, ruleset.digest, len(ruleset.rules))
+            options = SourceOptions(
+                history=not no_history, branches=tuple(branch or ()), since_commit=since_commit,
+                staged=staged, all_objects=all_objects, full=full, ruleset=ruleset.digest,
+                whole_blobs=whole_blobs)
+            live = live_options(full=full, auth_file=auth_file, db=db, use_db=not no_db,
+                                max_size=settings.max_file_size, scope=options,
+                                settings=settings) if any(map(is_live_target, paths)) else None
+            sources = _sources(paths, settings, options, live)
+            with progress_bar(not quiet) as progress:
+                # A database that cannot be opened stops the scan at its first result, not at its end.
+                result = scanner.run(sources, progress, on_started=None if recorder is None else recorder.opened)
+            if recorder is not None:
+                recorded = recorder.record(result)
+                # Cursors move only once the scan is recorded: a failed run is read again, never skipped.
+                save_cursors(db, sources, recorded.scan_id)
+                if not quiet:
+                    err.print(recorded.summary)
         write_report(result, fmt, output)
         if verify:
             from tokenward.cli.verify import verify_found  # httpx and the verifiers only when asked

@@ -1,0 +1,219 @@
+"""`tokenward scan`'s inventory writer, in a process of its own started before the scan.
+
+Why a process: importing the store (SQLAlchemy) costs about 0.3 CPU-s, more than the whole scan of a
+small tree, and opening the inventory more. In the scan's own process that cost either delays the
+scan or takes a core from its workers. Forked as the command starts, the recorder imports while the
+scan's process loads its rules and lists its inputs (one core is idle then), opens the inventory once
+it is told the key and rule set, and writes the findings it is sent at the end. It alone opens the
+inventory for the scan; the workers never do.
+
+The protocol, over one pipe: the parent sends ("open", …), then ("record", ScanResult); the recorder
+answers each with ("ok", value) or ("error", exception). A closed pipe (the scan stopped, failed or
+was interrupted) ends the recorder without writing anything more; the scan record it opened stays
+'running' until a later scan marks it interrupted, as when a scan's own process dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import pickle
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+from tokenward import gctune
+from tokenward.errors import StoreError
+
+if TYPE_CHECKING:
+    from tokenward.scanner import ScanResult
+    from tokenward.store import ScanRecorder
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+CAN_FORK = hasattr(os, "fork")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording one scan gave the command: its summary line and its scan id."""
+
+    summary: str
+    scan_id: str
+
+
+def open_recorder(db: str | None, key: bytes, targets: Sequence[str], ruleset: str, rules: int) -> ScanRecorder:
+    """Open the inventory for one `tokenward scan` (refuses a database written with another key)."""
+    with gctune.paused():  # SQLAlchemy's import makes ~10^5 long-lived objects: no collection over them
+        from tokenward.policy.load import refresh_owners
+        from tokenward.store import ScanRecorder
+
+    recorder = ScanRecorder.open(db, key, targets, ruleset, rules)
+    recorder.after_write = refresh_owners  # the inventory names the owner the review would
+    return recorder
+
+
+def record(recorder: ScanRecorder, result: ScanResult) -> Recorded:
+    """Write the scan's findings and close the inventory."""
+    recorded = recorder.record(result)
+    return Recorded(recorded.describe(), recorder.scan.scan_id)
+
+
+class InlineRecording:
+    """Recording in the scan's own process: where no fork is available."""
+
+    def __init__(self, db: str | None) -> None:
+        self.db = db
+        self._asked: tuple[bytes, tuple[str, ...], str, int] | None = None
+        self._recorder: ScanRecorder | None = None
+
+    def open(self, key: bytes, targets: Sequence[str], ruleset: str, rules: int) -> None:
+        """Note what to open the inventory with (opened by opened())."""
+        self._asked = (key, tuple(targets), ruleset, rules)
+
+    def opened(self) -> None:
+        """Open the inventory (raises what opening it raised)."""
+        assert self._asked is not None, "opened() before open()"
+        if self._recorder is None:
+            self._recorder = open_recorder(self.db, *self._asked)
+
+    def record(self, result: ScanResult) -> Recorded:
+        """Write the findings; raises what writing raised."""
+        self.opened()
+        assert self._recorder is not None
+        recorder, self._recorder = self._recorder, None
+        return record(recorder, result)
+
+    def close(self) -> None:
+        """Close the inventory if the scan stopped before recording."""
+        if self._recorder is not None:
+            self._recorder.inventory.close()
+            self._recorder = None
+
+
+class RecordingProcess:
+    """Recording in a forked process (see the module docstring); the same methods as InlineRecording."""
+
+    def __init__(self, db: str | None) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(db, child, self._conn, os.getpid()), daemon=True,
+                                    name="tokenward-recorder")
+        self._process.start()
+        child.close()
+        self._waiting = False
+
+    def open(self, key: bytes, targets: Sequence[str], ruleset: str, rules: int) -> None:
+        """Ask the recorder to open the inventory (it does while the scan starts)."""
+        self._send(("open", key, tuple(targets), ruleset, rules))
+        self._waiting = True
+
+    def opened(self) -> None:
+        """Wait until the inventory is open; raises what opening it raised."""
+        if self._waiting:
+            self._waiting = False
+            self._reply()
+
+    def record(self, result: ScanResult) -> Recorded:
+        """Send the result and wait until it is written; raises what writing raised."""
+        self.opened()
+        self._send(("record", result))
+        recorded = self._reply()
+        assert isinstance(recorded, Recorded)
+        return recorded
+
+    def close(self) -> None:
+        """End the recorder: after record() it has exited already; before, it stops unwritten."""
+        self._conn.close()
+        self._process.join(timeout=30)
+        if self._process.exitcode is None:
+            self._process.terminate()
+            self._process.join()
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        try:
+            self._conn.send(message)
+        except OSError as exc:
+            raise self._ended() from exc
+
+    def _reply(self) -> Any:
+        try:
+            status, value = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise self._ended() from exc
+        if status == "error":
+            raise value
+        return value
+
+    def _ended(self) -> StoreError:
+        self._process.join(timeout=5)
+        return StoreError(f"the inventory writer process ended early (exit code {self._process.exitcode})")
+
+
+def recording(db: str | None) -> InlineRecording | RecordingProcess:
+    """The scan's recorder: a forked process where the platform forks, else the scan's own."""
+    return RecordingProcess(db) if CAN_FORK else InlineRecording(db)
+
+
+def _serve(db: str | None, conn: Connection, parents_end: Connection, parent: int) -> None:
+    """The recorder process: import, then answer 'open' and 'record' until the pipe closes."""
+    parents_end.close()  # so that the parent's end closing ends recv() here
+    _die_with(parent)
+    try:
+        with gctune.paused():  # while the scan's process starts: the reason this process exists
+            from tokenward.policy.load import refresh_owners  # noqa: F401
+            from tokenward.store import ScanRecorder  # noqa: F401
+        _answer(db, conn)
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+        pass  # the scan was interrupted or stopped: it says so itself
+    finally:
+        conn.close()
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when the scan's process dies (Linux): a scan killed while
+    its findings are written must stop writing them, as it did when it wrote them itself."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(0)
+
+
+def _answer(db: str | None, conn: Connection) -> None:
+    inline = InlineRecording(db)
+    try:
+        while True:
+            kind, *args = conn.recv()
+            try:
+                value = _handle(inline, kind, args)
+            except Exception as exc:  # the parent raises it, as if recording in its own process
+                conn.send(("error", _sendable(exc)))
+                continue
+            conn.send(("ok", value))
+            if kind == "record":
+                return
+    finally:
+        inline.close()
+
+
+def _handle(inline: InlineRecording, kind: str, args: list[Any]) -> Recorded | None:
+    if kind == "record":
+        return inline.record(*args)
+    inline.open(*args)
+    inline.opened()
+    return None
+
+
+def _sendable(exc: Exception) -> Exception:
+    # The exception travels pickled; one that cannot make the round trip becomes a StoreError saying
+    # what it was, so that the command still reports it as one line.
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return StoreError(f"{type(exc).__name__}: {exc}")
+    return exc
