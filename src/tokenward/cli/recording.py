@@ -16,19 +16,19 @@ was interrupted) ends the recorder without writing anything more; the scan recor
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import pickle
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from tokenward import gctune
 from tokenward.errors import StoreError
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from tokenward.scanner import ScanResult
     from tokenward.store import ScanRecorder
 
@@ -177,6 +177,8 @@ def _serve(db: str | None, conn: Connection, parents_end: Connection, parent: in
 def _die_with(parent: int) -> None:
     """Have the kernel kill this process when the scan's process dies (Linux): a scan killed while
     its findings are written must stop writing them, as it did when it wrote them itself."""
+    import ctypes  # only in the recorder: not on the scan's start-up path
+
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
