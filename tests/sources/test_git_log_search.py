@@ -3,6 +3,7 @@ blobs) and the search for a few wanted ids (issue 13: a whole-history log is hun
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from tokenward.sources.gitobjects import open_repo
 
 git_env = fx.git_env  # fixture used here
 
-AWKWARD = ["plain.txt", "with space.txt", "ünïcode/ß.txt", ":colon-first.txt", "tab\there.txt", "deep/a/b/c.cfg"]
+# "\x01" starts a commit's header in the log: the last two paths hold one (the first looks like a header and
+# sorts before the other paths of its commits; the second has non-ASCII bytes after it)
+AWKWARD = ["plain.txt", "with space.txt", "ünïcode/ß.txt", ":colon-first.txt", "tab\there.txt", "deep/a/b/c.cfg",
+           "\x01" + "ab" * 20, "ctl\x01ÿ.txt"]
 
 
 def _history(path: Path) -> Repo:
@@ -43,16 +47,23 @@ def test_searching_for_a_few_ids_reads_the_log_as_parsing_it_does(tmp_path: Path
     raw = repo.git("log", "--all", "--format=", "--raw", "--no-abbrev").splitlines()
     blobs = {oid for line in raw for oid in line.split()[2:4]} - {"0" * 40}
     assert len(blobs) > 15
-    for chunk_size in (7, 64, 1 << 20):  # records cut anywhere between reads
+    every: list[dict[str, list[tuple[str, str]]]] = []
+    # records cut anywhere between reads; a ranked walk's headers (in another order) carry the parents too
+    for chunk_size, ranked in itertools.product((7, 64, 1 << 20), (False, True)):
         monkeypatch.setattr(gitprov, "READ_BUFFER", chunk_size)
         monkeypatch.setattr(gitprov, "FEW_WANTED", 0)
-        parsed = gitprov.HistoryWalk(opened, [], all_refs=True).introductions(blobs)
+        parsed = gitprov.HistoryWalk(opened, [], all_refs=True, ranked=ranked).introductions(blobs)
         monkeypatch.setattr(gitprov, "FEW_WANTED", len(blobs))
-        searched = gitprov.HistoryWalk(opened, [], all_refs=True).introductions(blobs)
+        searched = gitprov.HistoryWalk(opened, [], all_refs=True, ranked=ranked).introductions(blobs)
         assert searched == parsed and list(searched) == list(parsed)
         assert sum(len(v) for v in parsed.values()) > len(blobs)  # some blobs were introduced more than once
         plain = repo.git("rev-parse", "main:plain.txt")
         assert len(parsed[plain]) == 2
+        every.append({oid: sorted(found) for oid, found in parsed.items()})
+    assert all(found == every[0] for found in every)
+    commits = set(repo.git("rev-list", "--all").split())
+    assert {c for found in every[0].values() for c, _ in found} <= commits
+    assert {p for found in every[0].values() for _, p in found} >= set(AWKWARD)
 
 
 def test_a_failed_background_walk_is_a_source_error_naming_the_command(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ from tokenward.sources.gitprov import (
     Background,
     BlobHistory,
     HistoryWalk,
+    Ranking,
     WalkIndex,
     WalkState,
     at_tips,
@@ -204,7 +205,7 @@ class GitSource:
         self._incremental = False  # list only the objects of commits newer than self._state.tips
         self._refs_at_start: list[tuple[str, str]] = []
         self._walk: HistoryWalk | None = None
-        self._ranked: Background | None = None  # the commits' ranking (reach), started with the walk
+        self._ranked: Background | None = None  # the commits' ranking (reach), started early by a rescan
         self._lost: list[SkippedItem] = []  # what the last annotate() could not attach
         self._walk_pending = False  # a whole-history walk is to start at the first finding
         self._reports = ""
@@ -346,11 +347,11 @@ class GitSource:
     def observe(self, findings: list[Finding]) -> None:
         """Start the provenance walk of a first whole-history scan at this repository's first finding,
         so that it overlaps the rest of the blob reading (its output waits in a temporary file); a
-        history without findings is never walked, and rescans walk only new commits."""
+        history without findings is never walked, and rescans walk only new commits. The walk covers
+        every ref: it also ranks the commits (no rev-list of its own)."""
         if self._walk_pending and any(f.origin.kind == "git" and f.origin.root == self.root for f in findings):
             self._walk_pending = False
-            self._walk = HistoryWalk(self.repo, [], all_refs=True)
-            self._ranked = ranking(self.repo, self.options.scope.every_ref, self.options.scope.revs)
+            self._walk = HistoryWalk(self.repo, [], all_refs=True, ranked=True)
 
     def _cut(self, indices: Iterable[int], windowed: bool) -> Iterator[BlobBatch]:
         """The planned blobs at indices (in plan order) in batches of ~BATCH_BYTES, at most BATCH_BLOBS."""
@@ -488,14 +489,15 @@ class GitSource:
             paths.update({o: p for o, p in self._plan.cached.items() if p})
             return {oid: flat(paths.get(oid, oid), "index" if scope.staged else "HEAD") for oid in wanted}
         tips = [c for name, c in refs if not scope.every_ref or name.startswith(BRANCH_PREFIXES) or name == "HEAD"]
+        logged: Ranking | None = None  # the ranking a whole-history walk read (else self._ranked, or rev-list)
         if scope.whole_history:
-            intros, state = whole_history(self.repo, wanted, self._state, self._walk)
+            intros, state, logged = whole_history(self.repo, wanted, self._state, self._walk)
             self._save(state)
         else:
             intros = HistoryWalk(self.repo, scope.revs, all_refs=scope.every_ref).introductions(wanted)
         tip_blobs = at_tips(self.repo, tips, {oid: {p for _, p in found} for oid, found in intros.items()})
         ranked, self._ranked = self._ranked, None
-        return histories(self.repo, intros, refs, scope.every_ref, scope.revs, tip_blobs, ranked)
+        return histories(self.repo, intros, refs, scope.every_ref, scope.revs, tip_blobs, ranked or logged)
 
     def _save(self, state: WalkState) -> None:
         if self.walk_index is None:
