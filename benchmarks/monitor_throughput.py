@@ -15,7 +15,9 @@ access keys, a third of them declared in the inventory (tokens.yaml imported bef
 
 Every run is the CLI in a fresh process (`tokenward monitor DIR --db sqlite:///… --workers N -q`):
 - cold: the first run into a fresh HOME and inventory (no baseline yet: every token is new);
-- warm: the next day's logs into the inventory the cold run left (baselines loaded, updated, saved).
+- warm: the next day's logs into the inventory the cold run left (baselines loaded, updated, saved);
+- again: the first day's logs once more (every file read before: what a run over an unchanged tree costs,
+  such as parallel workers decoding ahead, before the inventory is read, what turns out read already).
 Reported: events (from the CLI's summary), wall seconds, events/s (wall), CPU seconds (user+sys of the
 CLI and its workers, from wait4), peak RSS (the largest process) and serial seconds (wall − CPU/workers: the
 time not spent with every core busy, such as start-up before the workers fork and the merge after them; only
@@ -248,7 +250,7 @@ def warm_bytecode() -> None:
 
 
 def one_round(root: Path, fmt: str, workers: int) -> list[dict[str, Any]]:
-    """A cold run (day a) then a warm run (day b) of fmt with this many workers, in a fresh HOME."""
+    """A cold run (day a), a warm run (day b) and day a again, of fmt with this many workers, in a fresh HOME."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="tw-monitor-bench-") as tmp:
         env = cli_env(tmp)
@@ -256,7 +258,7 @@ def one_round(root: Path, fmt: str, workers: int) -> list[dict[str, Any]]:
         subprocess.run([*TOKENWARD, "import", "manifest", str(root / "tokens.yaml"), "--db", db], env=env,
                        check=True, capture_output=True)
         extra = ["--format", fmt] if fmt == "jsonl" else []
-        for temp, day in (("cold", "a"), ("warm", "b")):
+        for temp, day in (("cold", "a"), ("warm", "b"), ("again", "a")):
             cmd = [*TOKENWARD, "monitor", str(root / f"{fmt}-{day}"), "--db", db, "--workers", str(workers), "-q",
                    "--alerts", "jsonl", *extra]
             rows.append({"format": fmt, "workers": workers, "run": temp, **timed(cmd, env)})

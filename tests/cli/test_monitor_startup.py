@@ -32,6 +32,23 @@ def test_a_monitor_run_imports_no_scanning_machinery(tmp_path: Path) -> None:
     assert "1 events" in done.stderr
 
 
+FORK_PROBE = ("import os, sys, runpy\nforks = []\n"
+              "os.register_at_fork(before=lambda: forks.append('sqlalchemy' in sys.modules))\n"
+              "sys.argv = ['tokenward', *sys.argv[1:]]\n"
+              "try:\n    runpy.run_module('tokenward', run_name='__main__')\nexcept SystemExit as e:\n"
+              "    print('exit', e.code, forks)")
+
+
+def test_a_parallel_run_forks_its_workers_before_it_imports_the_store(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.jsonl").write_text('{"ts": 1741000000, "token_id": "ab", "ip": "81.2.69.160"}\n')
+    env = {**env_for(tmp_path), "TOKENWARD_KEY": "5e" * 32}
+    done = subprocess.run([sys.executable, "-c", FORK_PROBE, "monitor", str(tmp_path / "logs"), "-q", "--db",
+                           f"sqlite:///{tmp_path / 'i.db'}", "--workers", "2"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.stdout.strip() == "exit 0 [False, False]", done.stdout + done.stderr  # SQLAlchemy: ~0.25 s
+
+
 def test_the_console_and_the_reporters_escape_with_the_same_code() -> None:
     assert console.visible is terminal.visible is safetext.visible
     assert console.plain is terminal.plain is safetext.plain

@@ -99,8 +99,10 @@ def _logs(root: Path) -> None:
     (trail / "2025/03/08-damaged.json.gz").write_bytes(packed[:-50])
 
 
-@pytest.mark.parametrize("workers", [2, 3])
-def test_workers_give_what_one_process_gives(tmp_path: Path, workers: int) -> None:
+@pytest.mark.parametrize(("workers", "readers"), [(2, 1), (2, 0), (2, 2), (3, 3)])
+def test_workers_give_what_one_process_gives(tmp_path: Path, workers: int, readers: int,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "_readers", lambda n: readers)  # workers that read ahead of the handoff
     _logs(tmp_path / "logs")
     one = s.monitor_run(tmp_path / "logs", tmp_path / "one.db", 1)
     many = s.monitor_run(tmp_path / "logs", tmp_path / f"{workers}.db", workers)
@@ -114,14 +116,14 @@ def test_workers_give_what_one_process_gives(tmp_path: Path, workers: int) -> No
 def test_a_worker_that_dies_mid_run_fails_the_run_instead_of_hanging(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     _logs(tmp_path / "logs")
-    real = parallel._Worker.decode
+    real = parallel._Worker._shares
 
-    def dies_on_its_second_file(self: parallel._Worker, i: int) -> parallel.Part:
-        if self.k == 1 and i > min(j for j, o in self.owners.items() if o == 1):
+    def dies_decoding_the_second_file(self: parallel._Worker, op: Any) -> parallel.Shares:
+        if op.path.endswith("01.json.gz"):
             os._exit(3)  # the other worker waits for this file's share: it must see the pipe close
-        return real(self, i)
+        return real(self, op)
 
-    monkeypatch.setattr(parallel._Worker, "decode", dies_on_its_second_file)
+    monkeypatch.setattr(parallel._Worker, "_shares", dies_decoding_the_second_file)
     with Inventory.open(f"sqlite:///{tmp_path / 'i.db'}") as inv:
         m = Monitor(Joiner(InventoryDirectory(inv)), AlertManager([]), UsageState(inv.engine))
         with pytest.raises(UsageError, match="worker failed"):

@@ -1,15 +1,15 @@
 """Usage monitoring state in the inventory database: baselines, read offsets, alerts, identities
-(tables in store/tables.py, created by the inventory's migrations)."""
+(tables in store/tables.py, created by the inventory's migrations; what they hold, as plain data, in
+usage/records.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     Connection,
     Engine,
@@ -24,35 +24,9 @@ from tokenward.errors import StoreError
 from tokenward.store.tables import usage_alert, usage_file, usage_ident, usage_profile, usage_token, usage_violation
 from tokenward.usage.alerts import Alert, Recent
 from tokenward.usage.events import StorageViolation
+from tokenward.usage.records import Checkpoint, FileRecord, profile_data, profile_json
 
-
-@dataclass(frozen=True)
-class FileRecord:
-    """How far one log file (known by content head and inode) has been read."""
-
-    file_id: int | None
-    head_hash: str
-    head_len: int
-    first_hash: str
-    device: int
-    inode: int
-    path: str
-    offset: int
-    lines: int
-    complete: bool
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """Everything one checkpoint writes, in one transaction (so a crash never double counts)."""
-
-    profiles: dict[str, dict[str, Any] | str]  # token id -> Profile.to_dict(), or that already as profile_json
-    files: tuple[FileRecord, ...]
-    alerts: tuple[Alert, ...]
-    suppressed: dict[str, int]
-    idents: dict[tuple[str, str], str]
-    tokens: tuple[tuple[str, bool, str | None], ...]  # (token_id, declared, note) of newly seen tokens
-    violations: tuple[StorageViolation, ...]
+__all__ = ["Checkpoint", "FileRecord", "UsageState", "profile_data", "profile_json"]
 
 
 class UsageState:
@@ -239,21 +213,6 @@ class UsageState:
                 conn.execute(stmt, row)
         except SQLAlchemyError as exc:
             raise StoreError(f"writing usage state: {exc}") from None
-
-
-def profile_json(data: dict[str, Any]) -> str:
-    """A baseline's stored text (parallel workers write their own, so the parent need not)."""
-    return json.dumps(data, separators=(",", ":"))
-
-
-def profile_data(text: str) -> Any:
-    """A baseline's stored JSON decoded: by orjson (1.7x faster on stored baselines), or by json where orjson refuses
-    what json.dumps may write (NaN, Infinity, a lone surrogate). orjson reads an integer beyond 64 bits as a float:
-    no baseline holds one (its integers are counts, line numbers, 10-minute bucket numbers and the 1 << 62 mark)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 FILE_FIELDS = ("head_hash", "head_len", "first_hash", "device", "inode", "path", "offset", "lines", "complete")

@@ -10,10 +10,9 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tokenward.errors import UsageError
-from tokenward.store.usage import Checkpoint, FileRecord, UsageState, profile_data
 from tokenward.usage import logfiles
 from tokenward.usage.agents import Agents
 from tokenward.usage.alerts import AlertManager, Evidence, evidence_of
@@ -33,6 +32,10 @@ from tokenward.usage.geo import Geo, GeoPlace
 from tokenward.usage.identity import NEVER_DECLARED, Joiner
 from tokenward.usage.logfiles import FileIdentity, LineBatch
 from tokenward.usage.parsers import LogParser, ParserOptions, choose
+from tokenward.usage.records import Checkpoint, FileRecord, profile_data
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by whoever opens the inventory, not by monitoring
+    from tokenward.store.usage import UsageState
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,32 @@ class _Open:
     events: int = 0
     note: str = ""
     unreadable: bool = False
+
+
+def probe_all(paths: Sequence[str]) -> list[Probe | FileReport]:
+    """Every log of paths probed (identity, first bytes), or the report of why it could not be."""
+    probes: list[Probe | FileReport] = []
+    for path in logfiles.iter_files(paths):
+        try:
+            probes.append(Probe(path, *logfiles.probe(path, logfiles.HEAD * 64)))
+        except OSError as exc:
+            probes.append(unreadable(path, exc))
+    return probes
+
+
+def prepare(probe: Probe, opt: MonitorOptions) -> _Open:
+    """A probed log with its format chosen and a fresh file record (offset 0, no id): what needs no inventory."""
+    ident, head, problem = probe.ident, probe.head, probe.problem
+    fresh = FileRecord(None, ident.head_hash, ident.head_len, ident.first_hash, ident.device, ident.inode,
+                       logfiles.display(probe.path), 0, 0, False)
+    first = next((ln for ln in head.split(b"\n") if ln.strip()), b"")
+    document = logfiles.is_document(head)
+    parser = choose(opt.fmt, head if document else first, opt.parser) if first else None
+    note = "" if parser else "format not recognised (use --format)" if first else "empty"
+    if problem and not parser:
+        note = f"unreadable: {problem}"
+    return _Open(probe.path, fresh, parser, ParseContext(fresh.path), document=document, gzip=ident.gzip,
+                 size=ident.size, note=note, unreadable=bool(problem and not parser))
 
 
 def unreadable(path: str, exc: OSError) -> FileReport:
@@ -325,16 +354,14 @@ class Monitor:
                 return rec
         return None
 
-    def open_all(self, paths: Sequence[str]) -> list[_Open | FileReport]:
+    def open_all(self, paths: Sequence[str], probes: Sequence[Probe | FileReport] | None = None
+                 ) -> list[_Open | FileReport]:
         """Every log of paths opened as _open opens one, or the report of why not; the inventory is asked once
         for the files it remembers and the new ones are registered in one transaction (a day of CloudTrail is
-        hundreds of files: a query and a commit each cost ~1 ms of the serial start of a parallel run)."""
-        probes: list[Probe | FileReport] = []
-        for path in logfiles.iter_files(paths):
-            try:
-                probes.append(Probe(path, *logfiles.probe(path, logfiles.HEAD * 64)))
-            except OSError as exc:
-                probes.append(unreadable(path, exc))
+        hundreds of files: a query and a commit each cost ~1 ms of the serial start of a parallel run).
+        probes: probe_all(paths), when already made."""
+        if probes is None:
+            probes = probe_all(paths)
         stored = self.state.find_files([p.key for p in probes if isinstance(p, Probe)]) if self.state else {}
         new: list[FileRecord] | None = [] if self.state is not None else None  # registered at the end
         out: list[_Open | FileReport] = []
@@ -365,27 +392,19 @@ class Monitor:
               new: list[FileRecord] | None = None) -> _Open:
         """Open one log: its format chosen and its file record found or registered (open_all passes the probe, the
         inventory's candidates and the list new records wait in)."""
-        ident, head, problem = (probe.ident, probe.head, probe.problem) if probe else \
-            logfiles.probe(path, logfiles.HEAD * 64)  # one inflate of the head for both
-        rec = self._match(ident, stored)
-        fresh = FileRecord(None, ident.head_hash, ident.head_len, ident.first_hash, ident.device, ident.inode,
-                           logfiles.display(path), 0, 0, False)
-        first = next((ln for ln in head.split(b"\n") if ln.strip()), b"")
-        document = logfiles.is_document(head)
-        parser = choose(self.opt.fmt, head if document else first, self.opt.parser) if first else None
-        note = "" if parser else "format not recognised (use --format)" if first else "empty"
-        if problem and not parser:
-            note = f"unreadable: {problem}"
-        if rec is None and parser and new is not None:
+        probe = probe or Probe(path, *logfiles.probe(path, logfiles.HEAD * 64))  # one inflate of the head for both
+        op, ident = prepare(probe, self.opt), probe.ident
+        rec, fresh = self._match(ident, stored), op.record
+        if rec is None and op.parser and new is not None:
             rec = self._files[-1 - len(new)] = replace(fresh, file_id=-1 - len(new))
             new.append(rec)
         elif rec is None:
-            rec = self.checkpoint_file(fresh) if parser else fresh
+            rec = self.checkpoint_file(fresh) if op.parser else fresh
         else:
             rec = replace(rec, head_hash=ident.head_hash, head_len=ident.head_len, device=ident.device,
                           inode=ident.inode, path=fresh.path)
-        return _Open(path, rec, parser, ParseContext(logfiles.display(path)), document=document, gzip=ident.gzip,
-                     size=ident.size, note=note, unreadable=bool(problem and not parser))
+        op.record = rec
+        return op
 
     def _consume(self, op: _Open, batch: LineBatch) -> None:
         assert op.parser is not None
