@@ -7,12 +7,14 @@ import multiprocessing
 import os
 import sqlite3
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from tests.conftest import env_for
 from tests.tokens import TokenFactory
 from tokenward.cli import recording
 from tokenward.cli.main import app
@@ -140,3 +142,42 @@ def test_a_zombie_scan_process_is_not_alive() -> None:
     finally:
         proc.wait()
     assert writer._alive(os.getpid())
+
+
+FORK_PROBE = ("import os, sys, runpy\nforks = []\n"
+              "os.register_at_fork(before=lambda: forks.append('tokenward.scanner' in sys.modules))\n"
+              "sys.argv = ['tokenward', *sys.argv[1:]]\n"
+              "try:\n    runpy.run_module('tokenward', run_name='__main__')\nexcept SystemExit as e:\n"
+              "    print('exit', e.code, forks[:1])")
+
+
+def _probe(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**env_for(tmp_path), "TOKENWARD_KEY": KEY_HEX}
+    return subprocess.run([sys.executable, "-c", FORK_PROBE, *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_the_command_line_starts_the_recorder_before_it_imports_the_scanner(
+        tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    root, _ = tree
+    db = tmp_path / "inv.db"
+    done = _probe(tmp_path, "scan", str(root), "-q", "--db", f"sqlite:///{db}", "-f", "json", "-o",
+                  str(tmp_path / "r.json"))
+    assert done.stdout.strip() == "exit 1 [False]", done.stdout + done.stderr  # forked before the scanner loaded
+    assert rows(db, "SELECT status FROM scan") == [("complete",)]
+    assert len(rows(db, "SELECT token_id FROM token")) == 5
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--format", "nope"), ("--min-confidence", "huge")])
+def test_a_recorder_no_scan_adopts_ends_with_the_command(tree: tuple[Path, list[str]], tmp_path: Path,
+                                                         args: tuple[str, ...]) -> None:
+    root, _ = tree
+    db = tmp_path / "inv.db"
+    done = _probe(tmp_path, "scan", str(root), "--db", f"sqlite:///{db}", *args)
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("exit 0" if args == ("--help",) else "exit 2"), done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert not db.exists() or rows(db, "SELECT count(*) FROM scan") == [(0,)]
+    # A forked recorder has the command's command line: one left over would still name this test's database.
+    stray = subprocess.run(["pgrep", "-f", str(db)], capture_output=True, text=True)
+    assert stray.stdout == ""

@@ -94,14 +94,17 @@ class InlineRecording:
 
 
 class RecordingProcess:
-    """Recording in a forked process (see the module docstring); the same methods as InlineRecording."""
+    """Recording in a forked process (see the module docstring); the same methods as InlineRecording. The
+    inventory's URL goes with the request to open it: a process started before the command line was read
+    (prestart) serves whichever --db the scan names."""
 
-    def __init__(self, db: str | None) -> None:
+    def __init__(self, db: str | None = None) -> None:
         import multiprocessing
 
+        self.db = db
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(db, child, self._conn, os.getpid()), daemon=True,
+        self._process = ctx.Process(target=_serve, args=(child, self._conn, os.getpid()), daemon=True,
                                     name="tokenward-recorder")
         self._process.start()
         child.close()
@@ -109,7 +112,7 @@ class RecordingProcess:
 
     def open(self, key: bytes, targets: Sequence[str], ruleset: str, rules: int) -> None:
         """Ask the recorder to open the inventory (it does while the scan starts)."""
-        self._send(("open", key, tuple(targets), ruleset, rules))
+        self._send(("open", self.db, key, tuple(targets), ruleset, rules))
         self._waiting = True
 
     def opened(self) -> None:
@@ -154,12 +157,28 @@ class RecordingProcess:
         return StoreError(f"the inventory writer process ended early (exit code {self._process.exitcode})")
 
 
+_prestarted: list[RecordingProcess] = []
+
+
+def prestart() -> None:
+    """Fork the recorder now, before the scan command's modules are even imported (the console script
+    calls this for `scan` without --no-db): its import then overlaps the whole of the scan's start-up. A
+    recorder nobody adopts ends when this process does (its pipe closes)."""
+    if CAN_FORK and not _prestarted:
+        _prestarted.append(RecordingProcess())
+
+
 def recording(db: str | None) -> InlineRecording | RecordingProcess:
-    """The scan's recorder: a forked process where the platform forks, else the scan's own."""
-    return RecordingProcess(db) if CAN_FORK else InlineRecording(db)
+    """The scan's recorder: the prestarted process, or one forked now where the platform forks, else the
+    scan's own process."""
+    if not CAN_FORK:
+        return InlineRecording(db)
+    recorder = _prestarted.pop() if _prestarted else RecordingProcess()
+    recorder.db = db
+    return recorder
 
 
-def _serve(db: str | None, conn: Connection, parents_end: Connection, parent: int) -> None:
+def _serve(conn: Connection, parents_end: Connection, parent: int) -> None:
     """The recorder process: import, then answer 'open' and 'record' until the pipe closes."""
     parents_end.close()  # so that the parent's end closing ends recv() here
     _die_with(parent)
@@ -167,7 +186,7 @@ def _serve(db: str | None, conn: Connection, parents_end: Connection, parent: in
         with gctune.paused():  # while the scan's process starts: the reason this process exists
             from tokenward.policy.load import refresh_owners  # noqa: F401
             from tokenward.store import ScanRecorder  # noqa: F401
-        _answer(db, conn)
+        _answer(conn)
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         pass  # the scan was interrupted or stopped: it says so itself
     finally:
@@ -186,8 +205,8 @@ def _die_with(parent: int) -> None:
         os._exit(0)
 
 
-def _answer(db: str | None, conn: Connection) -> None:
-    inline = InlineRecording(db)
+def _answer(conn: Connection) -> None:
+    inline = InlineRecording(None)
     try:
         while True:
             kind, *args = conn.recv()
@@ -206,7 +225,8 @@ def _answer(db: str | None, conn: Connection) -> None:
 def _handle(inline: InlineRecording, kind: str, args: list[Any]) -> Recorded | None:
     if kind == "record":
         return inline.record(*args)
-    inline.open(*args)
+    inline.db, *asked = args
+    inline.open(*asked)
     inline.opened()
     return None
 
