@@ -37,13 +37,13 @@ class WorkerDied(TokenwardError):
     cannot be complete, so it stops with this error instead of waiting forever."""
 
 
-def _picklable(exc: BaseException) -> BaseException:
-    # The exception travels back pickled; one that cannot make the round trip is replaced by one that
-    # says what it was.
+def picklable(exc: BaseException, stand_in: type[Exception] = RuntimeError) -> BaseException:
+    """exc, when it survives a pickle round trip (to travel between processes); else a stand_in
+    exception that says what it was."""
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
+        return stand_in(f"{type(exc).__name__}: {exc}")
     return exc
 
 
@@ -76,7 +76,7 @@ def _work(tasks: _Channel, results: _Channel) -> None:
             results.put((index, True, _WORKER_FN(item)))
         except Exception as exc:  # the caller's loop raises it, as a plain map would
             exc.add_note("raised in a worker process:\n" + traceback.format_exc().rstrip())
-            results.put((index, False, _picklable(exc)))
+            results.put((index, False, picklable(exc)))
 
 
 class _Pool:
@@ -103,7 +103,7 @@ class _Pool:
         except BrokenPipeError:
             return  # stopped early: no worker reads the tasks any more
         except BaseException as exc:  # re-raised by the reading side, never lost
-            self.results.put((_LISTING_FAILED, False, _picklable(exc)))
+            self.results.put((_LISTING_FAILED, False, picklable(exc)))
             return
         # The count goes before the stops: once every worker has exited, all it owed is in the pipe.
         self.results.put((_DEALT, True, count))

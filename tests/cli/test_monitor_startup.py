@@ -21,13 +21,18 @@ PROBE = ("import sys, runpy; sys.argv = ['tokenward', *sys.argv[1:]]\n"
          f"    print('exit', e.code, sorted(m for m in {SCANNING!r} if m in sys.modules))")
 
 
-def test_a_monitor_run_imports_no_scanning_machinery(tmp_path: Path) -> None:
+def _monitor_probe(tmp_path: Path, probe: str) -> subprocess.CompletedProcess[str]:
+    """`tokenward monitor --workers 2` over one JSON line, under a probe that prints what it saw."""
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "a.jsonl").write_text('{"ts": 1741000000, "token_id": "ab", "ip": "81.2.69.160"}\n')
     env = {**env_for(tmp_path), "TOKENWARD_KEY": "5e" * 32}
-    done = subprocess.run([sys.executable, "-c", PROBE, "monitor", str(tmp_path / "logs"), "-q", "--db",
+    return subprocess.run([sys.executable, "-c", probe, "monitor", str(tmp_path / "logs"), "-q", "--db",
                            f"sqlite:///{tmp_path / 'i.db'}", "--workers", "2"], capture_output=True, text=True,
                           env=env, timeout=120)
+
+
+def test_a_monitor_run_imports_no_scanning_machinery(tmp_path: Path) -> None:
+    done = _monitor_probe(tmp_path, PROBE)
     assert done.stdout.strip() == "exit 0 []", done.stdout + done.stderr
     assert "1 events" in done.stderr
 
@@ -40,12 +45,7 @@ FORK_PROBE = ("import os, sys, runpy\nforks = []\n"
 
 
 def test_a_parallel_run_forks_its_workers_before_it_imports_the_store(tmp_path: Path) -> None:
-    (tmp_path / "logs").mkdir()
-    (tmp_path / "logs" / "a.jsonl").write_text('{"ts": 1741000000, "token_id": "ab", "ip": "81.2.69.160"}\n')
-    env = {**env_for(tmp_path), "TOKENWARD_KEY": "5e" * 32}
-    done = subprocess.run([sys.executable, "-c", FORK_PROBE, "monitor", str(tmp_path / "logs"), "-q", "--db",
-                           f"sqlite:///{tmp_path / 'i.db'}", "--workers", "2"], capture_output=True, text=True,
-                          env=env, timeout=120)
+    done = _monitor_probe(tmp_path, FORK_PROBE)
     assert done.stdout.strip() == "exit 0 [False, False]", done.stdout + done.stderr  # SQLAlchemy: ~0.25 s
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -231,11 +230,8 @@ def _handle(inline: InlineRecording, kind: str, args: list[Any]) -> Recorded | N
     return None
 
 
-def _sendable(exc: Exception) -> Exception:
-    # The exception travels pickled; one that cannot make the round trip becomes a StoreError saying
-    # what it was, so that the command still reports it as one line.
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return StoreError(f"{type(exc).__name__}: {exc}")
-    return exc
+def _sendable(exc: Exception) -> BaseException:
+    # A StoreError stands in for one that cannot travel, so that the command still reports it as one line.
+    from tokenward.parallel import picklable
+
+    return picklable(exc, StoreError)
