@@ -181,3 +181,13 @@ def test_a_recorder_no_scan_adopts_ends_with_the_command(tree: tuple[Path, list[
     # A forked recorder has the command's command line: one left over would still name this test's database.
     stray = subprocess.run(["pgrep", "-f", str(db)], capture_output=True, text=True)
     assert stray.stdout == ""
+
+
+def test_the_recorder_names_each_token_s_owner(tree: tuple[Path, list[str]], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOKENWARD_KEY", KEY_HEX)
+    root, _ = tree
+    (root / ".github").mkdir()
+    (root / ".github" / "CODEOWNERS").write_text("* @acme/platform\n")
+    assert scan(tmp_path / "inv.db", root).exit_code == 1
+    assert rows(tmp_path / "inv.db", "SELECT DISTINCT owner FROM token") == [("@acme/platform",)]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
     from tokenward.scanner import ScanResult
-    from tokenward.store import ScanRecorder
+    from tokenward.store import Inventory, ScanRecorder
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 CAN_FORK = hasattr(os, "fork")
@@ -46,12 +46,19 @@ class Recorded:
 def open_recorder(db: str | None, key: bytes, targets: Sequence[str], ruleset: str, rules: int) -> ScanRecorder:
     """Open the inventory for one `tokenward scan` (refuses a database written with another key)."""
     with gctune.paused():  # SQLAlchemy's import makes ~10^5 long-lived objects: no collection over them
-        from tokenward.policy.load import refresh_owners
         from tokenward.store import ScanRecorder
 
     recorder = ScanRecorder.open(db, key, targets, ruleset, rules)
-    recorder.after_write = refresh_owners  # the inventory names the owner the review would
+    recorder.after_write = _refresh_owners  # the inventory names the owner the review would
     return recorder
+
+
+def _refresh_owners(inventory: Inventory, token_ids: Sequence[str]) -> int:
+    # The policy modules (~70 ms) load only for a scan that found something: a clean scan never needs them.
+    with gctune.paused():
+        from tokenward.policy.load import refresh_owners
+
+    return refresh_owners(inventory, token_ids)
 
 
 def record(recorder: ScanRecorder, result: ScanResult) -> Recorded:
@@ -183,7 +190,6 @@ def _serve(conn: Connection, parents_end: Connection, parent: int) -> None:
     _die_with(parent)
     try:
         with gctune.paused():  # while the scan's process starts: the reason this process exists
-            from tokenward.policy.load import refresh_owners  # noqa: F401
             from tokenward.store import ScanRecorder  # noqa: F401
         _answer(conn)
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
@@ -217,6 +223,11 @@ def _answer(conn: Connection) -> None:
             conn.send(("ok", value))
             if kind == "record":
                 return
+            # A scan still running 50 ms after its inventory opened: load what owner resolution needs
+            # meanwhile. A short one sends its result first, and loads it only if it found something.
+            if not conn.poll(0.05):
+                with gctune.paused():
+                    import tokenward.policy.load  # noqa: F401
     finally:
         inline.close()
 
