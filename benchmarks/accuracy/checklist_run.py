@@ -205,6 +205,19 @@ def _openssh_ed25519(rng: random.Random) -> str:
     return keys.pem("OPENSSH PRIVATE KEY", blob, 70)
 
 
+def _pypi(rng: random.Random) -> str:
+    # PyPI API token: "pypi-" + base64url of a v2 macaroon: its location field (type 1, length 8) pypi.org,
+    # then its identifier field (type 2) and caveats (random here).
+    macaroon = bytes([2, 1, 8]) + b"pypi.org" + bytes([2]) + rng.randbytes(119)
+    return "pypi-" + base64.urlsafe_b64encode(macaroon).decode().rstrip("=")
+
+
+def _twitter_bearer(rng: random.Random) -> str:
+    # X (Twitter) app-only bearer token: zero-padded ids ("A" is base64's 0), then the URL-encoded key
+    # ("%3D" is an encoded "=").
+    return f"{'A' * 21}{_rand(rng, 'alnum', 4)}{'A' * 7}{_rand(rng, 'alnum', 28)}%3D{_rand(rng, 'alnum', 50)}"
+
+
 STRUCTURED = {
     "onepassword-sa": _onepassword_sa,
     "mapbox-sk": _mapbox("sk"),
@@ -214,6 +227,8 @@ STRUCTURED = {
     "openssh-ed25519": _openssh_ed25519,
     "miro": _miro,
     "wrike": _wrike,
+    "pypi": _pypi,
+    "twitter-bearer": _twitter_bearer,
 }
 
 
