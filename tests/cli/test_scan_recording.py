@@ -191,3 +191,9 @@ def test_the_recorder_names_each_token_s_owner(tree: tuple[Path, list[str]], tmp
     (root / ".github" / "CODEOWNERS").write_text("* @acme/platform\n")
     assert scan(tmp_path / "inv.db", root).exit_code == 1
     assert rows(tmp_path / "inv.db", "SELECT DISTINCT owner FROM token") == [("@acme/platform",)]
+
+
+def test_a_scan_that_records_nothing_forks_no_recorder(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    root, _ = tree
+    done = _probe(tmp_path, "scan", str(root), "-q", "--no-db", "-f", "json", "-o", str(tmp_path / "r.json"))
+    assert done.stdout.strip() == "exit 1 [True]", done.stdout + done.stderr  # the first fork is the workers'

@@ -102,10 +102,10 @@ class _RootApp(typer.Typer):
         entry = next((e for e in COMMANDS if e[0] == name), None)
         if entry is None:
             return super().__call__(*args, **kwargs)
-        if name == "scan" and "--no-db" not in sys.argv:
+        if name == "scan":
             from tokenward.cli.recording import prestart
 
-            prestart()  # the recorder imports the store while this process imports the scanner
+            prestart(sys.argv)  # the recorder imports the store while this process imports the scanner
         lean = copy.copy(self)
         lean._loaded, lean.registered_commands, lean.registered_groups = True, [], []
         with gctune.paused():  # importing the command's modules makes only long-lived objects

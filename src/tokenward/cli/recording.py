@@ -166,11 +166,11 @@ class RecordingProcess:
 _prestarted: list[RecordingProcess] = []
 
 
-def prestart() -> None:
+def prestart(argv: Sequence[str]) -> None:
     """Fork the recorder now, before the scan command's modules are even imported (the console script
-    calls this for `scan` without --no-db): its import then overlaps the whole of the scan's start-up. A
-    recorder nobody adopts ends when this process does (its pipe closes)."""
-    if CAN_FORK and not _prestarted:
+    calls this for `scan`), unless argv says the scan records nothing (--no-db): its import then overlaps
+    the whole of the scan's start-up. A recorder nobody adopts ends when this process does."""
+    if CAN_FORK and not _prestarted and "--no-db" not in argv:
         _prestarted.append(RecordingProcess())
 
 
