@@ -196,4 +196,5 @@ def test_the_recorder_names_each_token_s_owner(tree: tuple[Path, list[str]], tmp
 def test_a_scan_that_records_nothing_forks_no_recorder(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
     root, _ = tree
     done = _probe(tmp_path, "scan", str(root), "-q", "--no-db", "-f", "json", "-o", str(tmp_path / "r.json"))
-    assert done.stdout.strip() == "exit 1 [True]", done.stdout + done.stderr  # the first fork is the workers'
+    # No fork before the scanner loaded (a recorder's would be): none at all, or the workers' after it.
+    assert done.stdout.strip() in ("exit 1 []", "exit 1 [True]"), done.stdout + done.stderr
