@@ -48,6 +48,26 @@ def _windows(ends: list[int], width: int, size: int, after: int) -> list[tuple[i
     return merged
 
 
+def _line_windows(data: bytes, ends: list[int], width: int, lookahead: bool) -> list[tuple[int, int]]:
+    """_windows(ends, width, len(data), 0) for a whole-pattern rule whose matches stay on one line
+    (rules.lines): each window also stops at the newline before the hit and just after the newline after
+    it (a margin further when the pattern looks ahead), so the regex is not tried at every byte of the
+    lines around it. A match holding its hit's end lies on that line, its edge newlines included."""
+    size = len(data)
+    merged: list[tuple[int, int]] = []
+    for end in ends:
+        lo, hi = max(0, end - width - MARGIN), min(size, end + MARGIN)
+        lo = max(lo, data.rfind(b"\n", lo, max(lo, end - 1)))
+        nl = data.find(b"\n", end, hi)
+        if nl >= 0:
+            hi = min(hi, nl + 1 + (MARGIN if lookahead else 0))
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
 def _secret_group(rule: CompiledRule, m: re.Match[bytes]) -> str:
     # A keyword-context rule whose keyword may follow the value names that value secret_after.
     if m.start("secret") >= 0 or "secret_after" not in rule.regex.groupindex:
@@ -76,8 +96,13 @@ def _candidates(rule: CompiledRule, data: bytes, ends: list[int]) -> Iterator[re
     if rule.spec.keyword_first:
         yield from _keyword_matches(rule, data, ends)
         return
-    after = rule.window if rule.spec.gated else 0
-    for lo, hi in _windows(ends, rule.window, len(data), after):
+    if rule.spec.gated:
+        windows = _windows(ends, rule.window, len(data), rule.window)
+    elif rule.one_line:
+        windows = _line_windows(data, ends, rule.window, rule.looks_ahead)
+    else:
+        windows = _windows(ends, rule.window, len(data), 0)
+    for lo, hi in windows:
         yield from rule.regex.finditer(data, lo, hi)
 
 

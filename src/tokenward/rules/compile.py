@@ -15,6 +15,7 @@ from tokenward.checks import CHECKSUM_CHECKS, build_check
 from tokenward.checks.interface import Check
 from tokenward.errors import RuleError
 from tokenward.rules import diskcache
+from tokenward.rules.lines import line_shape
 from tokenward.rules.model import pattern_width
 from tokenward.rules.spec import RuleSpec, confidence_rank, ruleset_hash
 
@@ -41,6 +42,16 @@ class CompiledRule:
     def keyword_lengths(self) -> tuple[int, ...]:
         """The byte lengths of the rule's keywords (where a keyword hit ending at e may start)."""
         return tuple(sorted({len(k.encode()) for k in self.spec.keywords}))
+
+    @functools.cached_property
+    def one_line(self) -> bool:
+        """Whether every match of the regex stays on one line, newlines only at its edges (rules.lines)."""
+        return line_shape(self.spec.pattern)[0]
+
+    @functools.cached_property
+    def looks_ahead(self) -> bool:
+        """Whether the regex holds a lookahead (it may read past a match's end)."""
+        return line_shape(self.spec.pattern)[1]
 
     @functools.cached_property
     def window(self) -> int:
