@@ -274,7 +274,7 @@ def build(root: Path, seed: int, per_context: int) -> Corpus:
         entry = entries.get(name)
         # A checksummed format the templates cannot express would plant invalid tokens.
         unexpressible = bool(entry and entry.get("checksum") and "{crc62:" not in str(entry.get("token")))
-        if not entry or not entry.get("contexts") or unexpressible or entry.get("multiline"):
+        if not entry or not entry.get("contexts") or unexpressible:
             corpus.unmeasured.append(name)
             continue
         _plant_row(root, corpus, name, entry, rng, per_context)
