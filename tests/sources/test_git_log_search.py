@@ -80,3 +80,22 @@ def test_a_failed_background_walk_is_a_source_error_naming_the_command(tmp_path:
     ranks, bits = gitprov.reach(opened, True, [], {repo.git("rev-parse", "main")}, ranked)
     assert list(ranks) == [repo.git("rev-parse", "main")] and bits
     assert ranked.proc.poll() is not None and ranked.out.closed  # read once, then closed
+
+
+def test_a_path_made_to_look_like_a_raw_entry_is_not_read_as_one(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file named like the raw-diff entry that introduces a wanted blob (mode, mode, ids, status): the
+    search must not take that name for an entry, and the field after it for the blob's path."""
+    repo = Repo(tmp_path / "r")
+    repo.commit({"secret.env": "TOKEN=one\n"})
+    wanted = repo.git("rev-parse", "main:secret.env")
+    lure = f":100644 100644 {'0' * 40} {wanted} M"
+    repo.commit({lure: "innocent\n", "zzz-next.txt": "after the lure\n"})
+    opened = open_repo(repo.path)
+    assert opened is not None
+    monkeypatch.setattr(gitprov, "FEW_WANTED", 1)  # the search, not the field-by-field parse
+    searched = gitprov.HistoryWalk(opened, [], all_refs=True).introductions({wanted})
+    monkeypatch.setattr(gitprov, "FEW_WANTED", 0)
+    parsed = gitprov.HistoryWalk(opened, [], all_refs=True).introductions({wanted})
+    first = repo.git("rev-list", "--max-parents=0", "main")
+    assert searched == parsed == {wanted: [(first, "secret.env")]}

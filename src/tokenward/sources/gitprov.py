@@ -224,7 +224,7 @@ def log_order(chunks: Iterable[bytes]) -> tuple[str, ...]:
 def _entry_at(region: bytes, at: int, oid_len: int) -> tuple[str, str] | None:
     """(commit, path) when the id at `at` is the new blob of a raw entry (`:mode mode old new X`, then
     the path), not the old one nor text in a path."""
-    start = region.rfind(b"\0", 0, at) + 1
+    field = start = region.rfind(b"\0", 0, at) + 1
     end = at + oid_len
     while region[start:start + 1] == b"\n":
         start += 1
@@ -232,10 +232,21 @@ def _entry_at(region: bytes, at: int, oid_len: int) -> tuple[str, str] | None:
         return None
     head = _header_before(region, start)
     path_end = region.find(b"\0", end + 3)
-    if head < 0 or path_end < 0:
+    if head < 0 or path_end < 0 or not _entry_field(region, head, field):
         return None
     commit = region[head + 1:head + 1 + oid_len].decode("ascii")
     return commit, region[end + 3:path_end].decode("utf-8", "surrogateescape")
+
+
+def _entry_field(region: bytes, head: int, field: int) -> bool:
+    """Whether the NUL-separated field starting at `field` is a raw entry, not a path made to look like one:
+    after the commit header at `head` and its `\x02` field, fields alternate entry, path, entry, path."""
+    at = region.find(b"\0", region.find(b"\0", head) + 1) + 1  # past the header and the \x02 field
+    entry = True
+    while 0 < at < field:
+        at = region.find(b"\0", at) + 1
+        entry = not entry
+    return at == field and entry
 
 
 def _header_before(text: bytes, at: int) -> int:
