@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -90,20 +91,35 @@ def _keyword_matches(rule: CompiledRule, data: bytes, ends: list[int]) -> Iterat
             yield m
 
 
+def _rule_windows(rule: CompiledRule, data: bytes, ends: list[int]) -> list[tuple[int, int]]:
+    """Where a rule's regex looks for matches around its hit ends (see _windows, _line_windows)."""
+    if rule.spec.gated:
+        return _windows(ends, rule.window, len(data), rule.window)
+    if rule.one_line:
+        return _line_windows(data, ends, rule.window, rule.looks_ahead)
+    return _windows(ends, rule.window, len(data), 0)
+
+
 def _candidates(rule: CompiledRule, data: bytes, ends: list[int]) -> Iterator[re.Match[bytes]]:
     """Regex matches near the hit ends: at keyword starts for keyword-first rules, else anywhere in
-    the merged windows around the ends."""
+    the merged windows around the ends, skipping the windows the rule's gate (rules.gates) rules out."""
     if rule.spec.keyword_first:
         yield from _keyword_matches(rule, data, ends)
         return
-    if rule.spec.gated:
-        windows = _windows(ends, rule.window, len(data), rule.window)
-    elif rule.one_line:
-        windows = _line_windows(data, ends, rule.window, rule.looks_ahead)
-    else:
-        windows = _windows(ends, rule.window, len(data), 0)
-    for lo, hi in windows:
-        yield from rule.regex.finditer(data, lo, hi)
+    gate = rule.gate
+    if gate is not None and not gate.built:
+        gate.load()
+    for lo, hi in _rule_windows(rule, data, ends):
+        if gate is None:
+            yield from rule.regex.finditer(data, lo, hi)
+        elif gate.ready:
+            if gate.may_match(data, lo, hi):
+                yield from rule.regex.finditer(data, lo, hi)
+        else:  # not hot yet: time the regex, which builds the gate once the rule has cost enough
+            started = time.perf_counter()
+            found = list(rule.regex.finditer(data, lo, hi))
+            gate.timed(started)
+            yield from found
 
 
 def _confirm(rule: CompiledRule, data: bytes, ends: list[int], rejected: list[tuple[int, int]],

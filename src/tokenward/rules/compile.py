@@ -15,6 +15,7 @@ from tokenward.checks import CHECKSUM_CHECKS, build_check
 from tokenward.checks.interface import Check
 from tokenward.errors import RuleError
 from tokenward.rules import diskcache
+from tokenward.rules.gates import Gate
 from tokenward.rules.lines import line_shape
 from tokenward.rules.model import pattern_width
 from tokenward.rules.spec import RuleSpec, confidence_rank, ruleset_hash
@@ -42,6 +43,16 @@ class CompiledRule:
     def keyword_lengths(self) -> tuple[int, ...]:
         """The byte lengths of the rule's keywords (where a keyword hit ending at e may start)."""
         return tuple(sorted({len(k.encode()) for k in self.spec.keywords}))
+
+    @functools.cached_property
+    def gate(self) -> Gate | None:
+        """This process's confirmation gate of the rule (rules.gates), for rules whose Hyperscan hit is only a
+        hint that the regex matches nearby: a keyword hit (gated rules), a stand-in's (prefilter_pattern).
+        Keyword-first rules try their regex at keyword starts only, which costs little already."""
+        spec = self.spec
+        if spec.keyword_first or not (spec.gated or spec.prefilter_pattern):
+            return None
+        return Gate(spec.pattern)
 
     @functools.cached_property
     def one_line(self) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-KEEP = 6  # entries of each kind (rules-*, hs-*) kept per place
+KEEP = 6  # entries of each kind (rules-*, hs-*) kept per place, unless the writer says otherwise
 
 
 def cache_dir() -> Path:
@@ -49,8 +49,9 @@ def read(name: str) -> bytes | None:
     return None
 
 
-def write(name: str, blob: bytes) -> None:
-    """Store an entry atomically (temporary file, rename) in every writable place; errors ignored."""
+def write(name: str, blob: bytes, keep: int = KEEP) -> None:
+    """Store an entry atomically (temporary file, rename) in every writable place, keeping the `keep` most
+    recent entries of its kind; errors ignored."""
     for place in _places():
         path = place / name
         try:
@@ -58,7 +59,7 @@ def write(name: str, blob: bytes) -> None:
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_bytes(blob)
             tmp.replace(path)
-            _prune(place, name.rsplit("-", 1)[0])  # kinds: rules, hs, hs-decode
+            _prune(place, name.rsplit("-", 1)[0], keep)  # kinds: rules, hs, hs-decode, gate
         except OSError:
             continue  # a read-only home or package directory must not stop a scan
 
