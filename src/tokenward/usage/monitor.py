@@ -450,7 +450,8 @@ class Monitor:
             return
         logfiles.skip(stream, op.record.offset)
         limit = op.size if self.shard and not op.gzip else None
-        yield from logfiles.batches(stream, op.record.offset, op.record.lines + 1, final, limit)
+        newlines = getattr(op.parser, "newlines", False)  # parsers of JSON lines take lines with their newline
+        yield from logfiles.batches(stream, op.record.offset, op.record.lines + 1, final, limit, newlines)
 
     def _finish(self, op: _Open) -> None:
         self.malformed += op.ctx.malformed

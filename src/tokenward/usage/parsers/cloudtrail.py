@@ -146,6 +146,7 @@ class CloudTrailParser:
     """CloudTrail records: identity = userIdentity.accessKeyId, action = IAM action."""
 
     name = "cloudtrail"
+    newlines = True  # each line is JSON: its newline is whitespace (see logfiles.batches)
 
     def __init__(self, options: ParserOptions = ParserOptions()) -> None:
         self.shard = options.shard

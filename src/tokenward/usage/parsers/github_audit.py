@@ -54,6 +54,7 @@ class GitHubAuditParser:
     """GitHub audit events: identity = hashed_token (else GitHub's token_id); actor_ip may be absent."""
 
     name = "github-audit"
+    newlines = True  # each line is JSON: its newline is whitespace (see logfiles.batches)
 
     def sniff(self, line: bytes) -> bool:
         """A record (or array of records) with an action and a GitHub timestamp or token field."""

@@ -63,6 +63,7 @@ class JsonLinesParser:
     """JSON lines with a token (raw, fingerprinted and dropped) or a token identifier per line."""
 
     name = "jsonl"
+    newlines = True  # each line is JSON: its newline is whitespace (see logfiles.batches)
 
     def __init__(self, options: ParserOptions = ParserOptions()) -> None:
         self.map = mapping_with(options.mapping)

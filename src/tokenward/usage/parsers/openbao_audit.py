@@ -66,6 +66,7 @@ class OpenBaoAuditParser:
     """Audit entries: identity = the (HMAC'd) token accessor; action = 'operation path'."""
 
     name = "openbao-audit"
+    newlines = True  # each line is JSON: its newline is whitespace (see logfiles.batches)
 
     def sniff(self, line: bytes) -> bool:
         """An entry with a request object and a type of request or response."""

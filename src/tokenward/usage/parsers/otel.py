@@ -54,6 +54,7 @@ class OtelLogParser:
     """OTLP JSON log records; HTTP semantic-convention attributes, token from an id or auth header."""
 
     name = "otel"
+    newlines = True  # each line is JSON: its newline is whitespace (see logfiles.batches)
 
     def __init__(self, options: ParserOptions = ParserOptions()) -> None:
         self.tokens = TokenReader(options.fingerprinter)
