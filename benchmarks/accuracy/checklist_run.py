@@ -205,6 +205,20 @@ def _openssh_ed25519(rng: random.Random) -> str:
     return keys.pem("OPENSSH PRIVATE KEY", blob, 70)
 
 
+def _coinbase_cdp(rng: random.Random) -> str:
+    # Coinbase CDP secret API key: an EC P-256 key in SEC1 PEM, as the downloaded cdp_api_key.json holds it
+    # (newlines escaped as \n inside the JSON string), built by keys.py like the labelled benchmark's keys.
+    tokens = BenchTokens()
+    tokens.rng = rng
+    return (keys.pem("EC PRIVATE KEY", keys.ec_sec1(tokens)) + "\n").replace("\n", "\\n")
+
+
+def _jfrog_reference(rng: random.Random) -> str:
+    # JFrog reference token: base64 of "reftkn:01:<expiry, unix seconds>:<random>".
+    return base64.b64encode(f"reftkn:01:{rng.randint(1_700_000_000, 1_999_999_999)}:"
+                            f"{_rand(rng, 'alnum', 27)}".encode()).decode()
+
+
 def _pypi(rng: random.Random) -> str:
     # PyPI API token: "pypi-" + base64url of a v2 macaroon: its location field (type 1, length 8) pypi.org,
     # then its identifier field (type 2) and caveats (random here).
@@ -228,6 +242,8 @@ STRUCTURED = {
     "miro": _miro,
     "wrike": _wrike,
     "pypi": _pypi,
+    "coinbase-cdp": _coinbase_cdp,
+    "jfrog-reference": _jfrog_reference,
     "twitter-bearer": _twitter_bearer,
 }
 
