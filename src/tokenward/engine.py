@@ -36,17 +36,21 @@ class RawMatch:
     checksum_valid: bool = True  # False: the provider's format but a wrong checksum (a look-alike)
 
 
-def _windows(ends: list[int], width: int, size: int, after: int) -> list[tuple[int, int]]:
-    """Merge the confirmation windows [end - width - margin, end + after + margin] of sorted hit ends
-    (`after` is 0 for a whole-pattern hit, the rule's width for a keyword hit inside the match)."""
+def _merged(spans: Iterator[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Ascending (lo, hi) spans, overlapping ones merged."""
     merged: list[tuple[int, int]] = []
-    for end in ends:
-        lo, hi = max(0, end - width - MARGIN), min(size, end + after + MARGIN)
+    for lo, hi in spans:
         if merged and lo <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
         else:
             merged.append((lo, hi))
     return merged
+
+
+def _windows(ends: list[int], width: int, size: int, after: int) -> list[tuple[int, int]]:
+    """Merge the confirmation windows [end - width - margin, end + after + margin] of sorted hit ends
+    (`after` is 0 for a whole-pattern hit, the rule's width for a keyword hit inside the match)."""
+    return _merged((max(0, end - width - MARGIN), min(size, end + after + MARGIN)) for end in ends)
 
 
 def _line_windows(data: bytes, ends: list[int], width: int, lookahead: bool) -> list[tuple[int, int]]:
@@ -54,19 +58,14 @@ def _line_windows(data: bytes, ends: list[int], width: int, lookahead: bool) -> 
     (rules.lines): each window also stops at the newline before the hit and just after the newline after
     it (a margin further when the pattern looks ahead), so the regex is not tried at every byte of the
     lines around it. A match holding its hit's end lies on that line, its edge newlines included."""
-    size = len(data)
-    merged: list[tuple[int, int]] = []
-    for end in ends:
+    size, past = len(data), 1 + (MARGIN if lookahead else 0)
+
+    def span(end: int) -> tuple[int, int]:
         lo, hi = max(0, end - width - MARGIN), min(size, end + MARGIN)
-        lo = max(lo, data.rfind(b"\n", lo, max(lo, end - 1)))
         nl = data.find(b"\n", end, hi)
-        if nl >= 0:
-            hi = min(hi, nl + 1 + (MARGIN if lookahead else 0))
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
+        return max(lo, data.rfind(b"\n", lo, max(lo, end - 1))), hi if nl < 0 else min(hi, nl + past)
+
+    return _merged(map(span, ends))
 
 
 def _secret_group(rule: CompiledRule, m: re.Match[bytes]) -> str:
@@ -107,8 +106,6 @@ def _candidates(rule: CompiledRule, data: bytes, ends: list[int]) -> Iterator[re
         yield from _keyword_matches(rule, data, ends)
         return
     gate = rule.gate
-    if gate is not None and not gate.built:
-        gate.load()
     for lo, hi in _rule_windows(rule, data, ends):
         if gate is None:
             yield from rule.regex.finditer(data, lo, hi)

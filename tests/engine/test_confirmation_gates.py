@@ -50,10 +50,8 @@ def test_built_once_then_loaded_from_the_cache(own_cache: Path, monkeypatch: pyt
     monkeypatch.setattr(gates.hyperscan, "Database", NoCompile)
     assert _ready(r"acme_[0-9a-f]{32}").ready
     later = Gate(r"acme_[0-9a-f]{32}")  # another process, another run: ready from its first window
-    later.load()
     assert later.ready and later.spent == 0
     unknown = Gate(r"other_[0-9a-f]{32}")
-    unknown.load()
     assert not unknown.ready and not unknown.built  # still built once hot
 
 

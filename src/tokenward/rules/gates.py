@@ -31,13 +31,14 @@ class Gate:
     """One rule's gate in this process: the confirmation time spent so far, then the database (or None
     when it cannot be built)."""
 
-    __slots__ = ("_db", "_looked", "_pattern", "built", "spent")
+    __slots__ = ("_db", "_pattern", "built", "spent")
 
     def __init__(self, pattern: str) -> None:
+        """(on the rule's first window in this process) Take the gate from the cache when the rule was hot
+        before on this machine: a file read spares the time it takes to become hot again."""
         self._pattern = pattern
-        self._db: Any = None
-        self._looked = False  # whether the cache was asked for this gate yet
-        self.built = False
+        self._db: Any = cached(pattern)
+        self.built = self._db is not None
         self.spent = 0.0
 
     def timed(self, started: float) -> None:
@@ -46,14 +47,6 @@ class Gate:
         if self.spent >= HOT_SECONDS and not self.built:
             self.built = True
             self._db = build(self._pattern)
-
-    def load(self) -> None:
-        """(on the rule's first window) Take the gate from the cache when the rule was hot before on this
-        machine: it costs a file read, and spares this process the time it takes to become hot again."""
-        if not self._looked:
-            self._looked = True
-            self._db = cached(self._pattern)
-            self.built = self._db is not None
 
     @property
     def ready(self) -> bool:
@@ -91,7 +84,7 @@ def cached(pattern: str) -> Any:
 
 def build(pattern: str) -> Any:
     """The pattern's gate database (from the cache, else compiled and cached), or None."""
-    db = cached(pattern)
+    db = cached(pattern)  # again: the other worker may have built it since this one looked
     if db is not None:
         return db
     name = _name(pattern)
