@@ -57,6 +57,27 @@ def test_placeholders_rejected() -> None:
     assert check(real, real)
 
 
+def test_short_placeholder_words_count_only_as_words() -> None:
+    """"null", "fake", "here"… reject a value as a word of their own, not as four letters inside a random key
+    (which held one of them about once in 3,200 draws of 40 alphanumerics, dropping real keys)."""
+    check = build_check("not_placeholder", None)
+    for value in (b"null", b"None", b"TODO", b"FAKE_TOKEN_123", b"mockApiKey12345", b"sk_test_fake1234567890",
+                  b"pasteYourKeyHere", b"todo-replace-me", b"fakekey123456", b"APIKEYHERE", b"XXXXXXXXXXXX"):
+        assert not check(value, value), value
+    factory = TokenFactory(11)
+    for word in (b"null", b"none", b"fake", b"mock", b"here", b"todo", b"Null", b"HERE", b"xXxX"):
+        # An upper-case letter before and a lower-case one after: the word runs into the random text.
+        value = factory.chars(ALNUM, 12).encode() + b"Q" + word + b"z" + factory.chars(ALNUM, 12).encode()
+        assert check(value, value), value
+
+
+def test_random_keys_are_rarely_taken_for_placeholders() -> None:
+    check = build_check("not_placeholder", None)
+    factory = TokenFactory(12)
+    rejected = sum(not check(v, v) for v in (factory.chars(ALNUM, 40).encode() for _ in range(20_000)))
+    assert rejected <= 2, rejected  # about 1 in 65,000 now; 6 in 20,000 before
+
+
 def test_format_fields_are_templates_but_brace_quoted_passwords_are_not() -> None:
     """"{pw_x7:30}" / "{api_key!s:32}" are str.format fields; "{Xk9pQ2mZ7wLd}" in a connection string is a
     brace-quoted ODBC/JDBC password and stays one."""

@@ -26,15 +26,26 @@ def _words(name: str) -> frozenset[str]:
     return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
 
 
+# Markers that count anywhere in a value: five letters or more, or characters no key alphabet holds. A
+# random 40-character alphanumeric key holds one of them less than once in a million draws.
 PLACEHOLDER_WORDS = (
     b"example", b"sample", b"dummy", b"placeholder", b"changeme", b"change_me", b"change-me",
     b"your_", b"your-", b"yourkey", b"yourtoken", b"yourpass", b"yoursecret", b"insert", b"replace",
-    b"redacted", b"xxxx", b"****", b"...", b"<", b">", b"todo", b"fixme", b"notreal", b"not_real",
-    b"fake", b"mock", b"secret_here", b"token_here", b"key_here", b"here", b"password", b"passwd",
-    b"abcdef", b"123456", b"qwerty", b"lorem", b"foobar", b"test123", b"s3cr3t", b"none", b"null",
+    b"redacted", b"****", b"...", b"<", b">", b"fixme", b"notreal", b"not_real",
+    b"secret_here", b"token_here", b"key_here", b"password", b"passwd",
+    b"abcdef", b"123456", b"qwerty", b"lorem", b"foobar", b"test123", b"s3cr3t",
     b"undefined", b"default", b"insecure", b"\xe2\x80\xa2",
 )
 PLACEHOLDER_RE = re.compile(b"|".join(re.escape(w) for w in PLACEHOLDER_WORDS))
+# Short words count only as a word of their own: a random 40-character alphanumeric key held one of them
+# somewhere about once in 3,200 draws. A word of its own is bounded by the value's ends, a separator, a digit
+# or a change of case, and written in one case: "none", "FAKE_TOKEN", "mockKey", "pasteYourKeyHere".
+SHORT_PLACEHOLDER_WORDS = (b"todo", b"fake", b"mock", b"here", b"none", b"null")
+SHORT_PLACEHOLDER_RE = re.compile(b"|".join(
+    rb"(?<![A-Za-z])%s(?![a-z])|(?<![A-Z])%s(?![a-z])|(?<![A-Z])%s(?![A-Z])"
+    % (w, w.capitalize(), w.upper()) for w in SHORT_PLACEHOLDER_WORDS)
+    + rb"|xxxx|XXXX"  # a filler is typed in one case; "xXxX" is a random draw
+    + rb"|(?i:(?:todo|fake|mock|none|null)(?:api|key|token|secret|pass|pwd)|(?:key|token|secret|pass)here)")
 # Example credentials printed in the OAuth specifications (RFC 5849, RFC 6749, RFC 6750, OAuth Core 1.0) and the
 # Google Authenticator key-URI documentation, copied into countless docstrings and tests; kept as SHA-256
 # prefixes rather than as token-shaped literals.
@@ -121,7 +132,7 @@ DEMO_USERS = frozenset((b"scott", b"johndoe", b"john.doe", b"jdoe", b"foo", b"so
 def is_placeholder(value: bytes) -> bool:
     """True when value looks like a documentation placeholder or a repeated/sequential filler."""
     low = value.lower()
-    if PLACEHOLDER_RE.search(low):
+    if PLACEHOLDER_RE.search(low) or SHORT_PLACEHOLDER_RE.search(value):
         return True
     leet = low.translate(LEET)
     if leet != low and any(w in leet and w not in low for w in LEET_WORDS):
