@@ -97,3 +97,16 @@ def test_a_whole_template_field_is_not_a_command_line_password() -> None:
     real = TokenFactory(9).chars(ALNUM, 14).encode()
     for value in (real, b"{" + real, real + b"}x{"):
         assert check(value, b"psexec \\\\dc01 -p " + value), value
+
+
+def test_min_digits_lets_random_letters_through_but_not_identifiers() -> None:
+    """20 random base62 characters hold no digit 3 % of the time: such a key is still a key, while an
+    identifier of words (with or without acronyms) is still refused."""
+    check = build_check("min_digits", 1)
+    factory = TokenFactory(13)
+    letters = "".join(c for c in ALNUM if c.isalpha())
+    draws = [factory.chars(letters, 20).encode() for _ in range(2_000)]
+    assert sum(check(v, v) for v in draws) > 1_200  # two in three; none before
+    for name in (b"UserAgentMatcher", b"HTTPServerConnection", b"getElementsByTagNameNS", b"maxDiskWriteIOPS",
+                 b"AWS_SECRET_ACCESS_KEY", b"user_agent_matcher_list"):
+        assert not check(name, name), name
