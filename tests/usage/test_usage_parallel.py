@@ -135,9 +135,11 @@ def test_events_are_dealt_by_the_last_character_of_their_identifier() -> None:
     from tokenward.usage.monitor import in_shard
 
     events = [UsageEvent(0.0, AWS_KEY_ID, ident, "aws", None, None, None, 200, 1) for ident in ("AKIA1", "AKIA2", "")]
-    parts = parallel._split(events, 3)
-    assert all(in_shard(ev.ident, (k, 3)) for k, part in enumerate(parts) for ev in part)
+    parts = parallel._split(events, 0, 3)
+    assert all(in_shard(ev[2], (k, 3)) for k, part in enumerate(parts) for ev in part)
     assert sum(map(len, parts)) == 3
+    # worker 0 keeps its own as events; the others' are plain tuples, for the spool
+    assert all(type(ev) is (UsageEvent if k == 0 else tuple) for k, part in enumerate(parts) for ev in part)
 
 
 # -- start-up -------------------------------------------------------------------------------------------

@@ -302,7 +302,7 @@ def is_document(first: bytes) -> bool:
     text = first.lstrip()
     if not text.startswith((b"{", b"[")):
         return False
-    line = text.split(b"\n", 1)[0]
+    line = text.partition(b"\n")[0]  # memchr, where split compares byte by byte
     try:
         load_json(line)
     except ValueError:
@@ -312,8 +312,22 @@ def is_document(first: bytes) -> bool:
 
 def first_record(stream: BinaryIO) -> bytes:
     """Peek helper: the first non-empty line of a head buffer."""
-    data = stream.read(HEAD * 64)
-    return next((ln for ln in data.split(b"\n") if ln.strip()), b"")
+    return first_line(stream.read(HEAD * 64))
+
+
+def first_line(data: bytes) -> bytes:
+    """The first line of data (without its newline) that is not only whitespace, else b''. What the first such
+    item of data.split(b"\n") is, found at memchr speed: split compares a head's 64 KB byte by byte."""
+    start = 0
+    while start <= len(data):
+        end = data.find(b"\n", start)
+        line = data[start:] if end < 0 else data[start:end]
+        if line.strip():
+            return line
+        if end < 0:
+            break
+        start = end + 1
+    return b""
 
 
 BLANK = (b"", b"\r")  # lines without their newline that are never read

@@ -148,7 +148,7 @@ def prepare(probe: Probe, opt: MonitorOptions) -> _Open:
     ident, head, problem = probe.ident, probe.head, probe.problem
     fresh = FileRecord(None, ident.head_hash, ident.head_len, ident.first_hash, ident.device, ident.inode,
                        logfiles.display(probe.path), 0, 0, False)
-    first = next((ln for ln in head.split(b"\n") if ln.strip()), b"")
+    first = logfiles.first_line(head)
     document = logfiles.is_document(head)
     parser = choose(opt.fmt, head if document else first, opt.parser) if first else None
     note = "" if parser else "format not recognised (use --format)" if first else "empty"

@@ -207,7 +207,8 @@ def _adopt(monitor: Monitor, h: Handoff) -> None:
 LOOKAHEAD = 2  # logs claimed and decoded ahead of need at most, once running (memory: this many logs' events)
 DONE = -1  # the notice of a worker that finished
 Batch = tuple[list[UsageEvent], int, int]  # events, end offset, next line
-Shares = tuple[list[list[Batch]], tuple[Any, ...]]  # every worker's batches of a decoded log, and its outcome
+# every worker's batches of a decoded log (another worker's events as plain tuples, to be spooled), and its outcome
+Shares = tuple[list[list[tuple[list[Any], int, int]]], tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -311,12 +312,14 @@ class _Worker:
     def _shares(self, op: _Open) -> Shares:
         """Every worker's share of the events of op, batch by batch, and the log's outcome."""
         assert op.parser is not None
-        shares: list[list[Batch]] = [[] for _ in range(self.n)]
+        shares: list[list[tuple[list[Any], int, int]]] = [[] for _ in range(self.n)]
+        deal = getattr(op.parser, "parse_shares", None)  # a parser that deals while it decodes (CloudTrail)
         try:
             with logfiles.open_log(op.path) as stream:
                 for batch in self.monitor.batches(op, stream, final=True):
-                    events = op.parser.parse(batch.lines, batch.first_line, op.ctx)
-                    for j, part in enumerate(_split(events, self.n)):
+                    parts = (deal(batch.lines, batch.first_line, op.ctx, self.k, self.n) if deal else
+                             _split(op.parser.parse(batch.lines, batch.first_line, op.ctx), self.k, self.n))
+                    for j, part in enumerate(parts):
                         shares[j].append((part, batch.end, batch.next_line))
         except (OSError, EOFError, zlib.error) as exc:
             stopped(op, exc)
@@ -327,7 +330,7 @@ class _Worker:
         """Spool the other workers' shares of log i and notify them; this worker's share."""
         shares, outcome = decoded
         for j, conn in self.outbox.items():
-            rows = marshal.dumps([(list(map(tuple, e)), end, nxt) for e, end, nxt in shares[j]])
+            rows = marshal.dumps(shares[j])  # plain tuples and strings: marshal writes each shared string once
             with open(os.path.join(self.spool, f"{i}.{j}"), "wb") as fh:
                 pickle.dump((rows, outcome), fh, protocol=pickle.HIGHEST_PROTOCOL)
             conn.send(i)
@@ -389,12 +392,14 @@ class _Worker:
         self.monitor._finish(op)
 
 
-def _split(events: Sequence[UsageEvent], n: int) -> list[list[UsageEvent]]:
-    """events dealt to n workers by their token's identifier (see monitor.in_shard), order kept."""
-    out: list[list[UsageEvent]] = [[] for _ in range(n)]
+def _split(events: Sequence[UsageEvent], k: int, n: int) -> list[list[Any]]:
+    """events dealt to n workers by their token's identifier (see monitor.in_shard), order kept: worker k's as
+    they are, the others' as plain tuples (what the spool writes)."""
+    out: list[list[Any]] = [[] for _ in range(n)]
     for ev in events:
         ident = ev.ident
-        out[ord(ident[-1]) % n if ident else 0].append(ev)
+        j = ord(ident[-1]) % n if ident else 0
+        out[j].append(ev if j == k else tuple(ev))
     return out
 
 

@@ -101,18 +101,22 @@ _DECODE = msgspec.json.Decoder(_Document).decode
 SHARED: dict[str, str] = {}  # one string object per distinct access key and user agent
 
 
-def _fast_events(doc: _Document, line: int, ctx: ParseContext, out: list[UsageEvent],
-                 shard: tuple[int, int] | None) -> None:
-    """Append the events of a typed document (the same results _event gives for the same records); with a
-    shard, only those of keys whose last character's code is shard[0] mod shard[1] (see monitor.in_shard).
+Row = tuple[Any, ...]  # a UsageEvent's fields as a plain tuple (what a parallel worker spools for another)
+
+
+def _fast_events(doc: _Document, line: int, ctx: ParseContext, shares: list[list[Any] | None], k: int) -> None:
+    """Append the events of a typed document (the same results _event gives for the same records) to shares:
+    a key whose last character's code is j mod len(shares) goes to shares[j] (see monitor.in_shard), as a
+    UsageEvent when j is k, else as a plain Row; keys of a share that is None are skipped.
 
     Keys and agents repeat from record to record: each is made one shared string (SHARED), so a worker's spool
-    writes it once per batch and the baselines' lookups find it by identity."""
-    append, new, event, unset, seconds = out.append, tuple.__new__, UsageEvent, msgspec.UNSET, SECONDS.get
+    writes it once per batch and the baselines' lookups find it by identity. A key's agent is compared with the
+    one it had last (AGENT_OF) before it is looked up: comparing costs less than hashing a user agent."""
+    new, event, unset, seconds = tuple.__new__, UsageEvent, msgspec.UNSET, SECONDS.get
     if len(SHARED) > 1 << 16:
         SHARED.clear()
-    shared = SHARED.setdefault
-    k, n = shard or (0, 0)
+        AGENT_OF.clear()
+    shared, last_agent, n = SHARED.setdefault, AGENT_OF.get, len(shares)
     unattributed = 0
     for rec in doc.Records if doc.Records is not unset else (doc,):
         source, stamp = rec.eventSource, rec.eventTime
@@ -124,22 +128,44 @@ def _fast_events(doc: _Document, line: int, ctx: ParseContext, out: list[UsageEv
         if not key:
             unattributed += 1
             continue
-        if n and ord(key[-1]) % n != k:
+        j = ord(key[-1]) % n
+        dest = shares[j]
+        if dest is None:
             continue  # another worker's key: not worth building an event for
         at = seconds(stamp)
         if at is None:
-            try:
-                at = cached_iso_seconds(stamp)
-            except ValueError:
-                ctx.bad(line, "unreadable eventTime")
+            at = _seconds(stamp, line, ctx)
+            if at is None:
                 continue
         ip, code, agent = rec.sourceIPAddress, rec.errorCode, rec.userAgent
         if ip and (ip == "AWS Internal" or ip.endswith(".amazonaws.com")):
             ip = None  # a service acting on the caller's behalf (as _ip says)
-        append(new(event, (at, AWS_KEY_ID, shared(key, key), "aws", ip or None, shared(agent, agent) if agent else None,
-                           _action(source, rec.eventName), _status(code) if code else 200, line,
-                           rec.eventID or None, None, None)))
+        key = shared(key, key)
+        if agent:
+            known = last_agent(key)
+            agent = known if known == agent else _agent(key, agent)
+        row = (at, AWS_KEY_ID, key, "aws", ip or None, agent or None, _action(source, rec.eventName),
+               _status(code) if code else 200, line, rec.eventID or None, None, None)
+        dest.append(new(event, row) if j == k else row)
     ctx.unattributed += unattributed
+
+
+AGENT_OF: dict[str, str] = {}  # shared key -> the shared agent of its last record
+
+
+def _agent(key: str, agent: str) -> str:
+    """The shared string of agent, remembered as key's last."""
+    agent = AGENT_OF[key] = SHARED.setdefault(agent, agent)
+    return agent
+
+
+def _seconds(stamp: str, line: int, ctx: ParseContext) -> float | None:
+    """The epoch seconds of a record's eventTime not met before (None, counted as malformed, when unreadable)."""
+    try:
+        return cached_iso_seconds(stamp)
+    except ValueError:
+        ctx.bad(line, "unreadable eventTime")
+        return None
 
 
 class CloudTrailParser:
@@ -158,22 +184,48 @@ class CloudTrailParser:
         return b'"eventSource"' in head and (b'"Records"' in head or b'"eventVersion"' in head)
 
     def parse(self, lines: Sequence[bytes], first_line: int, ctx: ParseContext) -> list[UsageEvent]:
-        """Events of every keyed record in lines.
+        """Events of every keyed record in lines (only this worker's keys, when sharded).
 
         Each line is decoded once into typed structs holding only the fields used; a line whose fields have
         unexpected types (or that is not valid JSON) goes through the general decoder, which reports it.
         """
         out: list[UsageEvent] = []
-        shard = self.shard
-        for i, raw in enumerate(lines, first_line):
-            try:
-                doc = _DECODE(raw)
-            except (msgspec.ValidationError, msgspec.DecodeError):
-                slow = [ev for n, rec in json_records((raw,), i, ctx, _unwrap) if (ev := _event(rec, n, ctx))]
-                out += [ev for ev in slow if in_shard(ev.ident, shard)] if shard else slow
-                continue
-            _fast_events(doc, i, ctx, out, shard)
+        k, n = self.shard or (0, 1)
+        shares: list[list[Any] | None] = [None] * n
+        shares[k] = out
+        _decode(lines, first_line, ctx, shares, k)
         return out
+
+    def parse_shares(self, lines: Sequence[bytes], first_line: int, ctx: ParseContext, k: int, n: int
+                     ) -> list[list[Any]]:
+        """(a parallel worker decoding a file for all n) The events of lines dealt to n workers by their key (see
+        monitor.in_shard), order kept: worker k's as UsageEvents, the others' as plain Rows (to be spooled)."""
+        shares: list[list[Any]] = [[] for _ in range(n)]
+        _decode(lines, first_line, ctx, list(shares), k)
+        return shares
+
+
+def _decode(lines: Sequence[bytes], first_line: int, ctx: ParseContext, shares: list[list[Any] | None],
+            k: int) -> None:
+    """Deal the events of lines into shares as _fast_events does, through the general decoder where the typed
+    one refuses a line."""
+    for i, raw in enumerate(lines, first_line):
+        try:
+            doc = _DECODE(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            for n, rec in json_records((raw,), i, ctx, _unwrap):
+                if ev := _event(rec, n, ctx):
+                    _deal(ev, shares, k)
+            continue
+        _fast_events(doc, i, ctx, shares, k)
+
+
+def _deal(ev: UsageEvent, shares: list[list[Any] | None], k: int) -> None:
+    """Append ev to the share its key belongs to (a UsageEvent in share k, else a Row); none when that is None."""
+    j = ord(ev.ident[-1]) % len(shares)  # the general decoder gives no event without a key
+    dest = shares[j]
+    if dest is not None:
+        dest.append(ev if j == k else tuple(ev))
 
 
 def in_shard(ident: str, shard: tuple[int, int]) -> bool:
