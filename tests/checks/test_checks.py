@@ -110,3 +110,12 @@ def test_min_digits_lets_random_letters_through_but_not_identifiers() -> None:
     for name in (b"UserAgentMatcher", b"HTTPServerConnection", b"getElementsByTagNameNS", b"maxDiskWriteIOPS",
                  b"AWS_SECRET_ACCESS_KEY", b"user_agent_matcher_list"):
         assert not check(name, name), name
+
+
+def test_mixed_charset_3_lets_random_letters_without_digits_through() -> None:
+    check = build_check("mixed_charset", 3)
+    factory = TokenFactory(14)
+    letters = "".join(c for c in ALNUM if c.isalpha())
+    assert sum(check(v, v) for v in (factory.chars(letters, 16).encode() for _ in range(1_000))) > 600
+    for value in (b"UserAgentMatcherXyz", b"abcdefghijkl1", b"ABCDEFGH12345", b"a1b2c3d4e5f6g7h8"):
+        assert not check(value, value), value

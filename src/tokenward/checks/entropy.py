@@ -38,10 +38,12 @@ def _min_entropy(arg: Any) -> Check:
 
 
 def _mixed_charset(arg: Any) -> Check:
+    # All three classes: a value short only of digits still passes when its letters read as random (see
+    # _min_digits: 16 random base62 characters hold no digit 6 % of the time).
     need = 2 if arg is None else arg
     if not isinstance(need, int) or not 1 <= need <= 3:
         raise CheckError(f"mixed_charset needs 1, 2 or 3, got {arg!r}")
-    return lambda secret, _ctx: char_classes(secret) >= need
+    return lambda secret, _ctx: char_classes(secret) >= need or (need == 3 and random_letters(secret))
 
 
 # A word in an identifier: capitalised or lowercase letters, an acronym before it ("HTTPServer") or one
@@ -56,8 +58,9 @@ def random_letters(secret: bytes) -> bool:
     Identifiers are words (UserAgentMatcher: all of its letters); 20 random mixed-case letters have
     under three quarters in such chunks two times in three.
     """
-    letters = sum(1 for b in secret if 65 <= b <= 90 or 97 <= b <= 122)
-    if char_classes(secret) < 2 or letters < len(secret) * 0.9:
+    upper, lower = sum(1 for b in secret if 65 <= b <= 90), sum(1 for b in secret if 97 <= b <= 122)
+    letters = upper + lower
+    if not (upper and lower) or letters < len(secret) * 0.9:
         return False
     return sum(len(w) for w in WORD_CHUNK.findall(secret)) * 4 < letters * 3
 

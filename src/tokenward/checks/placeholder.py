@@ -26,12 +26,12 @@ def _words(name: str) -> frozenset[str]:
     return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
 
 
-# Markers that count anywhere in a value: five letters or more, or characters no key alphabet holds. A
+# Markers that count anywhere in a value: five letters or more, or runs no key alphabet makes at random. A
 # random 40-character alphanumeric key holds one of them less than once in a million draws.
 PLACEHOLDER_WORDS = (
     b"example", b"sample", b"dummy", b"placeholder", b"changeme", b"change_me", b"change-me",
     b"your_", b"your-", b"yourkey", b"yourtoken", b"yourpass", b"yoursecret", b"insert", b"replace",
-    b"redacted", b"****", b"...", b"<", b">", b"fixme", b"notreal", b"not_real",
+    b"redacted", b"****", b"...", b"fixme", b"notreal", b"not_real",
     b"secret_here", b"token_here", b"key_here", b"password", b"passwd",
     b"abcdef", b"123456", b"qwerty", b"lorem", b"foobar", b"test123", b"s3cr3t",
     b"undefined", b"default", b"insecure", b"\xe2\x80\xa2",
@@ -45,6 +45,7 @@ SHORT_PLACEHOLDER_RE = re.compile(b"|".join(
     rb"(?<![A-Za-z])%s(?![a-z])|(?<![A-Z])%s(?![a-z])|(?<![A-Z])%s(?![A-Z])"
     % (w, w.capitalize(), w.upper()) for w in SHORT_PLACEHOLDER_WORDS)
     + rb"|xxxx|XXXX"  # a filler is typed in one case; "xXxX" is a random draw
+    + rb"|<[^<>]*>|^<|>$"  # "<your key>", or one cut short; a lone "<" inside is a character of the key
     + rb"|(?i:(?:todo|fake|mock|none|null)(?:api|key|token|secret|pass|pwd)|(?:key|token|secret|pass)here)")
 # Example credentials printed in the OAuth specifications (RFC 5849, RFC 6749, RFC 6750, OAuth Core 1.0) and the
 # Google Authenticator key-URI documentation, copied into countless docstrings and tests; kept as SHA-256
