@@ -45,8 +45,10 @@ from tokenward.sources.gitprov import (
     BRANCH_PREFIXES,
     Background,
     BlobHistory,
+    Growth,
     HistoryWalk,
     Ranking,
+    Reach,
     WalkIndex,
     WalkState,
     at_tips,
@@ -55,6 +57,7 @@ from tokenward.sources.gitprov import (
     list_refs,
     merge_worktree,
     place,
+    predictable,
     ranking,
     usable,
     whole_history,
@@ -260,10 +263,11 @@ class GitSource:
         # what newer commits bring (dangling objects are not reported without --all-objects anyway).
         self._incremental = (self.cache is not None and not scope.all_objects
                              and self._state.key == self.options.cache_key)
-        if self._incremental:
-            # Recorded findings are placed again at the end, and so is any new one: their commits' ranking
-            # walks the whole history (0.13 s on redis, seconds on git/git) while the new objects are listed
-            # and read (a rescan has little else to do). Without any finding it is stopped unread.
+        if self._incremental and not predictable(self._state):
+            # Recorded findings are placed again at the end, and so is any new one. Growing the last pass's
+            # masks by the new commits ranks them when it can (gitprov.grown_ranks); when the state says it
+            # cannot, the commits' ranking walks the whole history (0.13 s on redis, seconds on git/git): it
+            # starts now, while the new objects are listed and read. Without any finding it is stopped unread.
             self._ranked = ranking(self.repo, scope.every_ref, scope.revs)
 
     def _entries(self) -> Iterable[Entry]:
@@ -489,15 +493,21 @@ class GitSource:
             paths.update({o: p for o, p in self._plan.cached.items() if p})
             return {oid: flat(paths.get(oid, oid), "index" if scope.staged else "HEAD") for oid in wanted}
         tips = [c for name, c in refs if not scope.every_ref or name.startswith(BRANCH_PREFIXES) or name == "HEAD"]
-        logged: Ranking | None = None  # the ranking a whole-history walk read (else self._ranked, or rev-list)
+        logged: Ranking | Growth | None = None  # what whole_history() ranks with (else self._ranked, or rev-list)
+        state: WalkState | None = None
         if scope.whole_history:
             intros, state, logged = whole_history(self.repo, wanted, self._state, self._walk)
-            self._save(state)
         else:
             intros = HistoryWalk(self.repo, scope.revs, all_refs=scope.every_ref).introductions(wanted)
-        tip_blobs = at_tips(self.repo, tips, {oid: {p for _, p in found} for oid, found in intros.items()})
-        ranked, self._ranked = self._ranked, None
-        return histories(self.repo, intros, refs, scope.every_ref, scope.revs, tip_blobs, ranked or logged)
+        reach: Reach | None = None  # None if placing fails: the next rescan then ranks with a whole-history walk
+        try:
+            tip_blobs = at_tips(self.repo, tips, {oid: {p for _, p in found} for oid, found in intros.items()})
+            ranked, self._ranked = self._ranked, None
+            out, reach = histories(self.repo, intros, refs, scope.every_ref, scope.revs, tip_blobs, ranked or logged)
+        finally:
+            if state is not None:
+                self._save(replace(state, reach=reach))
+        return out
 
     def _save(self, state: WalkState) -> None:
         if self.walk_index is None:

@@ -5,7 +5,16 @@ maps the blobs that produced findings to the commits and paths that introduced t
 topological order with their parents then tell which refs reach each introduction. A whole-history
 walk lists its commits in that order itself (`--topo-order`, parents in each header: on git/git the
 walk costs ~0.5 CPU-s more, reading the headers 0.1 s, and a 2 CPU-s `rev-list` is spared); a walk over
-part of history (new commits only, a branch) leaves the ranking to a commits-only `rev-list --parents`.
+a branch leaves the ranking to a commits-only `rev-list --parents`.
+
+A rescan walks only the commits new since the last pass, in the same ranked form, and ranks without any
+whole-history walk: the last pass kept, for each ref tip and each introducing commit, the mask of the
+introducing commits it reaches (a Reach), and the new commits' masks follow from their parents'. Ranks
+are then the number of introducing commits a commit reaches, which agree with git's topological order
+wherever history fixes it: a blob's introductions are placed alike when each one descends from the one
+before. When that fails (a blob introduced on two unrelated branches: git's walk of the grown history
+decides which comes first), or a new commit or ref rests on an old commit whose mask is not known (a branch
+from an old commit that was no tip, a rewritten ref), the rescan ranks with `rev-list` as before.
 
 Merge commits are left out of that pass: a merge's diff against its first parent repeats every change
 the merged branch's own commits already introduced (on git/git it doubles the log and costs a quarter of
@@ -25,6 +34,7 @@ import weakref
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
+from dataclasses import field as member
 from pathlib import Path
 from typing import IO
 
@@ -286,10 +296,20 @@ def reach(repo: Repo, every_ref: bool, revs: Iterable[str], targets: Collection[
 
     Bit i of a mask stands for sorted(targets)[i]; commits that reach no target are left out.
     """
+    ranks, bits, _ = _walk_masks(_ranked_lines(started or ranking(repo, every_ref, revs)), targets, ())
+    return ranks, bits
+
+
+def _walk_masks(lines: Sequence[str], targets: Collection[str],
+                keep: Collection[str]) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """reach() over ranked lines, and the masks of the `keep` commits the lines list (zero masks too: a
+    commit that reaches no target is then known to, not just not seen)."""
     index = {c: i for i, c in enumerate(sorted(targets))}
+    keep = set(keep)
     ranks: dict[str, int] = {}
     bits: dict[str, int] = {}
-    for n, line in enumerate(_ranked_lines(started or ranking(repo, every_ref, revs))):
+    kept: dict[str, int] = {}
+    for n, line in enumerate(lines):
         commit, *parents = line.split()  # split(): a root commit's log header ends with a space
         mask = 0
         for parent in parents:
@@ -299,7 +319,85 @@ def reach(repo: Repo, every_ref: bool, revs: Iterable[str], targets: Collection[
             mask |= 1 << index[commit]
         if mask:
             bits[commit] = mask
-    return ranks, bits
+        if commit in keep:
+            kept[commit] = mask
+    return ranks, bits, kept
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Which targets (commits that introduced a tracked blob) each known commit reaches, as a pass learned
+    it: bit i of a mask stands for targets[i]; masks are kept for the ref tips and the targets the pass walked."""
+
+    targets: tuple[str, ...] = ()
+    masks: dict[str, int] = member(default_factory=dict)
+
+    def kept(self, commits: Collection[str]) -> Reach:
+        """This Reach with the masks of those commits only (the ones a later pass can build on)."""
+        return Reach(self.targets, {c: self.masks[c] for c in commits if c in self.masks})
+
+
+@dataclass(frozen=True)
+class Growth:
+    """What a rescan can rank with instead of a whole-history walk: the last pass's Reach, and the Ranking
+    of the commits added since (all of them reach only old commits through that pass's tips)."""
+
+    known: Reach
+    new: Ranking
+
+    def close(self) -> None:
+        """Nothing runs (as a ranking() walk's close)."""
+
+
+def grow(known: Reach, new: Ranking, targets: Collection[str], tips: Collection[str]) -> Reach | None:
+    """The Reach of the grown history over known's targets and the new ones: the new commits' masks from
+    their parents' (parents come first in a Ranking). None when a new commit's parent or a tip is an old
+    commit of unknown mask (a branch from an old commit that was no tip, a rewritten ref), or a target is an
+    old commit the last pass did not know: only a whole-history walk can tell then."""
+    fresh = sorted(set(targets) - set(known.targets))
+    index = {c: i for i, c in enumerate((*known.targets, *fresh))}
+    masks: dict[str, int] = {}
+    for line in new.lines:
+        commit, *parents = line.split()
+        mask = 1 << index[commit] if commit in index else 0
+        for parent in parents:
+            got = masks[parent] if parent in masks else known.masks.get(parent)
+            if got is None:
+                return None
+            mask |= got
+        masks[commit] = mask
+    masks = {**known.masks, **masks}
+    if any(c not in masks for c in fresh) or any(t not in masks for t in tips):
+        return None
+    return Reach(tuple(index), masks)
+
+
+def grown_ranks(reach: Reach, intros: Intros, tips: Collection[str]) -> dict[str, int] | None:
+    """A rank for each live introducing commit (one a tip reaches), from the grown Reach: how many targets it
+    reaches, which grows from each commit to its descendants. None unless each blob's live introductions
+    follow one another in history: any topological order then lists them alike, git's over the grown history
+    too; of two unrelated ones, which one git lists first depends on its walk."""
+    index = {c: i for i, c in enumerate(reach.targets)}
+    live = 0
+    for tip in tips:
+        live |= reach.masks[tip]
+    ranks: dict[str, int] = {}
+    for found in intros.values():
+        commits = {c for c, _ in found if live >> index[c] & 1}
+        if not commits <= reach.masks.keys():
+            return None  # cannot be: a commit some tip reaches was walked, by this pass or one before
+        if _in_line(commits, reach, index) is None:
+            return None
+        ranks.update((c, reach.masks[c].bit_count()) for c in commits)
+    return ranks
+
+
+def _in_line(commits: Collection[str], reach: Reach, index: dict[str, int]) -> list[str] | None:
+    """The commits oldest first when each is an ancestor of the next (per their masks), else None."""
+    ordered = sorted(commits, key=lambda c: reach.masks[c].bit_count())
+    if all(reach.masks[newer] >> index[older] & 1 for older, newer in itertools.pairwise(ordered)):
+        return ordered
+    return None
 
 
 def _ranked_lines(ranked: Background | Ranking) -> Sequence[str]:
@@ -350,16 +448,18 @@ class BlobHistory:
 
 
 def histories(repo: Repo, intros: Intros, refs: list[tuple[str, str]], every_ref: bool, revs: Iterable[str],
-              tip_blobs: set[str], ranked: Background | Ranking | None = None) -> dict[str, BlobHistory]:
+              tip_blobs: set[str], ranked: Background | Ranking | Growth | None = None
+              ) -> tuple[dict[str, BlobHistory], Reach]:
     """BlobHistory of every blob with at least one introduction reachable from the walked revs (ranked:
-    the ranking() of the same refs and revs when started earlier, or the Ranking a walk of them read)."""
-    if not intros:  # nothing to place: the ranking is not needed
+    the ranking() of the same refs and revs when started earlier, the Ranking a walk of them read, or what a
+    rescan can grow the last pass's Reach with), and the Reach of the refs' tips and the introducing commits."""
+    tips = {c for _, c in refs}
+    if not intros:  # nothing to place: the ranking is not needed, and no commit reaches a target
         if ranked is not None:
             ranked.close()
-        return {}
-    targets = {c for found in intros.values() for c, _ in found}
-    ranks, bits = reach(repo, every_ref, revs, targets, ranked)
-    index = {c: i for i, c in enumerate(sorted(targets))}
+        return {}, Reach((), dict.fromkeys(tips, 0))
+    ranks, known = _ranked(repo, intros, tips, every_ref, revs, ranked)
+    index = {c: i for i, c in enumerate(known.targets)}
     firsts: dict[str, tuple[str, str]] = {}
     for oid, found in intros.items():
         live = sorted((ranks[c], c, p) for c, p in set(found) if c in ranks)
@@ -372,14 +472,30 @@ def histories(repo: Repo, intros: Intros, refs: list[tuple[str, str]], every_ref
     for oid, (first, path) in firsts.items():
         live_intros = {(c, p) for c, p in intros[oid] if c in ranks}
         mask = sum(1 << index[c] for c in {c for c, _ in live_intros})
-        ref_names = [name for name, tip in refs if bits.get(tip, 0) & mask]
+        ref_names = [name for name, tip in refs if known.masks.get(tip, 0) & mask]
         paths = [path, *sorted({p for _, p in live_intros} - {path})]
         prov = GitProvenance(first_commit=infos.get(first), paths=tuple(paths[:MAX_LISTED]),
                              refs=tuple(ref_names[:MAX_LISTED]), ref_count=len(ref_names),
                              commit_count=len({c for c, _ in live_intros}), in_head=oid in tip_blobs,
                              locations=_locations(first, path, located[oid], infos))
         out[oid] = BlobHistory(prov, path, tuple(paths))
-    return out
+    return out, known.kept(tips | set(known.targets))
+
+
+def _ranked(repo: Repo, intros: Intros, tips: set[str], every_ref: bool, revs: Iterable[str],
+            ranked: Background | Ranking | Growth | None) -> tuple[dict[str, int], Reach]:
+    """(a rank for each live introducing commit, the Reach of the tips and of those commits): grown from the
+    last pass's when the rescan's new commits allow it, else from a ranking walk (the one given, or a new one)."""
+    targets = {c for found in intros.values() for c, _ in found}
+    if isinstance(ranked, Growth):
+        grown = grow(ranked.known, ranked.new, targets, tips)
+        ranks = grown_ranks(grown, intros, tips) if grown is not None else None
+        if grown is not None and ranks is not None:
+            return ranks, grown
+        ranked = None  # history was rewritten, or a blob has unrelated introductions: walk it all
+    lines = _ranked_lines(ranked or ranking(repo, every_ref, revs))
+    ranks, _, kept = _walk_masks(lines, targets, tips | targets)
+    return ranks, Reach(tuple(sorted(targets)), kept)
 
 
 def _locations(first: str, path: str, found: list[tuple[int, str, str]],
@@ -391,12 +507,14 @@ def _locations(first: str, path: str, found: list[tuple[int, str, str]],
 
 @dataclass(frozen=True)
 class WalkState:
-    """What the last whole-history pass learned: the tips it walked and where tracked blobs came from."""
+    """What the last whole-history pass learned: the tips it walked, where tracked blobs came from, and which
+    of the commits that introduced them each tip (and each of them) reaches."""
 
     tips: tuple[str, ...] = ()
     tracked: frozenset[str] = frozenset()
     intros: tuple[tuple[str, str, str], ...] = ()  # (blob, commit, path)
     key: str = ""  # every blob reachable from tips is in the blob cache under this key ("" = unknown)
+    reach: Reach | None = None  # None: unknown (a state saved before masks were kept, or provenance failed)
 
 
 class WalkIndex:
@@ -411,7 +529,9 @@ class WalkIndex:
         db.executescript("CREATE TABLE IF NOT EXISTS tips (git_commit TEXT);"
                          "CREATE TABLE IF NOT EXISTS cache_key (key TEXT);"
                          "CREATE TABLE IF NOT EXISTS tracked (blob TEXT);"
-                         "CREATE TABLE IF NOT EXISTS intros (blob TEXT, git_commit TEXT, path BLOB);")
+                         "CREATE TABLE IF NOT EXISTS intros (blob TEXT, git_commit TEXT, path BLOB);"
+                         "CREATE TABLE IF NOT EXISTS reach_targets (bit INTEGER, git_commit TEXT);"
+                         "CREATE TABLE IF NOT EXISTS reach_masks (git_commit TEXT, mask TEXT);")
         return db
 
     def load(self) -> WalkState:
@@ -422,18 +542,24 @@ class WalkIndex:
             tracked = frozenset(r[0] for r in db.execute("SELECT blob FROM tracked"))
             intros = tuple((b, c, bytes(p).decode("utf-8", "surrogateescape"))
                            for b, c, p in db.execute("SELECT blob, git_commit, path FROM intros"))
-        return WalkState(tips, tracked, intros, key)
+            targets = tuple(r[0] for r in db.execute("SELECT git_commit FROM reach_targets ORDER BY bit"))
+            masks = {c: int(m, 16) for c, m in db.execute("SELECT git_commit, mask FROM reach_masks")}
+        return WalkState(tips, tracked, intros, key, Reach(targets, masks) if masks else None)
 
     def save(self, state: WalkState) -> None:
         """Replace the saved state."""
+        reach = state.reach or Reach()
         with closing(self._connect()) as db, db:
-            for table in ("tips", "tracked", "intros", "cache_key"):
+            for table in ("tips", "tracked", "intros", "cache_key", "reach_targets", "reach_masks"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("INSERT INTO cache_key VALUES (?)", (state.key,))
             db.executemany("INSERT INTO tips VALUES (?)", [(t,) for t in state.tips])
             db.executemany("INSERT INTO tracked VALUES (?)", [(b,) for b in state.tracked])
             db.executemany("INSERT INTO intros VALUES (?, ?, ?)",  # paths as bytes: names need not be UTF-8
                            [(b, c, p.encode("utf-8", "surrogateescape")) for b, c, p in state.intros])
+            db.executemany("INSERT INTO reach_targets VALUES (?, ?)", list(enumerate(reach.targets)))
+            db.executemany("INSERT INTO reach_masks VALUES (?, ?)",  # hex: a mask outgrows SQLite's integers
+                           [(c, format(m, "x")) for c, m in reach.masks.items()])
 
 
 def usable(repo: Repo, state: WalkState) -> bool:
@@ -450,23 +576,28 @@ def _merge(into: Intros, found: Intros) -> None:
 
 
 def whole_history(repo: Repo, wanted: set[str], state: WalkState,
-                  walk: HistoryWalk | None) -> tuple[Intros, WalkState, Ranking | None]:
+                  walk: HistoryWalk | None) -> tuple[Intros, WalkState, Ranking | Growth | None]:
     """Introductions of wanted blobs over all refs (walking only commits newer than a usable state), the
-    state to save next (tips and key are the caller's to fill in), and the Ranking of all refs when a
-    ranked walk of the whole history read it (not when only newer commits were walked)."""
+    state to save next (tips, key and reach are the caller's to fill in), and what to rank the commits with:
+    the Ranking of all refs when a ranked walk of the whole history read it, else, when only newer commits
+    were walked, the Growth of the last pass's Reach by them (when that pass kept one)."""
     intros: Intros = {}
-    ranked: Ranking | None = None
+    ranked: Ranking | Growth | None = None
     if wanted and usable(repo, state):
         if walk is not None:
             walk.close()
         for blob, commit, path in state.intros:
             intros.setdefault(blob, []).append((commit, path))
-        newer = HistoryWalk(repo, [f"^{t}" for t in state.tips], all_refs=True, both=True)
+        newer = HistoryWalk(repo, [f"^{t}" for t in state.tips], all_refs=True, both=True, ranked=True)
         _merge(intros, newer.introductions(wanted, placed=set(intros)))
-        # A blob never tracked and not introduced by a new commit: only a full walk can place it.
+        if state.reach is not None and newer.ranking is not None:
+            ranked = Growth(state.reach, newer.ranking)
+        # A blob never tracked and not introduced by a new commit: only a full walk can place it (and rank).
         unplaced = {w for w in wanted if w not in state.tracked and w not in intros}
         if unplaced:
-            _merge(intros, HistoryWalk(repo, [], all_refs=True).introductions(unplaced))
+            walk = HistoryWalk(repo, [], all_refs=True, ranked=True)
+            _merge(intros, walk.introductions(unplaced))
+            ranked = walk.ranking
     elif wanted:
         walk = walk or HistoryWalk(repo, [], all_refs=True, ranked=True)
         intros, ranked = walk.introductions(wanted), walk.ranking
@@ -476,6 +607,21 @@ def whole_history(repo: Repo, wanted: set[str], state: WalkState,
     rows = {(b, c, p) for b, found in intros.items() if b in tracked for c, p in found}
     found = {w: intros[w] for w in wanted if w in intros}
     return found, WalkState((), frozenset(tracked), tuple(sorted(rows))), ranked
+
+
+def predictable(state: WalkState) -> bool:
+    """Whether a rescan may rank by growing the state's Reach (see grown_ranks): the state kept one, and each
+    tracked blob's introductions it knows follow one another in history (a blob introduced on two unrelated
+    branches needs a whole-history ranking every time: start that early)."""
+    if state.reach is None:
+        return False
+    reach = state.reach
+    index = {c: i for i, c in enumerate(reach.targets)}
+    by_blob: dict[str, set[str]] = {}
+    for blob, commit, _ in state.intros:
+        if commit in reach.masks and commit in index:
+            by_blob.setdefault(blob, set()).add(commit)
+    return all(_in_line(commits, reach, index) is not None for commits in by_blob.values())
 
 
 def flat(path: str, where: str) -> BlobHistory:
