@@ -119,3 +119,18 @@ def test_mixed_charset_3_lets_random_letters_without_digits_through() -> None:
     assert sum(check(v, v) for v in (factory.chars(letters, 16).encode() for _ in range(1_000))) > 600
     for value in (b"UserAgentMatcherXyz", b"abcdefghijkl1", b"ABCDEFGH12345", b"a1b2c3d4e5f6g7h8"):
         assert not check(value, value), value
+
+
+def test_hex_keys_under_credential_names_are_kept_but_digests_and_password_hashes_are_not() -> None:
+    """Generated keys are often hex: a 24- to 64-digit hex value filed under API_KEY, client_secret or
+    SESSION_SECRET is a credential; under a digest's name or a password's it is most often a hash."""
+    check = build_check("generic_value", None)
+    factory = TokenFactory(15)
+    for n in (24, 32, 40, 64):
+        value = factory.chars("0123456789abcdef", n).encode()
+        for key in (b'API_KEY: "%s"', b"export SESSION_SECRET=%s", b'client_secret = "%s"'):
+            assert check(value, key % value), (n, key)
+        for key in (b'password = "%s"', b"db_passwd: %s", b'sha256 = "%s"', b'file_checksum_token = "%s"'):
+            assert not check(value, key % value), (n, key)
+    short = factory.chars("0123456789abcdef", 16).encode()
+    assert not check(short, b'API_KEY: "%s"' % short)

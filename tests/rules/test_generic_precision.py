@@ -80,8 +80,8 @@ def non_secret_values(g: Gen, key: str) -> list[str]:
         f"<{key.lower()}>", f"<your-{key.lower()}>", f"your_{key.lower()}_here", "changeme", "CHANGE_ME",
         "xxxxxxxxxxxxxxxx", "****************", "REPLACE_ME", "TODO", "example-value-123", "dummy-secret-value",
         "test1234", "secret123", "Password1!", "P@ssw0rd2024", "SuperSecretPassword", "MyDatabasePassword2024!",
-        "Welcome2024!", "correcthorsebatterystaple", "letmein", "admin", g.hexs(32), g.hexs(40), g.hexs(64),
-        g.hexs(16), g.hexs(24), f"sha256:{g.hexs(64)}", "$2b$12$" + g.chars(ALNUM + "./", 53),
+        "Welcome2024!", "correcthorsebatterystaple", "letmein", "admin",
+        g.hexs(16), f"sha256:{g.hexs(64)}", "$2b$12$" + g.chars(ALNUM + "./", 53),
         str(uuid.UUID(int=g.rng.getrandbits(128))), "1.24.3", "v2.10.4-beta.1", "2024-05-01T12:00:00Z",
         "/run/secrets/" + key.lower(), "./secrets/key.json", "~/.ssh/id_ed25519", "C:\\secrets\\api.txt",
         "secret/data/payments/db", "https://vault.corp.invalid/v1/secret/data/app", "ops@corp.invalid",
@@ -101,6 +101,11 @@ def negative_lines(g: Gen) -> Iterator[str]:
     for value in non_secret_values(g, g.key()):
         for syntax in g.rng.sample(SYNTAXES, 3):
             yield syntax.format(k=g.key(), v=value)
+    # Hex digits under a password's name are the password's hash. Under a key's, secret's or token's name they
+    # are the credential itself (generated keys are often hex): positive_lines plants those.
+    for value in (g.hexs(24), g.hexs(32), g.hexs(40), g.hexs(64)):
+        for syntax in g.rng.sample(SYNTAXES, 3):
+            yield syntax.format(k=g.key(PASSWORD_KEYS), v=value)
     strong = g.strong
     yield from [
         "min_password_length = 12", "password_min_length: 8", 'token_type = "bearer"', "max_tokens: 4096",
@@ -131,6 +136,9 @@ def positive_lines(g: Gen) -> Iterator[tuple[str, str]]:
     for syntax in SPACE_SYNTAXES:
         value = g.strong()
         yield syntax.format(k=g.rng.choice(["DB_PASSWORD", "API_TOKEN", "CLIENT_SECRET"]), v=value), value
+    for syntax in SYNTAXES:  # generated keys in hex, under a key's, secret's or token's name
+        value = g.hexs(g.rng.choice([24, 32, 40, 64]))
+        yield syntax.format(k=g.key(SECRET_KEYS + TOKEN_KEYS + API_KEY_KEYS), v=value), value
     token = g.chars(ALNUM, 40)
     yield f"curl -H 'Authorization: Bearer {token}' https://api.corp.invalid", token
     user_pass = f"svc-ci:{g.strong()}"

@@ -278,7 +278,33 @@ def generic_reject_reason(value: bytes, context: bytes | None = None) -> str | N
         ("placeholder", is_placeholder),
         ("repeated", lambda v: bool(REPEATED.fullmatch(v))),
     )
-    return next((name for name, test in (*early, *SHAPE_REASONS, *LATE_REASONS) if test(value)), None)
+    reasons = (*early, *SHAPE_REASONS, *LATE_REASONS)
+    if context is not None and _hex_credential(value, context):
+        reasons = (*(r for r in reasons if r[0] not in HEX_SHAPES), HEX_LOW_ENTROPY)
+    return next((name for name, test in reasons if test(value)), None)
+
+
+HEX_SHAPES = ("hash", "short hex", "low entropy")
+# Of 16 symbols, 32 random hex digits hold under 3.5 bits per digit 1 time in 5, under 3.0 1 in 5,000; 20 digits
+# under 3.0 3 times in 100, hence the floor that falls with the length.
+HEX_LOW_ENTROPY: Reason = ("low entropy", lambda v: shannon(v) < min(3.0, math.log2(len(v)) - 1.8))
+HEX_KEY = re.compile(rb"[0-9a-fA-F]{20,}")
+PASSWORD_WORDS = frozenset(b"password passwd pwd pass passphrase passwort passcode".split())
+
+
+def _hex_credential(value: bytes, context: bytes) -> bool:
+    """True for 20 or more hex digits filed under a key that names a credential other than a password.
+
+    Generated keys are often hex (client_secret, SESSION_SECRET, API_KEY = 24, 32, 40 or 64 hex digits). A digest
+    is filed under hash, digest or checksum names (which generic_key_reason refuses), and a hex value under a
+    password name is most often the password's hash: those stay refused."""
+    if HEX_KEY.fullmatch(value) is None:
+        return False
+    before = _key_before(value, context)
+    if generic_key_reason(before) is not None:
+        return False
+    names = [t for t in KEY_TOKEN.findall(before) if _names_secret(_key_words(t))]
+    return not any(w in PASSWORD_WORDS or w.endswith((b"password", b"passwd")) for w in _key_words(names[-1]))
 
 
 def _key_words(token: bytes) -> list[bytes]:
