@@ -235,15 +235,17 @@ def _manifest_docs(data: bytes, name: str) -> list[Any]:
 
 
 def expand_k8s_manifest(blob: Blob, ctx: Ctx) -> Iterator[Item]:
-    """A Kubernetes manifest holding a Secret: the text as it is, plus each Secret's decoded `data`
-    values as `key: value` lines (multi-line values as blobs of their own, expanded again) and a
-    bootstrap token's `id.secret`, labelled Secret/<name>.data."""
+    """A Kubernetes manifest holding a Secret or a container's environment: the text as it is, plus each
+    Secret's decoded `data` values as `key: value` lines (multi-line values as blobs of their own, expanded
+    again) and a bootstrap token's `id.secret`, labelled Secret/<name>.data, and every `- name: X` /
+    `value: v` pair of an env list as an `X: v` line, labelled <Kind>/<name>.env."""
     yield Blob(blob.data, child(blob.origin, "k8s-manifest"))
     try:
         docs = _manifest_docs(blob.data, blob.origin.path)
     except (yaml.YAMLError, ValueError):
         return  # templates ({{ }}), fragments, alias bombs: the text itself was scanned
     raw = blob.data.decode("utf-8", "replace")
+    yield from _env_rows(blob, raw, docs, K8S_ENV)
     for doc in docs:
         for secret in _secrets(doc):
             meta = secret.get("metadata")
@@ -262,3 +264,48 @@ def expand_k8s_manifest(blob: Blob, ctx: Ctx) -> Iterator[Item]:
             if token is not None:
                 text = padded(f"bootstrap-token: {token[1]}", max(1, _line_of(raw, token[0])))
                 yield text_blob(blob.origin, K8S_SECRET, text, (("key_path", path),))
+
+
+K8S_ENV, ECS_ENV = "k8s-env", "ecs-env"
+MAX_ENV_PAIRS = 10_000
+
+
+def env_pairs(value: Any, out: Pairs) -> None:
+    """(name, value) of every `{name: …, value: …}` item of a list, anywhere in a parsed document: a k8s
+    container's env, an ECS task's environment. Such a pair names a variable in one field and sets it in
+    another, so no `NAME = value` text says which variable a value belongs to."""
+    if len(out) >= MAX_ENV_PAIRS:
+        return
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and isinstance(item.get("name"), str) and _scalar(item.get("value")):
+                out.append((item["name"], str(item["value"])))
+            else:
+                env_pairs(item, out)
+    elif isinstance(value, dict):
+        for item in value.values():
+            env_pairs(item, out)
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool) and str(value) != ""
+
+
+def _env_rows(blob: Blob, raw: str, docs: list[Any], fmt: str) -> Iterator[Item]:
+    """One blob of `NAME: value` lines standing on the file lines of their values (when any pair)."""
+    pairs: Pairs = []
+    for doc in docs:
+        env_pairs(doc, pairs)
+    if pairs:
+        yield text_blob(blob.origin, fmt, placed(raw, pairs), (("key_path", "env"),))
+
+
+def expand_ecs_task(blob: Blob, ctx: Ctx) -> Iterator[Item]:
+    """An ECS task definition (JSON): the text as it is, plus each container's environment pairs as
+    `NAME: value` lines, labelled env."""
+    yield Blob(blob.data, child(blob.origin, "ecs-task"))
+    try:
+        doc = json.loads(blob.data)
+    except ValueError:
+        return  # a fragment or a template: the text itself was scanned
+    yield from _env_rows(blob, blob.data.decode("utf-8", "replace"), [doc], ECS_ENV)

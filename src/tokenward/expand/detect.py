@@ -23,6 +23,8 @@ NAME_EXACT = {
 }
 K8S_SECRET_KIND = re.compile(rb"(?m)^kind:[ \t]{0,4}[\"']?Secret[\"']?[ \t]*\r?$")
 K8S_STARTS = (b"a", b"k", b"-", b"#", b"m", b"d", b"s", b"t")  # apiVersion, kind, ---, comments, fields
+# A workload whose containers set environment variables: `- name: X` with `value: …` on the next line.
+K8S_ENV_PAIR = re.compile(rb"\n[ \t]*-[ \t]+name:[ \t]*[\"']?[\w.-]+[\"']?[ \t]*\r?\n[ \t]+value:")
 GHA_TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ")
 CI_STARTS = (b"\x1b[", b"##[", b"section_start:", b"[Pipeline]", b"Started by ", b"Running with gitlab-runner")
 MARKER_SPAN = 2048  # CI logs show their markers in the first lines
@@ -110,7 +112,8 @@ def by_head(head: bytes, name: str) -> str | None:
         return "jira-csv"
     if head.startswith(b"apiVersion:") and b"kind: Config" in head and b"clusters:" in head:
         return "kubeconfig"
-    if start in K8S_STARTS and b"Secret" in head and K8S_SECRET_KIND.search(head):
+    if start in K8S_STARTS and b"kind:" in head and (
+            (b"Secret" in head and K8S_SECRET_KIND.search(head)) or (b"value:" in head and K8S_ENV_PAIR.search(head))):
         return "k8s-manifest"
     return None
 
@@ -137,6 +140,8 @@ def _json_kind(head: bytes) -> str | None:
         return "docker-config"
     if b'"kind": "Secret"' in head or b'"kind":"Secret"' in head:
         return "k8s-manifest"
+    if b'"containerDefinitions"' in head and b'"environment"' in head:
+        return "ecs-task"
     return None
 
 
@@ -164,7 +169,7 @@ FAMILIES: dict[str, frozenset[str]] = {
     "ci-log": frozenset({"ci-log", "zip", "gzip"}),
     "notebook": frozenset({"notebook"}),
     "config": frozenset({"dotenv", "line-config", "ini-config", "kubeconfig", "docker-config", "tfstate",
-                         "k8s-manifest"}),
+                         "k8s-manifest", "ecs-task"}),
 }
 SOURCE_TYPE_NAMES = ("auto", "plain", *FAMILIES)
 

@@ -42,6 +42,7 @@ _WHERE: dict[str, tuple[str, str]] = {
     "docker-config": ("configs", "expand_docker_config"),
     "tfstate": ("configs", "expand_tfstate"),
     "k8s-manifest": ("configs", "expand_k8s_manifest"),
+    "ecs-task": ("configs", "expand_ecs_task"),
 }
 
 
