@@ -71,6 +71,18 @@ def test_rule_set_change_rescans_everything(tmp_path: Path, gh_matcher: Matcher,
     assert other.source.counters.read == first.source.counters.read > 0
 
 
+def test_detection_code_change_rescans_everything(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Findings recorded by other checks are not this version's: an upgrade reads every blob again."""
+    from tokenward.sources import select
+
+    repo, _ = _history(tmp_path, tokens)
+    first = scan(repo.path, gh_matcher)
+    assert scan(repo.path, gh_matcher).source.counters.read == 0
+    monkeypatch.setattr(select, "detection_digest", lambda: "code of another version")
+    assert scan(repo.path, gh_matcher).source.counters.read == first.source.counters.read > 0
+
+
 def test_cache_holds_no_plaintext(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory) -> None:
     repo, secrets = _history(tmp_path, tokens)
     scan(repo.path, gh_matcher)

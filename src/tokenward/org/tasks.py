@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tokenward.codehash import detection_digest
 from tokenward.identity import key_check_value
 from tokenward.org.state import RunOptions, refs_digest, refs_json
 from tokenward.scanner import Scanner, ScanResult
@@ -61,8 +62,9 @@ class TargetResult:
 
 
 def cache_key(scanner: Scanner) -> str:
-    """The rule-set digest and fingerprint-key check a scan's incremental state is valid under."""
-    return f"{scanner.matcher.ruleset.digest}:{key_check_value(scanner.fp.key)}"
+    """The rule-set digest, detection-code digest and fingerprint-key check a scan's incremental state is
+    valid under (as select.py keys a local scan's)."""
+    return f"{scanner.matcher.ruleset.digest}:{detection_digest()}:{key_check_value(scanner.fp.key)}"
 
 
 def scanner_for(options: RunOptions) -> Scanner:

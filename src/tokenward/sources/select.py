@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tokenward.codehash import detection_digest
 from tokenward.errors import ConfigError
 from tokenward.identity import key_check_value, load_key
 from tokenward.settings import Settings
@@ -93,8 +94,9 @@ def _repo_sources(root: Path, repo: Repo, settings: Settings, options: SourceOpt
     if worktree:
         sources.append(FilesystemSource(root, walk_options(settings)))
     if scope is not None:
-        # The fingerprint key is part of the cache key: recorded token ids are only valid under it.
-        key = f"{options.ruleset}:{key_check_value(load_key())}" if options.ruleset else ""
+        # The fingerprint key is part of the cache key: recorded token ids are only valid under it; so is the
+        # detection code (codehash): findings recorded by other checks are not this version's findings.
+        key = f"{options.ruleset}:{detection_digest()}:{key_check_value(load_key())}" if options.ruleset else ""
         git_options = GitOptions(scope=scope, max_size=settings.max_file_size, exclude=settings.exclude,
                                  cache_key=key, use_cache=not options.full, delta_windows=not options.whole_blobs)
         sources.append(GitSource(repo, str(root), git_options, SqliteBlobCache(cache_file(repo.git_dir)),
