@@ -91,3 +91,21 @@ def test_every_parser_that_cuts_lines_with_their_newline_reads_them_as_without_i
         assert getattr(parser, "newlines", False)
         results.append((parser.parse(batch, 1, ctx), ctx.malformed, ctx.unattributed, ctx.examples, ctx.violations))
     assert results[0] == results[1] and results[0][0] and results[0][1] > 0
+
+
+ALL_PARSERS = ["cloudtrail", "github-audit", "openbao-audit", "otel", "nginx-json", "jsonl", "nginx"]
+
+
+@pytest.mark.parametrize("name", ALL_PARSERS)
+def test_a_line_of_whitespace_is_blank_for_every_parser(name: str) -> None:
+    """Whether or not an empty line is cut in the same read, a line of spaces or tabs is no malformed record
+    (it was one unless an empty line fell in the same 1 MB read, which made the reader drop it)."""
+    from tokenward.usage.parsers import PARSERS
+
+    for lines in ([b"   ", b"\t", b" \t \r"], [b"   \n", b"\t\r\n"]):
+        ctx = ParseContext("x")
+        assert PARSERS[name](ParserOptions(Fingerprinter(b"k" * 32))).parse(lines, 1, ctx) == []
+        assert (ctx.malformed, ctx.examples) == (0, []), name
+    ctx = ParseContext("x")
+    PARSERS[name](ParserOptions(Fingerprinter(b"k" * 32))).parse([b"{not a record"], 1, ctx)
+    assert ctx.malformed == 1  # what is not blank still counts

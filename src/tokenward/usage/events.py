@@ -61,8 +61,11 @@ class ParseContext:
     violations: list[StorageViolation] = field(default_factory=list)
     _reported: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
-    def bad(self, line: int, reason: str) -> None:
-        """Count one malformed line (the first few are kept with their reason)."""
+    def bad(self, line: int, reason: str, raw: bytes | None = None) -> None:
+        """Count one malformed line (the first few are kept with their reason); a line of whitespace only, when
+        given, is blank, not malformed (the reader drops such lines only where it cuts empty ones too)."""
+        if raw is not None and not raw.strip():
+            return
         self.malformed += 1
         if len(self.examples) < 20:
             self.examples.append((line, reason))

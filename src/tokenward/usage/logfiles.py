@@ -336,8 +336,8 @@ BLANK_KEPT = (b"\n", b"\r\n", b"\r")  # the same lines with it (the last line of
 
 def _split(lines: list[bytes], first: int, end: int, blank: tuple[bytes, ...] = BLANK) -> Iterator[LineBatch]:
     """lines numbered from first, in runs of consecutive ones without the blank ones; the last run ends at end.
-    (A line of other whitespace is dropped only when cut with an empty one, as it always was: the same
-    counts either way lines are cut.)"""
+    (A line of other whitespace is dropped here only when cut with an empty one; the parsers count it as
+    blank, not malformed, so the counts are the same either way.)"""
     after = first + len(lines)
     if all(b not in lines for b in blank):
         yield LineBatch(lines, first, end, after)

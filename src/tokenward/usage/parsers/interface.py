@@ -74,7 +74,7 @@ def json_records(lines: Sequence[bytes], first_line: int, ctx: ParseContext,
         try:
             doc = load_json(raw)
         except ValueError:
-            ctx.bad(i, "invalid JSON")
+            ctx.bad(i, "invalid JSON", raw)
             continue
         records = unwrap(doc)
         for rec in records if isinstance(records, list) else [records]:

@@ -191,7 +191,7 @@ class JsonLinesParser:
                                       r.ref, pv, r.scopes)))
             except (ValueError, TypeError, AttributeError, OverflowError):
                 if counts:
-                    ctx.bad(i, "invalid JSON or unreadable field")
+                    ctx.bad(i, "invalid JSON or unreadable field", raw)
         self.tried += len(lines)
         return out
 
@@ -229,7 +229,7 @@ class JsonLinesParser:
                                   i, rec.get(m["ref"]), pv, rec.get(m["scopes"])))
         except (ValueError, TypeError, AttributeError, OverflowError):
             if known or counts:
-                ctx.bad(i, "invalid JSON or unreadable field")
+                ctx.bad(i, "invalid JSON or unreadable field", raw)
 
     def _parse_nested(self, lines: Sequence[bytes], first_line: int, ctx: ParseContext) -> list[UsageEvent]:
         out: list[UsageEvent] = []
@@ -237,7 +237,7 @@ class JsonLinesParser:
             try:
                 ev = self._event(load_json(raw), i, ctx)
             except (ValueError, TypeError, AttributeError, OverflowError):
-                ctx.bad(i, "invalid JSON or unreadable field")
+                ctx.bad(i, "invalid JSON or unreadable field", raw)
                 continue
             if ev is not None:
                 out.append(ev)

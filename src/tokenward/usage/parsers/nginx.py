@@ -76,7 +76,7 @@ class AccessLogParser:
         for i, raw in enumerate(lines, first_line):
             m = COMBINED.match(raw.decode("utf-8", "replace"))
             if m is None:
-                ctx.bad(i, "not a combined/common log line")
+                ctx.bad(i, "not a combined/common log line", raw)
                 continue
             ip, _user, when, request, status, _size, _ref, agent, extra = m.groups()
             method, target = split_request(request)
@@ -142,7 +142,7 @@ class JsonAccessLogParser:
                 rec = load_json(raw)
                 ev = self._event(rec, i, ctx) if isinstance(rec, dict) else None
             except (ValueError, TypeError, KeyError, IndexError, OverflowError):
-                ctx.bad(i, "invalid JSON access log line")
+                ctx.bad(i, "invalid JSON access log line", raw)
                 continue
             if ev is not None:
                 out.append(ev)

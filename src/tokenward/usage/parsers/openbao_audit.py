@@ -81,7 +81,7 @@ class OpenBaoAuditParser:
             try:
                 entry = load_json(raw)
             except ValueError:
-                ctx.bad(i, "invalid JSON")
+                ctx.bad(i, "invalid JSON", raw)
                 continue
             ev = _event(entry, i, ctx)
             if ev is not None:

@@ -98,5 +98,5 @@ class OtelLogParser:
                     if ev is not None:
                         out.append(ev)
             except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
-                ctx.bad(i, "invalid OTLP JSON")
+                ctx.bad(i, "invalid OTLP JSON", raw)
         return out
