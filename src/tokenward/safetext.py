@@ -5,8 +5,10 @@ importing every reporter and the scanner with them."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # C0 controls (tab and newline included: one value is one line), DEL, C1 controls, and the invisible
 # formatting characters that reorder or hide text (bidi overrides and isolates, zero-width, line
@@ -29,4 +31,6 @@ def visible(value: object) -> str:
 
 def plain(value: object, style: str = "") -> Text:
     """A rich Text of a user-controlled value: never parsed as markup, control characters made visible."""
+    from rich.text import Text  # rich only when something is shown: a quiet scan never imports it
+
     return Text(visible(value), style=style)

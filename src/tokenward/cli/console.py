@@ -11,11 +11,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 import typer
-from rich.console import Console
-from rich.text import Text
 from typer import _click as click
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
@@ -23,20 +21,39 @@ from tokenward.cli import coerce
 from tokenward.errors import TokenwardError
 from tokenward.safetext import plain, visible
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 3
 
 
-class _StderrConsole(Console):
+def _stderr_console() -> Console:
     """stderr for messages that quote user input (paths, log fields): no markup, no emoji codes, and control
     characters shown as escapes; style with rich Text objects, never by formatting markup into strings."""
+    from rich.console import Console
 
-    def print(self, *objects: Any, **kwargs: Any) -> None:
-        """Console.print, with each str argument made terminal-safe line by line."""
-        safe = ("\n".join(map(visible, o.split("\n"))) if isinstance(o, str) else o for o in objects)
-        super().print(*safe, **kwargs)
+    class StderrConsole(Console):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            """Console.print, with each str argument made terminal-safe line by line."""
+            safe = ("\n".join(map(visible, o.split("\n"))) if isinstance(o, str) else o for o in objects)
+            super().print(*safe, **kwargs)
+
+    return StderrConsole(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
-err = _StderrConsole(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+class _LazyConsole:
+    """The stderr Console, made (and rich imported) on first use: a quiet scan writing JSON or SARIF, as CI
+    runs one, never shows anything on stderr, and importing rich cost ~40 ms of its start-up."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            self._console = _stderr_console()
+        return getattr(self._console, name)
+
+
+err: Console = _LazyConsole()  # type: ignore[assignment]  # a Console in all but its first attribute access
 # pydantic names its own model classes in some messages ("… or instance of _ConfigModel")
 _MODEL_NAME = re.compile(r"Input should be a valid dictionary or instance of \w+")
 
@@ -47,6 +64,8 @@ def error(message: object) -> None:
     lines = [line for line in lines if line] or [""]
     text = lines[0] + (" " + "; ".join(lines[1:]) if len(lines) > 1 else "")
     text = _MODEL_NAME.sub("expected a mapping", text).replace(": : ", ": ")
+    from rich.text import Text
+
     err.print(Text.assemble(("error:", "red"), " ", plain(text)))
 
 

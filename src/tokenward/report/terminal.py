@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from tokenward.safetext import plain as plain
 from tokenward.safetext import visible as visible
@@ -21,6 +22,8 @@ UNWRAPPED = 1 << 16
 
 def console_for(out: TextIO) -> Console:
     """A Console for out: the terminal's width on a terminal, unbounded lines otherwise; never markup."""
+    from rich.console import Console  # rich only when something is shown
+
     tty = out.isatty() if hasattr(out, "isatty") else False
     width = max(100, Console().width) if tty else UNWRAPPED
     return Console(file=out, width=width, highlight=False, soft_wrap=False, markup=False, emoji=False)
