@@ -1,0 +1,193 @@
+"""A rescan replays the recorded findings of the blobs it does not read again: its report must equal a
+full pass's field for field (attributes, expiry, where the token lives, origin details, …), and the
+findings an older version recorded without those fields are read again rather than replayed short."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+from dataclasses import fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import env_for
+from tests.sources import test_git_fixtures as fx
+from tests.sources.test_git_fixtures import Repo, line
+from tests.tokens import TokenFactory
+from tokenward.findings import Finding, Location
+from tokenward.sources.blobcache import cache_file, finding_from_record, finding_record
+from tokenward.sources.interface import Origin
+from tokenward.store import Inventory
+from tokenward.store.blobcache import InventoryBlobCache
+
+git_env, tokens = fx.git_env, fx.tokens  # fixtures used here
+
+# The keys of a record as the versions before attributes were kept wrote it.
+OLD_KEYS = ("rule_id", "rule_name", "provider", "kind", "confidence", "token_id", "preview", "public_id",
+            "public_ids", "location", "environment", "privilege")
+SCOPES = pytest.mark.parametrize("scope", [(), ("--branch", "main")], ids=["history", "branch"])
+
+
+def _armor(label: str, raw: bytes, headers: str = "") -> str:
+    body = base64.b64encode(raw).decode()
+    lines = "\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+    return f"-----BEGIN {label}-----\n{headers}{lines}\n-----END {label}-----\n"
+
+
+def _keys(seed: int) -> dict[str, str]:
+    """Private key blocks of random bytes behind the headers the pem_key check looks for."""
+    rng = random.Random(seed)
+    return {
+        "keys/sign.asc": _armor("PGP PRIVATE KEY BLOCK", b"\x95\x01\xd8" + rng.randbytes(400), "\n"),  # tag 5
+        "keys/plain.pem": _armor("PRIVATE KEY", b"\x30\x82\x04\xbd" + rng.randbytes(600)),
+        "keys/locked.pem": _armor("ENCRYPTED PRIVATE KEY", b"\x30\x82\x02\xbd" + rng.randbytes(600)),
+    }
+
+
+def _history(path: Path, tokens: TokenFactory) -> Repo:
+    """Several kinds of findings: private keys (attributes), a JWT (claims, expiry), a dotenv token
+    (details, env-file), a base64-encoded one in a test fixture (encoding details, line offset)."""
+    jwt = tokens.jwt({"sub": "u8x7Qa", "iss": "https://issuer.internal", "exp": 1900000000, "scope": "read"})
+    encoded = base64.b64encode(line(tokens.github_classic()).encode()).decode()
+    repo = Repo(path)
+    repo.commit({**_keys(5), "app.py": f'TOKEN = "{jwt}"\n', ".env": f"GITHUB_TOKEN={tokens.github_classic()}\n",
+                 "tests/conf.yml": f"name: ci\nblob: {encoded}\n", **{f"m{i}.txt": f"{i}\n" for i in range(5)}},
+                "secrets")
+    return repo
+
+
+def _report(repo: Repo, home: Path, *args: str) -> dict[str, Any]:
+    """The JSON report of `tokenward scan` over the repository."""
+    out = repo.path.parent / "report.json"
+    proc = subprocess.run([sys.executable, "-m", "tokenward", "scan", "-q", "--no-db", "-f", "json", "-o", str(out),
+                           *args, str(repo.path)], capture_output=True, text=True, env=env_for(home), timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    doc: dict[str, Any] = json.loads(out.read_text())
+    return doc
+
+
+def _findings(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    def key(f: dict[str, Any]) -> tuple[object, ...]:
+        return f["token_id"], f["source"].get("blob_id") or "", f["location"]["line"], f["location"]["column"]
+    return sorted(doc["findings"], key=key)
+
+
+def _attributes(doc: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {f["rule_id"]: f["attributes"] for f in doc["findings"] if f["attributes"]}
+
+
+def _leaves(value: object, at: str = "") -> dict[str, object]:
+    """Every leaf of a JSON value by its dotted path: a difference names the field."""
+    if isinstance(value, dict):
+        return {k: v for name, item in value.items() for k, v in _leaves(item, f"{at}.{name}").items()} or {at: {}}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in _leaves(item, f"{at}[{i}]").items()} or {at: []}
+    return {at: value}
+
+
+def _assert_same(got: dict[str, Any], want: dict[str, Any]) -> None:
+    """Equal findings, compared field by field."""
+    a, b = _findings(got), _findings(want)
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        mine, theirs = _leaves(x), _leaves(y)
+        differ = {k: (mine.get(k), theirs.get(k)) for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k)}
+        assert differ == {}, x["rule_id"]  # field: (got, want)
+
+
+@SCOPES
+def test_a_rescan_reports_the_findings_of_a_full_pass_field_for_field(
+        tmp_path: Path, isolated_home: Path, tokens: TokenFactory, scope: tuple[str, ...]) -> None:
+    repo = _history(tmp_path / "r", tokens)
+    first = _report(repo, isolated_home, *scope)
+    assert _attributes(first)["private-key.pgp"] == {"encrypted": "false"}
+    assert _attributes(first)["private-key.pkcs8-encrypted"] == {"encrypted": "true"}
+    repo.commit({"new.py": line(tokens.github_classic())}, "one more")
+    rescan = _report(repo, isolated_home, *scope)
+    full = _report(repo, isolated_home, *scope, "--full")
+    assert rescan["summary"]["history"]["read"] == 1 < full["summary"]["history"]["read"]  # the rest replayed
+    assert len(rescan["findings"]) == 7
+    assert _attributes(rescan) == _attributes(full) and _attributes(rescan)["private-key.pgp"] == {"encrypted": "false"}
+    _assert_same(rescan, full)
+    again = _report(repo, isolated_home, *scope)  # everything replayed
+    assert again["summary"]["history"]["read"] == 0
+    _assert_same(again, full)
+
+
+def _make_legacy(cache: Path) -> int:
+    """Rewrite the cache's records as an older version wrote them; returns how many blobs they hold."""
+    with sqlite3.connect(cache) as db:
+        rows = db.execute("SELECT rowid, record, blob_id FROM findings").fetchall()
+        for rowid, record, _ in rows:
+            old = {k: v for k, v in json.loads(record).items() if k in OLD_KEYS}
+            db.execute("UPDATE findings SET record = ? WHERE rowid = ?", (json.dumps(old), rowid))
+    return len({blob for _, _, blob in rows})
+
+
+@SCOPES
+def test_findings_an_older_version_recorded_are_read_again(
+        tmp_path: Path, isolated_home: Path, tokens: TokenFactory, scope: tuple[str, ...]) -> None:
+    repo = _history(tmp_path / "r", tokens)
+    first = _report(repo, isolated_home, *scope)
+    blobs = _make_legacy(cache_file(repo.path / ".git"))
+    assert blobs == len(first["findings"]) == 6
+    rescan = _report(repo, isolated_home, *scope)
+    assert rescan["summary"]["history"]["read"] == blobs  # only the blobs with findings
+    _assert_same(rescan, first)
+    again = _report(repo, isolated_home, *scope)  # their records are current now
+    assert again["summary"]["history"]["read"] == 0
+    _assert_same(again, first)
+
+
+def _every_field() -> Finding:
+    """A finding with every field the cache must keep set to something other than its default."""
+    origin = Origin("git", "/repo", "a.json", blob_id="b" * 40, details=(("format", "json"), ("key_path", "x.y")),
+                    line_offset=3)
+    return Finding("r.id", "R", "prov", "kind", "medium", "t" * 64, "ghp_…abcd", "pub", (("id", "pub"),),
+                   origin, Location(4, 2, 4, 40, 77, 38), environment="production", privilege="admin",
+                   expires_at="2030-01-01T00:00:00Z", where="config",
+                   attributes=(("alg", "HS256"), ("encrypted", "false")))
+
+
+def test_a_record_keeps_every_field_of_a_finding() -> None:
+    f = _every_field()
+    # A new field of Finding must be recorded (sources/blobcache.finding_record), or replays lose it.
+    assert {x.name for x in fields(Finding)} == {*OLD_KEYS, "origin", "expires_at", "where", "attributes", "secret"}
+    # The git source sets kind, root and path again, and provenance places it; the rest is recorded.
+    assert {x.name for x in fields(Origin)} == {"kind", "root", "path", "blob_id", "details", "git", "line_offset"}
+    back = finding_from_record(finding_record(replace(f, secret="never kept")), "b" * 40)
+    assert back.secret is None and "never kept" not in finding_record(replace(f, secret="never kept"))
+    want = replace(f, origin=Origin("git", "", "", blob_id="b" * 40, details=f.origin.details, line_offset=3))
+    assert back == want
+
+
+def test_an_old_record_loads_with_the_old_defaults() -> None:
+    f = _every_field()
+    old = {k: v for k, v in json.loads(finding_record(f)).items() if k in OLD_KEYS}
+    back = finding_from_record(json.dumps(old), "b" * 40)
+    assert (back.token_id, back.location, back.public_ids) == (f.token_id, f.location, f.public_ids)
+    assert (back.attributes, back.expires_at, back.where, back.origin.details) == ((), None, "source-code", ())
+
+
+def test_the_inventory_cache_names_blobs_an_older_version_recorded(tmp_path: Path) -> None:
+    f = _every_field()
+    with Inventory.open(f"sqlite:///{tmp_path / 'inv.db'}") as inv:
+        cache = InventoryBlobCache(inv, "scan1", "/repo")
+        cache.record("rules:kcv", ["b" * 40, "c" * 40], [f])
+        assert cache.stale("rules:kcv") == set()
+        assert cache.findings("rules:kcv")["b" * 40][0].attributes == f.attributes
+        old = json.dumps({k: v for k, v in json.loads(finding_record(f)).items() if k in OLD_KEYS})
+        cache.record("rules:kcv", ["c" * 40], [replace(f, origin=replace(f.origin, blob_id="c" * 40))])
+        inv.record_blobs(cache.source_id, "rules:kcv", "scan0", datetime.now(UTC), [("b" * 40, old)])
+        assert cache.stale("rules:kcv") == {"b" * 40}
+        assert cache.scanned("rules:kcv", ["b" * 40, "c" * 40]) == {"b" * 40, "c" * 40}  # GitSource subtracts
+        cache.record("rules:kcv", ["b" * 40], [])  # read again: nothing found this time
+        assert cache.stale("rules:kcv") == set() and "b" * 40 not in cache.findings("rules:kcv")
+
