@@ -160,3 +160,18 @@ def test_rescan_places_a_token_only_a_new_merge_introduced(tmp_path: Path, gh_ma
     assert found[0].origin.git.first_commit.commit == merge
     full = scan(repo.path, gh_matcher, full=True)
     assert sorted(map(_key, second.findings)) == sorted(map(_key, full.findings))
+
+
+def test_history_findings_live_where_their_path_says(tmp_path: Path, gh_matcher: Matcher,
+                                                     tokens: TokenFactory) -> None:
+    """A whole-history listing names no path: the finding's `where` follows the path it is placed at, on the
+    first pass and on a replay alike (a .env file was 'source-code' before)."""
+    repo, secrets = Repo(tmp_path / "r"), [tokens.github_classic() for _ in range(3)]
+    repo.commit({".env": f"GITHUB_TOKEN={secrets[0]}\n", "tests/fixtures/conf.py": line(secrets[1]),
+                 "app.py": line(secrets[2])})
+    repo.commit({".env": None, "tests/fixtures/conf.py": None}, "remove the leaked files")
+    for _ in range(2):  # the first pass, then a replay from the cache
+        found = scan(repo.path, gh_matcher).findings
+        assert [f.where for f in of(found, secrets[0])] == ["env-file"]
+        assert [f.where for f in of(found, secrets[1])] == ["test-fixture"]
+        assert {f.where for f in of(found, secrets[2])} == {"source-code"}

@@ -38,6 +38,7 @@ from dataclasses import field as member
 from pathlib import Path
 from typing import IO
 
+from tokenward.classify import where_it_lives
 from tokenward.errors import SourceError
 from tokenward.findings import Finding
 from tokenward.sources.filesystem import excluded
@@ -639,7 +640,10 @@ def place(f: Finding, history: dict[str, BlobHistory] | None, all_objects: bool,
         return replace(f, origin=replace(f.origin, git=GitProvenance(None)))
     if exclude and all(excluded(p, exclude) for p in h.all_paths):
         return None
-    return replace(f, origin=replace(f.origin, path=h.path, git=h.provenance))
+    # Where it lives follows the path it is placed at: a whole-history listing names no path, so the scan
+    # classified the blob by its id (".env" and "tests/" in history read as source code until placed).
+    return replace(f, origin=replace(f.origin, path=h.path, git=h.provenance),
+                   where=where_it_lives(f.origin.kind, h.path))
 
 
 def merge_worktree(placed: list[Finding], files: list[Finding]) -> list[Finding]:
