@@ -12,11 +12,22 @@ import functools
 import hashlib
 from pathlib import Path
 
+from tokenward.identity import key_check_value
+
 PACKAGE = Path(__file__).resolve().parent
 # Package-relative files and folders (their .py and .txt files) whose change can change a blob's findings.
 DETECTION_CODE = ("checks", "expand", "rules", "engine.py", "scanner.py", "findings.py", "classify.py",
                   "sources/gitdelta.py")
 SUFFIXES = (".py", ".txt")
+
+
+def incremental_key(ruleset: str, options: str, fingerprint_key: bytes) -> str:
+    """The key a repository's incremental scans are cached under: the rule-set digest, the scan options that
+    change a blob's findings (Scanner.detection_options), the detection code's digest, and the fingerprint
+    key's check value (recorded token ids are valid under that key only). "" (no cache) without a rule set."""
+    if not ruleset:
+        return ""
+    return f"{ruleset}:{options}:{detection_digest()}:{key_check_value(fingerprint_key)}"
 
 
 def detection_digest(root: Path = PACKAGE) -> str:

@@ -157,6 +157,17 @@ class Scanner:
         self.suppressor = Suppressor(min_confidence, allow_paths, baseline)
         self.show_secrets = show_secrets
 
+    @property
+    def detection_options(self) -> str:
+        """The options that change what a blob's findings are (part of the incremental cache's key): look-alikes
+        are matched only at --min-confidence low, and the expansion and decoding depths and a forced source
+        type decide which blobs a blob becomes. (Filters applied after the cache, such as a higher minimum
+        confidence, a baseline or allowed paths, are not in it.)"""
+        ex = self.expand_options
+        decode = ex.limits.decode_depth if ex.decode or self.decode_depth else 0
+        return (f"lookalikes={int(self.matcher.lookalikes)},decode={decode},depth={ex.limits.max_depth},"
+                f"type={ex.source_type or ''}")
+
     def scan_blob(self, blob: Blob, suppressed: Counter[str] | None = None) -> list[Finding]:
         """Findings of one blob, minus those an inline allow comment suppresses (counted)."""
         return self._findings(blob, self.matcher.scan(blob.data), suppressed)

@@ -74,12 +74,12 @@ def test_rule_set_change_rescans_everything(tmp_path: Path, gh_matcher: Matcher,
 def test_detection_code_change_rescans_everything(tmp_path: Path, gh_matcher: Matcher, tokens: TokenFactory,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Findings recorded by other checks are not this version's: an upgrade reads every blob again."""
-    from tokenward.sources import select
+    from tokenward import codehash
 
     repo, _ = _history(tmp_path, tokens)
     first = scan(repo.path, gh_matcher)
     assert scan(repo.path, gh_matcher).source.counters.read == 0
-    monkeypatch.setattr(select, "detection_digest", lambda: "code of another version")
+    monkeypatch.setattr(codehash, "detection_digest", lambda: "code of another version")
     assert scan(repo.path, gh_matcher).source.counters.read == first.source.counters.read > 0
 
 
@@ -175,3 +175,25 @@ def test_history_findings_live_where_their_path_says(tmp_path: Path, gh_matcher:
         assert [f.where for f in of(found, secrets[0])] == ["env-file"]
         assert [f.where for f in of(found, secrets[1])] == ["test-fixture"]
         assert {f.where for f in of(found, secrets[2])} == {"source-code"}
+
+
+def test_options_that_change_findings_rescan_everything(tmp_path: Path, gh_matcher: Matcher,
+                                                        tokens: TokenFactory) -> None:
+    """Look-alikes (--min-confidence low), decoding and expansion depths, a forced source type: a blob's
+    findings under other options are not this scan's, so they are part of the cache's key."""
+    from tokenward.expand import ExpandOptions, Limits
+    from tokenward.identity import Fingerprinter
+    from tokenward.scanner import Scanner
+
+    def options(**kw: object) -> str:
+        return Scanner(gh_matcher, Fingerprinter(b"k" * 32), **kw).detection_options  # type: ignore[arg-type]
+
+    tags = {options(), options(min_confidence="medium"), options(expand_options=ExpandOptions(limits=Limits(
+        max_depth=2))), options(expand_options=ExpandOptions(limits=Limits(decode_depth=0)))}
+    assert len(tags) == 4
+    assert options(min_confidence="medium") == options(min_confidence="high")  # filtered after the cache
+    repo, _ = _history(tmp_path, tokens)
+    first = scan(repo.path, gh_matcher, detection=options())
+    assert scan(repo.path, gh_matcher, detection=options()).source.counters.read == 0
+    again = scan(repo.path, gh_matcher, detection=options(min_confidence="medium"))
+    assert again.source.counters.read == first.source.counters.read > 0

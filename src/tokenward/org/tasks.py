@@ -19,8 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tokenward.codehash import detection_digest
-from tokenward.identity import key_check_value
+from tokenward.codehash import incremental_key
 from tokenward.org.state import RunOptions, refs_digest, refs_json
 from tokenward.scanner import Scanner, ScanResult
 from tokenward.sources.blobcache import cache_dir, cache_file
@@ -62,9 +61,8 @@ class TargetResult:
 
 
 def cache_key(scanner: Scanner) -> str:
-    """The rule-set digest, detection-code digest and fingerprint-key check a scan's incremental state is
-    valid under (as select.py keys a local scan's)."""
-    return f"{scanner.matcher.ruleset.digest}:{detection_digest()}:{key_check_value(scanner.fp.key)}"
+    """The key a scan's incremental state is valid under (as select.py keys a local scan's)."""
+    return incremental_key(scanner.matcher.ruleset.digest, scanner.detection_options, scanner.fp.key)
 
 
 def scanner_for(options: RunOptions) -> Scanner:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tokenward.codehash import detection_digest
+from tokenward.codehash import incremental_key
 from tokenward.errors import ConfigError
-from tokenward.identity import key_check_value, load_key
+from tokenward.identity import load_key
 from tokenward.settings import Settings
 from tokenward.sources.blobcache import SqliteBlobCache, cache_file
 from tokenward.sources.filesystem import FilesystemSource, StdinSource, WalkOptions
@@ -29,6 +29,7 @@ class SourceOptions:
     full: bool = False  # ignore the incremental cache of already-scanned blobs
     whole_blobs: bool = False  # match every byte of every blob, not only what each small delta changes
     ruleset: str = ""  # the rule-set digest that keys the incremental cache
+    detection: str = ""  # the scan options that change a blob's findings (Scanner.detection_options): the key too
 
     @property
     def git_only(self) -> bool:
@@ -94,9 +95,7 @@ def _repo_sources(root: Path, repo: Repo, settings: Settings, options: SourceOpt
     if worktree:
         sources.append(FilesystemSource(root, walk_options(settings)))
     if scope is not None:
-        # The fingerprint key is part of the cache key: recorded token ids are only valid under it; so is the
-        # detection code (codehash): findings recorded by other checks are not this version's findings.
-        key = f"{options.ruleset}:{detection_digest()}:{key_check_value(load_key())}" if options.ruleset else ""
+        key = incremental_key(options.ruleset, options.detection, load_key())
         git_options = GitOptions(scope=scope, max_size=settings.max_file_size, exclude=settings.exclude,
                                  cache_key=key, use_cache=not options.full, delta_windows=not options.whole_blobs)
         sources.append(GitSource(repo, str(root), git_options, SqliteBlobCache(cache_file(repo.git_dir)),

@@ -15,7 +15,8 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tokenward.identity import key_check_value, load_key
+from tokenward.codehash import incremental_key
+from tokenward.identity import load_key
 from tokenward.sources.blobcache import SqliteBlobCache, cache_dir, cache_file
 from tokenward.sources.git import GitOptions, GitSource
 from tokenward.sources.gitobjects import first_line, open_repo
@@ -67,7 +68,7 @@ def git_source(dest: Path, root: str, options: LiveOptions) -> GitSource:
     scope = git_scope(repo, scope_options)
     if scope is None:
         raise LiveError(f"{root}: the mirror has no commit to scan")
-    key = f"{scope_options.ruleset}:{key_check_value(load_key())}" if scope_options.ruleset else ""
+    key = incremental_key(scope_options.ruleset, scope_options.detection, load_key())
     settings = options.settings
     git_options = GitOptions(scope=scope, max_size=options.max_size, cache_key=key, use_cache=not options.full,
                              exclude=tuple(settings.exclude) if settings is not None else ())
