@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 from tokenward import providers
-from tokenward.checks.jwt import decode_jwt
 
 TEST_DIRS = frozenset({"test", "tests", "testing", "spec", "specs", "__tests__", "fixtures", "testdata",
                        "test-data", "mocks", "__mocks__", "examples", "example", "samples"})
@@ -62,6 +61,10 @@ def _claim_text(value: object) -> str:
 
 def jwt_metadata(secret: bytes) -> tuple[tuple[tuple[str, str], ...], str | None]:
     """Decoded (never verified) JWT header/claims worth showing, and the expiry as ISO 8601 UTC."""
+    # Imported here: tokenward.checks builds every check (word lists, ~40 regexes) on import, which the
+    # inventory writer, importing this module for severity(), never needs (about 60 ms of its start-up).
+    from tokenward.checks.jwt import decode_jwt
+
     decoded = decode_jwt(secret)
     if decoded is None:
         return (), None

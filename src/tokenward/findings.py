@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from tokenward import providers
 from tokenward.classify import classify
-from tokenward.engine import RawMatch
 from tokenward.identity import Fingerprinter, preview
 from tokenward.sources.interface import Blob, Origin
+
+if TYPE_CHECKING:  # the engine (rules, checks, Hyperscan) is not for readers of findings: the inventory writer
+    from tokenward.engine import RawMatch
 
 
 @dataclass(frozen=True)
