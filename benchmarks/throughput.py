@@ -364,8 +364,8 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("tokenward.engine", "_confirm", "  confirmation regex + checks"),
     ("tokenward.scanner", "inner_blobs", "  decoding the encoded runs found by that pass"),
     ("tokenward.scanner", "make_finding", "  make_finding (fingerprint, locate, preview)"),
-    ("tokenward.cli.scan", "scan_recorder", "inventory: import tokenward.store (SQLAlchemy) + open"),
-    ("RECORD", "record", "inventory: record the scan"),
+    ("tokenward.cli.recording", "open_recorder", "inventory: import tokenward.store (SQLAlchemy) + open"),
+    ("tokenward.cli.recording", "record", "inventory: record the scan"),
     ("REPORT", "json", "JSON report"),
 )
 
@@ -375,6 +375,8 @@ acc = {}
 t0 = time.process_time()
 import tokenward.scanner
 tokenward.scanner.MAX_JOBS = 1  # every stage in this one process
+import tokenward.cli.recording
+tokenward.cli.recording.CAN_FORK = False  # the inventory is written in this process too
 from tokenward.cli.main import app
 t_import = time.process_time() - t0
 STAGES = STAGES_LITERAL
@@ -413,8 +415,6 @@ for mod, path, label in STAGES:
             import tokenward.report as rep
             rep.REPORTERS[path] = timed(rep.REPORTERS[path], label)
             continue
-        if mod == "RECORD":
-            continue
         owner = importlib.import_module(mod)
         *parents, attr = path.split(".")
         for p in parents:
@@ -423,20 +423,6 @@ for mod, path, label in STAGES:
     except (ImportError, AttributeError, KeyError):
         acc[label] = None
 
-import tokenward.cli.scan as cli_scan
-_recorder = cli_scan.scan_recorder
-
-
-def recorder_then_patch(*a, **k):
-    rec = _recorder(*a, **k)
-    cls = type(rec)
-    if not getattr(cls, "_bench_patched", False):
-        patch(cls, "record", "inventory: record the scan")
-        cls._bench_patched = True
-    return rec
-
-
-cli_scan.scan_recorder = recorder_then_patch
 sys.argv = ["tokenward", "scan", sys.argv[1], "-f", "json", "-o", "/dev/null", "-q"]
 try:
     app()
