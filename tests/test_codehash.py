@@ -9,7 +9,8 @@ from tokenward import codehash
 
 
 def _tree(root: Path) -> Path:
-    for rel in ("checks/entropy.py", "checks/words/vocabulary.txt", "engine.py", "cli/scan.py", "rules/spec.py"):
+    for rel in ("checks/entropy.py", "checks/words/vocabulary.txt", "engine.py", "cli/scan.py", "rules/spec.py",
+                "rules/providers/scopes.yml", "rules/builtin/acme.yml"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(f"# {rel}\n")
     return root
@@ -17,7 +18,9 @@ def _tree(root: Path) -> Path:
 
 def test_digest_follows_the_detection_code_only(tmp_path: Path) -> None:
     base = codehash.detection_digest(_tree(tmp_path / "a"))
+    # Rule files are in the rule-set digest; provider facts (public ids in findings) are not.
     for rel, changes in (("checks/entropy.py", True), ("checks/words/vocabulary.txt", True), ("engine.py", True),
+                         ("rules/providers/scopes.yml", True), ("rules/builtin/acme.yml", False),
                          ("cli/scan.py", False)):
         copy = tmp_path / f"copy-{rel.replace('/', '-')}"
         shutil.copytree(tmp_path / "a", copy)

@@ -1,6 +1,7 @@
 """A rescan replays the recorded findings of the blobs it does not read again: its report must equal a
-full pass's field for field (attributes, expiry, where the token lives, origin details, …), and the
-findings an older version recorded without those fields are read again rather than replayed short."""
+full pass's field for field (attributes, expiry, where the token lives, origin details, …). A cache an older
+version wrote (records without those fields) is never replayed: the record format is part of the cache's key,
+so every blob is read again once."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 from dataclasses import fields, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,14 +121,22 @@ def test_a_rescan_reports_the_findings_of_a_full_pass_field_for_field(
     _assert_same(again, full)
 
 
-def _make_legacy(cache: Path) -> int:
-    """Rewrite the cache's records as an older version wrote them; returns how many blobs they hold."""
-    with sqlite3.connect(cache) as db:
-        rows = db.execute("SELECT rowid, record, blob_id FROM findings").fetchall()
-        for rowid, record, _ in rows:
+def _make_legacy(git_dir: Path) -> int:
+    """Rewrite the cache as an older version wrote it: records without the fields kept since, under that
+    version's key (rule set and fingerprint key check only); returns how many blobs the records hold."""
+    with sqlite3.connect(cache_file(git_dir)) as db:
+        rows = db.execute("SELECT rowid, record, blob_id, ruleset FROM findings").fetchall()
+        for rowid, record, _, _ in rows:
             old = {k: v for k, v in json.loads(record).items() if k in OLD_KEYS}
             db.execute("UPDATE findings SET record = ? WHERE rowid = ?", (json.dumps(old), rowid))
-    return len({blob for _, _, blob in rows})
+        key = rows[0][3]
+        legacy = f"{key.split(':')[0]}:{key.split(':')[-1]}"
+        for table in ("findings", "scanned"):
+            db.execute(f"UPDATE {table} SET ruleset = ?", (legacy,))
+    with sqlite3.connect(cache_file(git_dir, "walk")) as db:  # a whole-history pass's walk state, if any
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'cache_key'").fetchone():
+            db.execute("UPDATE cache_key SET key = ?", (legacy,))
+    return len({blob for _, _, blob, _ in rows})
 
 
 @SCOPES
@@ -136,10 +144,10 @@ def test_findings_an_older_version_recorded_are_read_again(
         tmp_path: Path, isolated_home: Path, tokens: TokenFactory, scope: tuple[str, ...]) -> None:
     repo = _history(tmp_path / "r", tokens)
     first = _report(repo, isolated_home, *scope)
-    blobs = _make_legacy(cache_file(repo.path / ".git"))
+    blobs = _make_legacy(repo.path / ".git")
     assert blobs == len(first["findings"]) == 6
     rescan = _report(repo, isolated_home, *scope)
-    assert rescan["summary"]["history"]["read"] == blobs  # only the blobs with findings
+    assert rescan["summary"]["history"]["read"] == first["summary"]["history"]["read"] > blobs  # all read again
     _assert_same(rescan, first)
     again = _report(repo, isolated_home, *scope)  # their records are current now
     assert again["summary"]["history"]["read"] == 0
@@ -168,26 +176,22 @@ def test_a_record_keeps_every_field_of_a_finding() -> None:
     assert back == want
 
 
-def test_an_old_record_loads_with_the_old_defaults() -> None:
-    f = _every_field()
-    old = {k: v for k, v in json.loads(finding_record(f)).items() if k in OLD_KEYS}
-    back = finding_from_record(json.dumps(old), "b" * 40)
-    assert (back.token_id, back.location, back.public_ids) == (f.token_id, f.location, f.public_ids)
-    assert (back.attributes, back.expires_at, back.where, back.origin.details) == ((), None, "source-code", ())
+def test_the_record_format_is_part_of_the_cache_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokenward import codehash
+    from tokenward.sources import blobcache
+
+    key = codehash.incremental_key("rules", "opts", b"k" * 32)
+    monkeypatch.setattr(blobcache, "RECORD_VERSION", blobcache.RECORD_VERSION + 1)
+    assert codehash.incremental_key("rules", "opts", b"k" * 32) != key
 
 
-def test_the_inventory_cache_names_blobs_an_older_version_recorded(tmp_path: Path) -> None:
+def test_the_inventory_cache_replays_every_field(tmp_path: Path) -> None:
     f = _every_field()
     with Inventory.open(f"sqlite:///{tmp_path / 'inv.db'}") as inv:
         cache = InventoryBlobCache(inv, "scan1", "/repo")
         cache.record("rules:kcv", ["b" * 40, "c" * 40], [f])
-        assert cache.stale("rules:kcv") == set()
-        assert cache.findings("rules:kcv")["b" * 40][0].attributes == f.attributes
-        old = json.dumps({k: v for k, v in json.loads(finding_record(f)).items() if k in OLD_KEYS})
-        cache.record("rules:kcv", ["c" * 40], [replace(f, origin=replace(f.origin, blob_id="c" * 40))])
-        inv.record_blobs(cache.source_id, "rules:kcv", "scan0", datetime.now(UTC), [("b" * 40, old)])
-        assert cache.stale("rules:kcv") == {"b" * 40}
-        assert cache.scanned("rules:kcv", ["b" * 40, "c" * 40]) == {"b" * 40, "c" * 40}  # GitSource subtracts
-        cache.record("rules:kcv", ["b" * 40], [])  # read again: nothing found this time
-        assert cache.stale("rules:kcv") == set() and "b" * 40 not in cache.findings("rules:kcv")
+        assert cache.scanned("rules:kcv", ["b" * 40, "c" * 40]) == {"b" * 40, "c" * 40}
+        back = cache.findings("rules:kcv")["b" * 40][0]
+        assert (back.attributes, back.expires_at, back.where, back.origin.details) == (
+            f.attributes, f.expires_at, f.where, f.origin.details)
 

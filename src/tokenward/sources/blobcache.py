@@ -3,8 +3,8 @@
 Only ids and plaintext-free findings are kept (token ids, previews, public ids, locations, and the
 non-secret metadata a finding carries: attributes, expiry, where it lives, origin details); a rescan
 reads only blobs it has not seen and replays the recorded findings of the others, field for field.
-A blob whose findings an older version recorded (without the fields added since) is stale: it counts as
-not scanned and is read again, so that its findings are those a full pass gives.
+RECORD_VERSION is part of the cache's key (codehash.incremental_key): records written in another format
+are never read, their blobs are scanned again.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ CREATE TABLE IF NOT EXISTS scanned (ruleset TEXT NOT NULL, id_len INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS findings (ruleset TEXT NOT NULL, blob_id TEXT NOT NULL, record TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS findings_blob ON findings (ruleset, blob_id);
 """
-RECORD_VERSION = 2  # 2: attributes, expiry, where, origin details and line offset kept (1 had no "v")
-CURRENT = f'{{"v":{RECORD_VERSION},'  # how a record of this version starts (the JSON is written compact)
+RECORD_VERSION = 2  # 2: attributes, expiry, where, origin details and line offset kept
 MAX_ROWS = 32  # scanned-id batches kept before they are merged into one row
 FEW = 512  # up to this many ids are looked up one by one rather than by loading every id
 
@@ -42,11 +41,6 @@ class BlobCache(Protocol):
 
     def findings(self, ruleset: str) -> dict[str, list[Finding]]:
         """Recorded findings by blob id: no plaintext, origin holding only the blob id and format details."""
-        ...
-
-    def stale(self, ruleset: str) -> set[str]:
-        """Blobs scanned under ruleset whose findings an older version recorded (records that do not
-        start with CURRENT): they count as not scanned, and are read again."""
         ...
 
     def record(self, ruleset: str, blob_ids: Iterable[str], findings: Iterable[Finding]) -> None:
@@ -80,7 +74,6 @@ def finding_record(f: Finding) -> str:
     """A finding as a JSON line without plaintext or origin (the blob id is stored beside it), though with
     the origin's format details and line offset, which the blob's content alone gives."""
     rec: dict[str, Any] = {
-        "v": RECORD_VERSION,  # first: stale records are told by their prefix (CURRENT)
         "rule_id": f.rule_id, "rule_name": f.rule_name, "provider": f.provider, "kind": f.kind,
         "confidence": f.confidence, "token_id": f.token_id, "preview": f.preview, "public_id": f.public_id,
         "public_ids": [list(p) for p in f.public_ids], "location": asdict(f.location),
@@ -94,22 +87,20 @@ def finding_record(f: Finding) -> str:
 
 
 def _pairs(rec: dict[str, Any], name: str) -> tuple[tuple[str, str], ...]:
-    return tuple((k, v) for k, v in rec.get(name, ()))
+    return tuple((k, v) for k, v in rec[name])
 
 
 def finding_from_record(text: str, blob_id: str) -> Finding:
-    """The Finding a record describes, with an origin that holds only the blob id (and its format details).
-    A field an older version did not record takes the value replays gave before it was kept."""
+    """The Finding a record describes, with an origin that holds only the blob id (and its format details)."""
     rec = json.loads(text)
-    origin = Origin("git", "", "", blob_id=blob_id, details=_pairs(rec, "details"),
-                    line_offset=rec.get("line_offset", 0))
+    origin = Origin("git", "", "", blob_id=blob_id, details=_pairs(rec, "details"), line_offset=rec["line_offset"])
     return Finding(
         rule_id=rec["rule_id"], rule_name=rec["rule_name"], provider=rec["provider"], kind=rec["kind"],
         confidence=rec["confidence"], token_id=rec["token_id"], preview=rec["preview"],
         public_id=rec["public_id"], public_ids=_pairs(rec, "public_ids"),
         origin=origin, location=Location(**rec["location"]),
-        environment=rec["environment"], privilege=rec["privilege"], expires_at=rec.get("expires_at"),
-        where=rec.get("where", "source-code"), attributes=_pairs(rec, "attributes"),
+        environment=rec["environment"], privilege=rec["privilege"], expires_at=rec["expires_at"],
+        where=rec["where"], attributes=_pairs(rec, "attributes"),
     )
 
 
@@ -153,11 +144,6 @@ class SqliteBlobCache:
                 out.setdefault(blob_id, []).append(finding_from_record(record, blob_id))
         return out
 
-    def stale(self, ruleset: str) -> set[str]:
-        """Blobs scanned under ruleset whose findings an older version recorded."""
-        with closing(self._connect()) as db:
-            return _stale(db, ruleset)
-
     def record(self, ruleset: str, blob_ids: Iterable[str], findings: Iterable[Finding]) -> None:
         """Remember blob_ids as scanned under ruleset (other rule sets are forgotten)."""
         self._known.clear()
@@ -170,20 +156,11 @@ class SqliteBlobCache:
             db.execute("DELETE FROM findings WHERE ruleset != ?", (ruleset,))
             for id_len, ids in by_len.items():
                 db.execute("INSERT INTO scanned VALUES (?, ?, ?)", (ruleset, id_len, bytes.fromhex("".join(ids))))
-            # A forced rescan replaces, not adds; so does reading a stale blob again, even if it has no finding now.
-            old = _stale(db, ruleset)
-            read_again = {b for ids in by_len.values() for b in ids if b in old} if old else set()
-            stale = [(ruleset, b) for b in {b for b, _ in rows} | read_again]
+            stale = [(ruleset, b) for b in {b for b, _ in rows}]  # a forced rescan replaces, not adds
             db.executemany("DELETE FROM findings WHERE ruleset = ? AND blob_id = ?", stale)
             db.executemany("INSERT INTO findings VALUES (?, ?, ?)", [(ruleset, b, r) for b, r in rows])
             if db.execute("SELECT count(*) FROM scanned").fetchone()[0] > MAX_ROWS:
                 _compact(db, ruleset)
-
-
-def _stale(db: sqlite3.Connection, ruleset: str) -> set[str]:
-    """The blobs whose records under ruleset an older version wrote (few: only blobs with findings)."""
-    query = "SELECT DISTINCT blob_id FROM findings WHERE ruleset = ? AND substr(record, 1, ?) != ?"
-    return {b for (b,) in db.execute(query, (ruleset, len(CURRENT), CURRENT))}
 
 
 def _compact(db: sqlite3.Connection, ruleset: str) -> None:

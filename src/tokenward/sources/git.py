@@ -2,10 +2,9 @@
 
 Blobs are listed once (the whole object store, only what commits newer than the last scan brought,
 a rev-list range, or the index); blobs already scanned under the same rule set are not read again
-(their findings are replayed from the cache, unless an older version recorded them without fields a
-replay needs: see blobcache.py). The rest are cut into batches of ~32 MB in pack order; each batch
-streams through its own `git cat-file --batch`, so the scanner's worker processes inflate and match in
-parallel. A whole-history listing also names each blob's delta base when a pack stores
+(their findings are replayed from the cache). The rest are cut into batches of ~32 MB in pack order;
+each batch streams through its own `git cat-file --batch`, so the scanner's worker processes inflate
+and match in parallel. A whole-history listing also names each blob's delta base when a pack stores
 the blob as a small delta: such a blob is matched only in the windows around what the delta changes
 (gitpack.py), and revisit() matches it whole again when its base turns out to hold a match. After the
 scan, annotate() places the blobs that produced findings in history: first introducing commit, paths,
@@ -217,7 +216,6 @@ class GitSource:
         self._report_sets: tuple[set[str], set[str]] | None = None
         self._revisited: set[str] = set()  # blobs matched whole again after a windowed pass
         self._vouchers: set[str] | None = None
-        self._stale: set[str] | None = None  # blobs whose findings an older version recorded: read again
 
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
         """Yield notes about the repository, skipped objects, then every blob to scan."""
@@ -302,7 +300,6 @@ class GitSource:
         """The listing in chunks, each with those of its blobs the incremental cache has seen scanned."""
         if self._incremental:  # only newer commits' objects: one short list
             entries = list(self._entries())
-            entries += self._stale_entries({oid for oid, _, _ in entries})
             scanned = self._scanned([oid for oid, _, _ in entries])
             if self.cache is None:  # the cache broke: list everything after all
                 self._incremental = False
@@ -314,37 +311,14 @@ class GitSource:
             yield chunk, self._scanned([oid for oid, _, _ in chunk])
 
     def _scanned(self, oids: list[str]) -> set[str]:
-        """Those of oids the cache has seen scanned and can replay as a full pass gives them (not stale)."""
         if self.cache is None or not self.options.use_cache:
             return set()
         try:
-            return self.cache.scanned(self.options.cache_key, oids) - self._stale_ids(self.cache)
+            return self.cache.scanned(self.options.cache_key, oids)
         except (sqlite3.Error, OSError) as exc:
-            self._cache_broke(exc)
+            self._plan.skipped.append(SkippedItem(self.root, f"incremental cache unreadable, scanning all: {exc}"))
+            self.cache = None
             return set()
-
-    def _stale_ids(self, cache: BlobCache) -> set[str]:
-        """The blobs whose findings an older version recorded without fields a replay must give (read once)."""
-        if self._stale is None:
-            self._stale = cache.stale(self.options.cache_key)
-        return self._stale
-
-    def _stale_entries(self, listed: Set[str]) -> list[Entry]:
-        """The stale blobs an incremental listing leaves out (it lists only newer commits' objects): they are
-        read again, so that their findings are recorded anew, whole."""
-        if self.cache is None:
-            return []
-        try:
-            stale = sorted(self._stale_ids(self.cache) - listed)
-        except (sqlite3.Error, OSError) as exc:
-            self._cache_broke(exc)
-            return []
-        # Only those this repository holds (see _recorded); the size is checked when read.
-        return [(oid, 0, None) for oid in sorted(present_blobs(self.repo, stale))]
-
-    def _cache_broke(self, exc: Exception) -> None:
-        self._plan.skipped.append(SkippedItem(self.root, f"incremental cache unreadable, scanning all: {exc}"))
-        self.cache = None
 
     def _make_plan(self, entries: Iterable[Entry], scanned: Set[str]) -> _Plan:
         plan, seen = self._plan, self._plan.seen

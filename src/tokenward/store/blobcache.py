@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
 
 from tokenward.findings import Finding
-from tokenward.sources.blobcache import CURRENT, finding_from_record, finding_record
+from tokenward.sources.blobcache import finding_from_record, finding_record
 from tokenward.store.inventory import Inventory
 from tokenward.store.keys import source_of_repo
 
@@ -35,11 +35,6 @@ class InventoryBlobCache:
         """Recorded findings by blob id: no plaintext, origin holding only the blob id."""
         return {blob_id: [finding_from_record(line, blob_id) for line in text.splitlines()]
                 for blob_id, text in self.inventory.blob_findings(self.source_id, ruleset).items()}
-
-    def stale(self, ruleset: str) -> set[str]:
-        """Blobs scanned in this repository under ruleset whose findings an older version recorded
-        (recording them again overwrites their rows)."""
-        return self.inventory.stale_blobs(self.source_id, ruleset, CURRENT)
 
     def record(self, ruleset: str, blob_ids: Iterable[str], findings: Iterable[Finding]) -> None:
         """Remember blob_ids as scanned under ruleset, with their findings (matched by origin.blob_id)."""

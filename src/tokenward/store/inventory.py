@@ -614,15 +614,6 @@ class Inventory:
         with self.errors("reading scanned blobs"), self._read() as conn:
             return {blob_id: findings for blob_id, findings in conn.execute(query)}
 
-    def stale_blobs(self, source_id: str, ruleset: str, current: str) -> set[str]:
-        """This repository's blobs scanned under ruleset whose recorded findings do not start with `current`
-        (an older version's records)."""
-        sb = t.scanned_blob.c
-        query = select(sb.blob_id).where(sb.source_id == source_id, sb.ruleset == ruleset, sb.findings.is_not(None),
-                                         ~sb.findings.startswith(current, autoescape=True))
-        with self.errors("reading scanned blobs"), self._read() as conn:
-            return set(conn.execute(query).scalars())
-
     def record_blobs(self, source_id: str, ruleset: str, scan_id: str, at: datetime,
                      blobs: Sequence[tuple[str, str | None]], forget_before: datetime | None = None) -> None:
         """Remember (blob id, findings JSON lines) as scanned in this repository under ruleset; forget this
