@@ -32,16 +32,17 @@ PLACEHOLDER_WORDS = (
     b"example", b"sample", b"dummy", b"placeholder", b"changeme", b"change_me", b"change-me",
     b"your_", b"your-", b"yourkey", b"yourtoken", b"yourpass", b"yoursecret", b"insert", b"replace",
     b"redacted", b"****", b"...", b"fixme", b"notreal", b"not_real",
-    b"secret_here", b"token_here", b"key_here", b"password", b"passwd",
+    b"password", b"passwd",
     b"abcdef", b"123456", b"qwerty", b"lorem", b"foobar", b"test123", b"s3cr3t",
     b"undefined", b"default", b"insecure", b"\xe2\x80\xa2",
 )
 PLACEHOLDER_RE = re.compile(b"|".join(re.escape(w) for w in PLACEHOLDER_WORDS))
-# Short words count only as a word of their own: a random 40-character alphanumeric key held one of them
-# somewhere about once in 3,200 draws. A word of its own is bounded by the value's ends, a separator, a digit
-# or a change of case, and written in one case: "none", "FAKE_TOKEN", "mockKey", "pasteYourKeyHere".
+# Markers read on the value as written, case included. Short words count only as a word of their own: a
+# random 40-character alphanumeric key held one of them somewhere about once in 3,200 draws. A word of its own
+# is bounded by the value's ends, a separator, a digit or a change of case, and written in one case: "none",
+# "FAKE_TOKEN", "mockKey", "pasteYourKeyHere", "token_here".
 SHORT_PLACEHOLDER_WORDS = (b"todo", b"fake", b"mock", b"here", b"none", b"null")
-SHORT_PLACEHOLDER_RE = re.compile(b"|".join(
+CASED_PLACEHOLDER_RE = re.compile(b"|".join(
     rb"(?<![A-Za-z])%s(?![a-z])|(?<![A-Z])%s(?![a-z])|(?<![A-Z])%s(?![A-Z])"
     % (w, w.capitalize(), w.upper()) for w in SHORT_PLACEHOLDER_WORDS)
     + rb"|xxxx|XXXX"  # a filler is typed in one case; "xXxX" is a random draw
@@ -114,9 +115,9 @@ WORD_PART = re.compile(rb"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+|[^A-Za-z\d]+")
 
 WORDS = _words("vocabulary.txt")  # a value made only of these is a phrase or a demo value
 NON_SECRET_KEY_WORDS = _words("non_secret_key_words.txt")  # key names of a credential's properties
-SECRET_WORDS = frozenset(
-    b"password passwd pwd pass passphrase passwort passcode secret secrets token apikey apitoken "
-    b"credential credentials creds cred auth".split())
+PASSWORD_WORDS = frozenset(b"password passwd pwd pass passphrase passwort passcode".split())
+SECRET_WORDS = PASSWORD_WORDS | frozenset(
+    b"secret secrets token apikey apitoken credential credentials creds cred auth".split())
 KEY_QUALIFIERS = frozenset(
     b"api access secret private app application master auth signing encryption client license service "
     b"account admin consumer webhook shared session hmac jwt crypto cipher root sas storage subscription "
@@ -133,7 +134,7 @@ DEMO_USERS = frozenset((b"scott", b"johndoe", b"john.doe", b"jdoe", b"foo", b"so
 def is_placeholder(value: bytes) -> bool:
     """True when value looks like a documentation placeholder or a repeated/sequential filler."""
     low = value.lower()
-    if PLACEHOLDER_RE.search(low) or SHORT_PLACEHOLDER_RE.search(value):
+    if PLACEHOLDER_RE.search(low) or CASED_PLACEHOLDER_RE.search(value):
         return True
     leet = low.translate(LEET)
     if leet != low and any(w in leet and w not in low for w in LEET_WORDS):
@@ -289,7 +290,6 @@ HEX_SHAPES = ("hash", "short hex", "low entropy")
 # under 3.0 3 times in 100, hence the floor that falls with the length.
 HEX_LOW_ENTROPY: Reason = ("low entropy", lambda v: shannon(v) < min(3.0, math.log2(len(v)) - 1.8))
 HEX_KEY = re.compile(rb"[0-9a-fA-F]{20,}")
-PASSWORD_WORDS = frozenset(b"password passwd pwd pass passphrase passwort passcode".split())
 
 
 def _hex_credential(value: bytes, context: bytes) -> bool:
@@ -303,8 +303,9 @@ def _hex_credential(value: bytes, context: bytes) -> bool:
     before = _key_before(value, context)
     if generic_key_reason(before) is not None:
         return False
-    names = [t for t in KEY_TOKEN.findall(before) if _names_secret(_key_words(t))]
-    return not any(w in PASSWORD_WORDS or w.endswith((b"password", b"passwd")) for w in _key_words(names[-1]))
+    key = _credential_token(before)
+    return key is not None and not any(
+        w in PASSWORD_WORDS or w.endswith((b"password", b"passwd")) for w in _key_words(key))
 
 
 def _key_words(token: bytes) -> list[bytes]:
@@ -323,15 +324,20 @@ def _names_secret(words: list[bytes]) -> bool:
 
 def generic_key_reason(before: bytes) -> str | None:
     """Why the key a generic value is assigned to does not name a credential, or None."""
-    tokens = [t for t in KEY_TOKEN.findall(before) if _names_secret(_key_words(t))]
-    if not tokens:
+    key = _credential_token(before)
+    if key is None:
         return "no credential key"
-    last_segment = re.split(rb"[./]", tokens[-1].rstrip(b"./"))[-1]
+    last_segment = re.split(rb"[./]", key.rstrip(b"./"))[-1]
     if not _names_secret(_key_words(last_segment)):
         return "attribute of a credential"
-    words = _key_words(tokens[-1])
+    words = _key_words(key)
     bad = [w for w in words if w.decode() in NON_SECRET_KEY_WORDS]
     return f"non-secret key word {bad[0].decode()!r}" if bad else None
+
+
+def _credential_token(before: bytes) -> bytes | None:
+    """The last key-like token of before that names a credential (API_KEY, db.password), or None."""
+    return next((t for t in reversed(KEY_TOKEN.findall(before)) if _names_secret(_key_words(t))), None)
 
 
 def _key_before(secret: bytes, context: bytes) -> bytes:
