@@ -25,6 +25,7 @@ the merges' first-parent diffs afterwards.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import re
 import sqlite3
@@ -333,6 +334,17 @@ class Reach:
     targets: tuple[str, ...] = ()
     masks: dict[str, int] = member(default_factory=dict)
 
+    @functools.cached_property
+    def bit(self) -> dict[str, int]:
+        """The bit of each target in a mask."""
+        return {c: i for i, c in enumerate(self.targets)}
+
+    def in_line(self, commits: Collection[str]) -> bool:
+        """Whether each of commits (known ones) is an ancestor of the next, ordered by how many targets they
+        reach (per their masks)."""
+        ordered = sorted(commits, key=lambda c: self.masks[c].bit_count())
+        return all(self.masks[newer] >> self.bit[older] & 1 for older, newer in itertools.pairwise(ordered))
+
     def kept(self, commits: Collection[str]) -> Reach:
         """This Reach with the masks of those commits only (the ones a later pass can build on)."""
         return Reach(self.targets, {c: self.masks[c] for c in commits if c in self.masks})
@@ -378,27 +390,18 @@ def grown_ranks(reach: Reach, intros: Intros, tips: Collection[str]) -> dict[str
     reaches, which grows from each commit to its descendants. None unless each blob's live introductions
     follow one another in history: any topological order then lists them alike, git's over the grown history
     too; of two unrelated ones, which one git lists first depends on its walk."""
-    index = {c: i for i, c in enumerate(reach.targets)}
     live = 0
     for tip in tips:
         live |= reach.masks[tip]
     ranks: dict[str, int] = {}
     for found in intros.values():
-        commits = {c for c, _ in found if live >> index[c] & 1}
+        commits = {c for c, _ in found if live >> reach.bit[c] & 1}
         if not commits <= reach.masks.keys():
             return None  # cannot be: a commit some tip reaches was walked, by this pass or one before
-        if _in_line(commits, reach, index) is None:
+        if not reach.in_line(commits):
             return None
         ranks.update((c, reach.masks[c].bit_count()) for c in commits)
     return ranks
-
-
-def _in_line(commits: Collection[str], reach: Reach, index: dict[str, int]) -> list[str] | None:
-    """The commits oldest first when each is an ancestor of the next (per their masks), else None."""
-    ordered = sorted(commits, key=lambda c: reach.masks[c].bit_count())
-    if all(reach.masks[newer] >> index[older] & 1 for older, newer in itertools.pairwise(ordered)):
-        return ordered
-    return None
 
 
 def _ranked_lines(ranked: Background | Ranking) -> Sequence[str]:
@@ -460,7 +463,7 @@ def histories(repo: Repo, intros: Intros, refs: list[tuple[str, str]], every_ref
             ranked.close()
         return {}, Reach((), dict.fromkeys(tips, 0))
     ranks, known = _ranked(repo, intros, tips, every_ref, revs, ranked)
-    index = {c: i for i, c in enumerate(known.targets)}
+    index = known.bit
     firsts: dict[str, tuple[str, str]] = {}
     for oid, found in intros.items():
         live = sorted((ranks[c], c, p) for c, p in set(found) if c in ranks)
@@ -617,12 +620,11 @@ def predictable(state: WalkState) -> bool:
     if state.reach is None:
         return False
     reach = state.reach
-    index = {c: i for i, c in enumerate(reach.targets)}
     by_blob: dict[str, set[str]] = {}
     for blob, commit, _ in state.intros:
-        if commit in reach.masks and commit in index:
+        if commit in reach.masks and commit in reach.bit:
             by_blob.setdefault(blob, set()).add(commit)
-    return all(_in_line(commits, reach, index) is not None for commits in by_blob.values())
+    return all(reach.in_line(commits) for commits in by_blob.values())
 
 
 def flat(path: str, where: str) -> BlobHistory:
