@@ -238,7 +238,7 @@ def expand_k8s_manifest(blob: Blob, ctx: Ctx) -> Iterator[Item]:
     """A Kubernetes manifest holding a Secret or a container's environment: the text as it is, plus each
     Secret's decoded `data` values as `key: value` lines (multi-line values as blobs of their own, expanded
     again) and a bootstrap token's `id.secret`, labelled Secret/<name>.data, and every `- name: X` /
-    `value: v` pair of an env list as an `X: v` line, labelled <Kind>/<name>.env."""
+    `value: v` pair of an env list as an `X: v` line on the value's line, labelled env."""
     yield Blob(blob.data, child(blob.origin, "k8s-manifest"))
     try:
         docs = _manifest_docs(blob.data, blob.origin.path)
