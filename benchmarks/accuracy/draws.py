@@ -20,6 +20,7 @@ refused by one of them is listed last, marked, and is not a finding. The table l
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import re
 import string
@@ -50,18 +51,13 @@ STATISTICAL = frozenset({"min_digits", "min_entropy", "mixed_charset", "not_plac
 UNBOUNDED_EXTRA = 16  # a `+` or `*` draws up to this many repeats past its minimum
 
 
-_CHARSETS: dict[int, tuple[Any, list[str]]] = {}
-
-
 def _charset(items: list[tuple[Any, Any]]) -> list[str]:
     """The characters an [...] class admits, within printable ASCII (worked out once per class)."""
-    known = _CHARSETS.get(id(items))
-    if known is None or known[0] is not items:
-        known = _CHARSETS[id(items)] = (items, _admitted(items))
-    return known[1]
+    return _admitted(tuple(items))
 
 
-def _admitted(items: list[tuple[Any, Any]]) -> list[str]:
+@functools.cache
+def _admitted(items: tuple[tuple[Any, Any], ...]) -> list[str]:
     chosen: set[str] = set()
     negate = False
     for op, av in items:
