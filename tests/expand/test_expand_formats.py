@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,29 @@ def test_mail_eml_and_mbox(tmp_path: Path, matcher: Matcher, planter: Planter) -
     assert out.details(body)["message"] == "deploy key" and out.details(body)["part"] == "body text/plain"
     assert out.of(attachment)[0].origin.path == "mail/deploy.eml!/prod.env"  # base64 attachment decoded
     assert out.details(m2)["mbox_index"] == "2" and out.details(m1)["message"] == "note 1"
+
+
+def test_mail_headers_read_as_text(tmp_path: Path, matcher: Matcher, planter: Planter) -> None:
+    """Headers are read raw (compat32) and shown as a reader sees them: unfolded, encoded words decoded."""
+    from tokenward.expand.notes import header_text
+
+    assert header_text("first part\r\n second part") == "first part second part"
+    assert header_text("=?utf-8?b?" + base64.b64encode("clé du déploiement".encode()).decode() + "?=") == \
+        "clé du déploiement"
+    assert header_text("=?x-unknown?q?abc?=") == "=?x-unknown?q?abc?="  # an unknown charset stays raw
+    in_subject, folded, in_name = (planter.github("notes") for _ in range(3))
+    subject = base64.b64encode(f"rotate {in_subject} today".encode()).decode()
+    eml = (f"From: Olga <olga@example.com>\nSubject: =?utf-8?b?{subject}?=\nX-Deploy-Note: token\n"
+           f" {folded}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\n"
+           "Content-Type: text/plain\n\nsee attachment\n--B\nContent-Type: application/octet-stream\n"
+           "Content-Disposition: attachment; filename*=utf-8''d%C3%A9ploiement.env\n\n"
+           f"GITHUB_TOKEN={in_name}\n--B--\n")
+    eight_bit = eml.encode().replace(b"MIME-Version", b"X-Old: caf\xe9\nMIME-Version", 1)  # a raw Latin-1 header
+    (tmp_path / "note.eml").write_bytes(eight_bit)
+    out = scan_path(matcher, tmp_path)
+    assert out.details(in_subject)["message"] == f"rotate {in_subject} today"
+    assert out.details(in_subject)["part"] == "headers" and out.details(folded)["part"] == "headers"
+    assert out.of(in_name)[0].origin.path == "note.eml!/déploiement.env"
 
 
 def test_ci_logs_steps_lines_and_masks(tmp_path: Path, matcher: Matcher, planter: Planter) -> None:
