@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
-from tokenward import __version__
 from tokenward.engine import Hits, Matcher, RawMatch, Windows
 from tokenward.expand import ExpandOptions, expand, expand_as
 from tokenward.expand.decode import expressions as decode_expressions
@@ -21,6 +20,7 @@ from tokenward.findings import Finding, make_finding
 from tokenward.identity import Fingerprinter
 from tokenward.parallel import fork_map
 from tokenward.provenance import AnnotatingSource
+from tokenward.results import ScanResult, ScanSummary
 from tokenward.rules.compile import CompiledRuleSet, compile_rules
 from tokenward.rules.spec import RuleSpec
 from tokenward.sources.interface import Blob, RevisitingSource, SkippedItem, Source, SplittableSource, WorkUnit
@@ -29,35 +29,6 @@ from tokenward.suppress import Baseline, Suppressor
 Progress = Callable[[int], None]
 PREFETCH = 64
 MAX_JOBS = 8
-
-
-@dataclass(frozen=True)
-class ScanSummary:
-    """Counts of one scan run."""
-
-    blobs_scanned: int
-    bytes_scanned: int
-    findings: int
-    tokens: int
-    suppressed: dict[str, int]
-    skipped: dict[str, int]
-    errors: int
-    seconds: float
-    ruleset: str
-    rules: int
-    tool_version: str = __version__
-    # Git history scans: blobs enumerated, cached (not read again), read, read through git, matched only
-    # around their delta's changes (windowed), matched whole after all (revisited), unreadable, too large, …
-    history: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    """Findings (no plaintext unless --show-secrets), skipped items and the summary."""
-
-    findings: tuple[Finding, ...]
-    skipped: tuple[SkippedItem, ...]
-    summary: ScanSummary
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from tokenward.owners import Owner
 from tokenward.policy.model import Place, Review, ReviewSummary, TokenView, Violation
 from tokenward.report import REPORTERS
 from tokenward.report.review_formats import REVIEW_RENDERERS
-from tokenward.scanner import ScanResult, ScanSummary
+from tokenward.results import ScanResult, ScanSummary
 from tokenward.sources.interface import CommitInfo, GitProvenance, Origin, SkippedItem
 
 MARK = '<zq"'  # planted in every hostile value: must never reach HTML or Markdown unescaped

@@ -14,9 +14,10 @@ from tests.tokens import TokenFactory
 from tokenward.engine import Matcher
 from tokenward.findings import Finding
 from tokenward.identity import Fingerprinter, load_key
+from tokenward.results import ScanResult
 from tokenward.rules.compile import compile_rules
 from tokenward.rules.spec import BUILTIN_DIR, load_rule_file
-from tokenward.scanner import Scanner, ScanResult
+from tokenward.scanner import Scanner
 from tokenward.settings import Settings
 from tokenward.sources.git import GitSource
 from tokenward.sources.select import SourceOptions, sources_for

@@ -28,7 +28,7 @@ from tokenward.errors import StoreError
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-    from tokenward.scanner import ScanResult
+    from tokenward.results import ScanResult
     from tokenward.store import Inventory, ScanRecorder
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>

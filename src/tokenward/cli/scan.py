@@ -28,7 +28,7 @@ from tokenward.errors import ConfigError, ReportError
 from tokenward.expand import SOURCE_TYPE_NAMES, ExpandOptions, Limits
 from tokenward.report import REPORTERS
 from tokenward.report.terminal import plain, plural
-from tokenward.scanner import ScanResult
+from tokenward.results import ScanResult
 from tokenward.settings import Settings, find_config, load_settings
 from tokenward.sources.interface import Blob, SkippedItem, Source
 from tokenward.sources.live import is_live_target, live_options, open_target, save_cursors

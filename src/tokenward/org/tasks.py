@@ -21,7 +21,8 @@ from pathlib import Path
 
 from tokenward.codehash import incremental_key
 from tokenward.org.state import RunOptions, refs_digest, refs_json
-from tokenward.scanner import Scanner, ScanResult
+from tokenward.results import ScanResult
+from tokenward.scanner import Scanner
 from tokenward.sources.blobcache import cache_dir, cache_file
 from tokenward.sources.git import GitOptions, GitScope, GitSource
 from tokenward.sources.gitobjects import close_readers, git_env, open_repo

@@ -10,7 +10,7 @@ from tokenward.report.jsonout import render_json, render_jsonl
 from tokenward.report.sarif import render_sarif
 
 if TYPE_CHECKING:
-    from tokenward.scanner import ScanResult
+    from tokenward.results import ScanResult
 
 
 def render_text(result: ScanResult, out: TextIO) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TextIO
 
-from tokenward.scanner import ScanResult
+from tokenward.results import ScanResult
 
 COLUMNS = ("rule_id", "provider", "kind", "confidence", "token_id", "preview", "public_id", "environment",
            "expires_at", "where", "source_kind", "path", "line", "column", "commit", "author", "date", "in_head")

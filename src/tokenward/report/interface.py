@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, TextIO
 
-from tokenward.scanner import ScanResult
+from tokenward.results import ScanResult
 
 
 class Reporter(Protocol):

@@ -6,7 +6,7 @@ import json
 from typing import TextIO
 
 from tokenward.report.records import document, finding_record
-from tokenward.scanner import ScanResult
+from tokenward.results import ScanResult
 
 
 def render_json(result: ScanResult, out: TextIO) -> None:

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tokenward.findings import Finding
-from tokenward.scanner import ScanResult
+from tokenward.results import ScanResult
 from tokenward.sources.interface import Origin, SkippedItem
 
 SCHEMA_VERSION = 1

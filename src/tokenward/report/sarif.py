@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from tokenward import __version__
 from tokenward.findings import Finding
-from tokenward.scanner import ScanResult
+from tokenward.results import ScanResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"high": "error", "medium": "warning", "low": "note"}

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tokenward.report.terminal import console_for, plain, plural
-from tokenward.scanner import ScanResult
+from tokenward.results import ScanResult
 
 STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 def _where(f_path: str, line: int, commit: str | None) -> str:

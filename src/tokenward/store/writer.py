@@ -36,7 +36,7 @@ from tokenward.store.records import (
 )
 
 if TYPE_CHECKING:
-    from tokenward.scanner import ScanResult
+    from tokenward.results import ScanResult
 
 ACTOR_ENV = "TOKENWARD_ACTOR"
 BATCH_OCCURRENCES = 5000
