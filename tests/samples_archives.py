@@ -204,11 +204,12 @@ def oci_layout(root: Path, p: Planter) -> Path:
     return root / "worker-oci.tar"
 
 
-def zip_bomb(size: int = 64 << 20) -> bytes:
-    """A zip whose one member inflates ~1000× (size bytes of zeros)."""
+def zip_bomb(size: int = 64 << 20, fill: bytes = b"0") -> bytes:
+    """A zip whose one member inflates ~1000× (size bytes of fill: the text "000…" unless told otherwise; NUL
+    bytes make a binary member, which is skipped from its head and never inflated)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("zeros.txt", "w", force_zip64=True) as f:
-        chunk = bytes(1 << 20)
+        chunk = fill * (1 << 20)
         for _ in range(size >> 20):
             f.write(chunk)
     return buf.getvalue()

@@ -51,6 +51,27 @@ def test_zip_bomb_member_stops_at_the_ratio(matcher: Matcher, planter: Planter) 
     assert scan_blobs(matcher, found).of(token)  # the sibling archive is still scanned
 
 
+def test_binary_members_are_skipped_from_their_head(matcher: Matcher, planter: Planter) -> None:
+    """A member whose first bytes say binary (and no format to open) is counted and never inflated further: a
+    NUL-filled bomb costs 8 KiB; text, UTF-16 text and a nested archive beside it are read as before."""
+    text, wide, inner = (planter.github("limits") for _ in range(3))
+    outer = A.zip_bytes({
+        "nul.bin": A.zip_bomb(64 << 20, fill=b"\0"),  # a zip: opened, its NUL-filled member skipped
+        "tool.exe": b"MZ\x90\x00" + os.urandom(300_000),
+        "ok.env": f"GITHUB_TOKEN={text}\n".encode(),
+        "wide.txt": f"token: {wide}\n".encode("utf-16"),
+        "nested.zip": A.zip_bytes({"inner.env": f"GITHUB_TOKEN={inner}\n".encode()}),
+    })
+    tracemalloc.start()
+    found = items("mixed.zip", outer)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert skips(found) == [("mixed.zip", "binary content (2 archive members)", "policy")]
+    assert peak < 8 << 20  # neither the 64 MiB nor the 300 kB member was inflated whole
+    out = scan_blobs(matcher, found)
+    assert all(out.of(t) for t in (text, wide, inner))
+
+
 def test_nested_bomb_stops_at_the_total_ratio() -> None:
     layer = A.zip_bomb(8 << 20)
     for _ in range(2):
@@ -66,7 +87,7 @@ def test_total_bytes_and_entry_limits() -> None:
     assert reasons == ["too many entries (> 10; rest not read)"]
     reasons = [r for _, r, _ in skips(items("many.zip", many, max_total_bytes=20_000))]
     assert reasons == ["archive total too large (> 20000 bytes inflated; rest not read)"]
-    big = A.zip_bytes({"big.txt": os.urandom(300_000)})
+    big = A.zip_bytes({"big.txt": os.urandom(150_000).hex().encode()})  # text: a binary member stops at its head
     reason = skips(items("big.zip", big, max_member_bytes=100_000))[0][1]
     assert reason == "archive member too large (> 100000 bytes inflated)"
 

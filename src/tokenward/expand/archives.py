@@ -70,7 +70,7 @@ def zip_members(blob: Blob, zf: zipfile.ZipFile, ctx: Ctx, kind: str = "archive"
             return
         if info.is_dir():
             continue
-        data, problem = read_zip_member(zf, info, f"{blob.origin.path}!/{info.filename}", ctx)
+        data, problem = read_zip_member(zf, info, f"{blob.origin.path}!/{info.filename}", ctx, skip_binary=True)
         if problem:
             yield problem
         if data is not None:

@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import IO, Any
 
+from tokenward.expand.detect import HEAD, sniff
 from tokenward.expand.limits import RATIO_FLOOR, Budget, Limits
 from tokenward.sources.interface import Blob, Origin, SkippedItem
+from tokenward.sources.textdecode import to_scannable
 
 CHUNK = 1 << 20
 COMPRESSED_SUFFIXES = {".tgz": ".tar", ".tbz2": ".tar", ".txz": ".tar", ".gz": "", ".bz2": "", ".xz": "",
@@ -82,13 +84,16 @@ def policy(location: str, reason: str) -> SkippedItem:
     return SkippedItem(location, reason, "policy")
 
 
-def read_bounded(stream: IO[bytes], compressed: int, location: str, ctx: Ctx) -> tuple[bytes, SkippedItem | None]:
-    """Read a member within the limits: (bytes read, None) or (what was read before a problem, why)."""
+def read_bounded(stream: IO[bytes], compressed: int, location: str, ctx: Ctx, first: bytes = b""
+                 ) -> tuple[bytes, SkippedItem | None]:
+    """Read a member within the limits: (bytes read, None) or (what was read before a problem, why). `first`:
+    the member's bytes already read from stream (counted against the limits here)."""
     chunks: list[bytes] = []
     total = 0
     lim = ctx.limits
     try:
-        while chunk := stream.read(CHUNK):
+        chunk = first or stream.read(CHUNK)
+        while chunk:
             total += len(chunk)
             if total > lim.max_member_bytes:
                 return b"", policy(location, f"archive member too large (> {lim.max_member_bytes} bytes inflated)")
@@ -98,6 +103,7 @@ def read_bounded(stream: IO[bytes], compressed: int, location: str, ctx: Ctx) ->
             if budget_skip is not None:
                 return b"", budget_skip
             chunks.append(chunk)
+            chunk = stream.read(CHUNK - total % CHUNK)  # after `first`, back on CHUNK boundaries: limits trip as before
     except STREAM_ERRORS as exc:
         return b"".join(chunks), error(location, f"truncated or corrupt compressed data: {exc}")
     return b"".join(chunks), None
@@ -128,8 +134,11 @@ def take_entry(ctx: Ctx, location: str) -> SkippedItem | None:
 Read = tuple[bytes | None, SkippedItem | None]  # a member's bytes (None: nothing usable) and its problem
 
 
-def read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, loc: str, ctx: Ctx) -> Read:
-    """One member's bytes within the limits, and the problem met reading it (if any)."""
+def read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, loc: str, ctx: Ctx,
+                    skip_binary: bool = False) -> Read:
+    """One member's bytes within the limits, and the problem met reading it (if any). skip_binary: a member
+    that binary_head() refuses from its first bytes is counted (Budget.binary_members) and not inflated
+    further: (None, None)."""
     skip = take_entry(ctx, loc)
     if skip:
         return None, skip
@@ -142,8 +151,27 @@ def read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, loc: str, ctx: C
     except STREAM_ERRORS as exc:
         return None, error(loc, f"corrupt or truncated zip member: {exc}")
     with stream:
-        data, problem = read_bounded(stream, info.compress_size, loc, ctx)
+        head, problem = _head(stream, loc) if skip_binary else (b"", None)
+        if problem is None and head and binary_head(head, loc):
+            ctx.budget.binary_members += 1  # as walk() counts a binary member
+            return None, charge(ctx, len(head), loc)
+        data, problem = (b"", problem) if problem else read_bounded(stream, info.compress_size, loc, ctx, head)
     return (data if data or problem is None else None), problem
+
+
+def _head(stream: IO[bytes], loc: str) -> tuple[bytes, SkippedItem | None]:
+    """A member's first HEAD bytes (fewer when it is shorter), or why they cannot be read."""
+    try:
+        return stream.read(HEAD), None
+    except STREAM_ERRORS as exc:
+        return b"", error(loc, f"truncated or corrupt compressed data: {exc}")
+
+
+def binary_head(head: bytes, path: str) -> bool:
+    """True when an archive member whose first HEAD bytes (all of it, when shorter) are head would be skipped as
+    binary by walk(): no format an expander opens, and not text (both told from these bytes and the path alone).
+    Most of an archive's bytes are often such members (executables, images): their rest is never inflated."""
+    return sniff(head, path) is None and to_scannable(head) is None
 
 
 INPUT = 64 << 10  # compressed bytes fed at a time
