@@ -187,3 +187,18 @@ def test_a_token_only_a_merge_introduced_is_placed_at_the_merge(tmp_path: Path, 
     assert len(found) == 1 and git is not None and git.first_commit is not None
     assert git.first_commit.commit == merge and git.first_commit.summary == "merge side"
     assert found[0].origin.path == "c.py" and git.in_head is False
+
+
+def test_a_committed_archive_still_in_the_work_tree_is_reported_once(tmp_path: Path, gh_matcher: Matcher,
+                                                                    tokens: TokenFactory) -> None:
+    import io
+    import zipfile
+
+    buf, secret = io.BytesIO(), tokens.github_classic()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("conf/app.env", line(secret))
+    repo = Repo(tmp_path / "r")
+    repo.commit({"dist/app.zip": buf.getvalue()}, "add the archive")
+    found = of(scan(repo.path, gh_matcher).findings, secret)
+    assert [(f.origin.kind, f.origin.path) for f in found] == [("git", "dist/app.zip!/conf/app.env")]
+    assert found[0].origin.git is not None and found[0].origin.git.in_head is True

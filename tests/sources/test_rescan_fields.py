@@ -6,11 +6,13 @@ so every blob is read again once."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import random
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,36 @@ def test_a_rescan_reports_the_findings_of_a_full_pass_field_for_field(
     again = _report(repo, isolated_home, *scope)  # everything replayed
     assert again["summary"]["history"]["read"] == 0
     _assert_same(again, full)
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_an_archive_committed_to_history_is_opened_and_its_members_keep_their_names(
+        tmp_path: Path, isolated_home: Path, tokens: TokenFactory) -> None:
+    """A zip once committed, then deleted: the token in its member is found at "bundle.zip!/config/prod.env",
+    placed at the commit that added the zip, classed by the member's name; a rescan replays it unchanged."""
+    secret = tokens.github_classic()
+    bundle = _zip({"config/prod.env": f"GITHUB_TOKEN={secret}\n".encode(), "bin/tool.exe": b"MZ\x90\x00" * 4096})
+    repo = Repo(tmp_path / "r")
+    repo.commit({"README.md": "hi\n"}, "start")
+    added = repo.commit({"release/bundle.zip": bundle}, "ship the bundle")
+    repo.commit({"release/bundle.zip": None}, "drop the bundle")
+    first = _report(repo, isolated_home)
+    (found,) = first["findings"]
+    assert found["source"]["path"] == "release/bundle.zip!/config/prod.env"
+    assert found["source"]["git"]["first_commit"]["commit"] == added and found["where"] == "env-file"
+    assert found["source"]["git"]["in_head"] is False
+    assert {"reason": "binary content (1 archive members)"}.items() <= first["skipped"][0].items()
+    repo.commit({"new.py": line(tokens.github_classic())}, "one more")
+    rescan, full = _report(repo, isolated_home), _report(repo, isolated_home, "--full")
+    assert rescan["summary"]["history"]["read"] == 1  # the zip's finding replayed from the cache
+    _assert_same(rescan, full)
 
 
 def _make_legacy(git_dir: Path) -> int:

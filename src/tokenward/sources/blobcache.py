@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokenward.findings import Finding, Location
-from tokenward.sources.interface import Origin
+from tokenward.sources.interface import Origin, member_suffix
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scanned (ruleset TEXT NOT NULL, id_len INTEGER NOT NULL, ids BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS findings (ruleset TEXT NOT NULL, blob_id TEXT NOT NULL, record TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS findings_blob ON findings (ruleset, blob_id);
 """
-RECORD_VERSION = 2  # 2: attributes, expiry, where, origin details and line offset kept
+RECORD_VERSION = 3  # 2: attributes, expiry, where, origin details and line offset kept; 3: an archive member's path
 MAX_ROWS = 32  # scanned-id batches kept before they are merged into one row
 FEW = 512  # up to this many ids are looked up one by one rather than by loading every id
 
@@ -82,6 +82,7 @@ def finding_record(f: Finding) -> str:
         # look-alike's checksum), and already in every report.
         "attributes": [list(a) for a in f.attributes],
         "details": [list(d) for d in f.origin.details], "line_offset": f.origin.line_offset,
+        "member": member_suffix(f.origin.path, f.origin.blob_id),  # "!/x.env" in an archive committed to history
     }
     return json.dumps(rec, separators=(",", ":"))
 
@@ -93,7 +94,8 @@ def _pairs(rec: dict[str, Any], name: str) -> tuple[tuple[str, str], ...]:
 def finding_from_record(text: str, blob_id: str) -> Finding:
     """The Finding a record describes, with an origin that holds only the blob id (and its format details)."""
     rec = json.loads(text)
-    origin = Origin("git", "", "", blob_id=blob_id, details=_pairs(rec, "details"), line_offset=rec["line_offset"])
+    path = f"{blob_id}{rec['member']}" if rec.get("member") else ""  # placed later: member_suffix finds the tail
+    origin = Origin("git", "", path, blob_id=blob_id, details=_pairs(rec, "details"), line_offset=rec["line_offset"])
     return Finding(
         rule_id=rec["rule_id"], rule_name=rec["rule_name"], provider=rec["provider"], kind=rec["kind"],
         confidence=rec["confidence"], token_id=rec["token_id"], preview=rec["preview"],

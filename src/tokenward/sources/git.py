@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tokenward.errors import SourceError
+from tokenward.expand.detect import HEAD, container
 from tokenward.findings import Finding
 from tokenward.sources.blobcache import BlobCache
 from tokenward.sources.gitdelta import MAX_DELTA_SHARE, MIN_BLOB
@@ -62,7 +63,7 @@ from tokenward.sources.gitprov import (
     usable,
     whole_history,
 )
-from tokenward.sources.interface import Blob, Origin, SkippedItem
+from tokenward.sources.interface import Blob, Origin, SkippedItem, member_suffix
 from tokenward.sources.textdecode import SNIFF, to_scannable
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
@@ -147,6 +148,8 @@ def blob_item(root: str, oid: str, path: str | None, data: bytes,
     if data.startswith(LFS_POINTER) and len(data) < LFS_POINTER_MAX:
         return SkippedItem(where(oid, path), "git LFS pointer (content not fetched)")
     if data.startswith(_BOMS) or data.find(b"\0", 0, SNIFF) != -1:
+        if container(data[:HEAD], path or ""):  # an archive committed to history: opened and matched like a file's
+            return Blob(data, Origin("git", root, path or oid, blob_id=oid))
         text = to_scannable(data)
         if text is None:
             return SkippedItem(where(oid, path), "binary content")
@@ -483,8 +486,10 @@ class GitSource:
         out = []
         for oid in replayed:
             path = self._plan.cached.get(oid) or oid
-            # The recorded origin keeps what the blob's content gave (format details, line offset).
-            out += [replace(f, origin=replace(f.origin, root=self.root, path=path)) for f in recorded[oid]]
+            # The recorded origin keeps what the blob's content gave (format details, line offset, an archive
+            # member's name after the blob's).
+            out += [replace(f, origin=replace(f.origin, root=self.root, path=path + member_suffix(f.origin.path, oid)))
+                    for f in recorded[oid]]
         return out
 
     def _histories(self, wanted: set[str]) -> dict[str, BlobHistory]:

@@ -44,7 +44,7 @@ from tokenward.errors import SourceError
 from tokenward.findings import Finding
 from tokenward.sources.filesystem import excluded
 from tokenward.sources.gitobjects import READ_BUFFER, Repo, first_line, git, git_env
-from tokenward.sources.interface import CommitInfo, GitLocation, GitProvenance
+from tokenward.sources.interface import CommitInfo, GitLocation, GitProvenance, member_suffix
 
 MAX_LISTED = 20  # paths and refs listed per blob (the counts are exact)
 FEW_WANTED = 8  # up to this many blobs, a log is searched for their ids (each a pass over it) rather than parsed
@@ -644,8 +644,15 @@ def place(f: Finding, history: dict[str, BlobHistory] | None, all_objects: bool,
         return None
     # Where it lives follows the path it is placed at: a whole-history listing names no path, so the scan
     # classified the blob by its id (".env" and "tests/" in history read as source code until placed).
-    return replace(f, origin=replace(f.origin, path=h.path, git=h.provenance),
-                   where=where_it_lives(f.origin.kind, h.path))
+    path = h.path + member_suffix(f.origin.path, f.origin.blob_id)  # an archive's member keeps its name after it
+    return replace(f, origin=replace(f.origin, path=path, git=h.provenance), where=where_it_lives(f.origin.kind, path))
+
+
+def _member(f: Finding) -> str:
+    """The "!/member" tail of a placed finding's path (placed at its blob's first path)."""
+    assert f.origin.git is not None
+    first = f.origin.git.paths[0] if f.origin.git.paths else ""
+    return f.origin.path[len(first):] if first and f.origin.path.startswith(f"{first}!/") else ""
 
 
 def merge_worktree(placed: list[Finding], files: list[Finding]) -> list[Finding]:
@@ -655,7 +662,7 @@ def merge_worktree(placed: list[Finding], files: list[Finding]) -> list[Finding]
     it, every occurrence is marked in_head, and only tokens nowhere live are history-only.
     """
     live = {f.token_id for f in placed if f.origin.git and f.origin.git.in_head}
-    committed = {(f.token_id, p) for f in placed if f.origin.git for p in f.origin.git.paths}
+    committed = {(f.token_id, p + _member(f)) for f in placed if f.origin.git for p in f.origin.git.paths}
     kept_files = [f for f in files if (f.token_id, f.origin.path) not in committed]
     live |= {f.token_id for f in files}
     out = []
