@@ -202,3 +202,13 @@ def test_a_committed_archive_still_in_the_work_tree_is_reported_once(tmp_path: P
     found = of(scan(repo.path, gh_matcher).findings, secret)
     assert [(f.origin.kind, f.origin.path) for f in found] == [("git", "dist/app.zip!/conf/app.env")]
     assert found[0].origin.git is not None and found[0].origin.git.in_head is True
+
+
+def test_which_binary_blobs_history_opens() -> None:
+    tar = bytearray(512)
+    tar[257:262] = b"ustar"
+    opened = {name: gitsource.opened_in_history(head, path) for name, head, path in [
+        ("zip", b"PK\x03\x04\x14\x00" + bytes(40), None), ("gzip", b"\x1f\x8b\x08\x00" + bytes(20), "a.gz"),
+        ("tar", bytes(tar), None), ("sqlite", b"SQLite format 3\x00" + bytes(84), "app.db"),
+        ("pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n\x00", "manual.pdf"), ("elf", b"\x7fELF\x02\x01\x01\x00", "bin/tool")]}
+    assert opened == {"zip": True, "gzip": True, "tar": True, "sqlite": True, "pdf": False, "elf": False}
