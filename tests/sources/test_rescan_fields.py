@@ -227,3 +227,21 @@ def test_the_inventory_cache_replays_every_field(tmp_path: Path) -> None:
         assert (back.attributes, back.expires_at, back.where, back.origin.details) == (
             f.attributes, f.expires_at, f.where, f.origin.details)
 
+
+
+def test_show_secrets_reads_again_the_blobs_whose_findings_the_cache_holds(
+        tmp_path: Path, isolated_home: Path, tokens: TokenFactory) -> None:
+    """The cache keeps no plaintext: a rescan with --show-secrets reads the found blobs again (only those) and
+    prints their secrets; a rescan without it replays them, secret-free, as before."""
+    secret = tokens.github_classic()
+    repo = Repo(tmp_path / "r")
+    repo.commit({"app.py": line(secret), **{f"m{i}.txt": f"{i}\n" for i in range(5)}}, "leak")
+    repo.commit({"app.py": "clean\n"}, "remove it")
+    assert "secret" not in _report(repo, isolated_home)["findings"][0]  # the cache is filled
+    proc = subprocess.run([sys.executable, "-m", "tokenward", "scan", "-q", "--no-db", "-f", "json", "--show-secrets",
+                           str(repo.path)], capture_output=True, text=True, env=env_for(isolated_home), timeout=300)
+    shown = json.loads(proc.stdout)
+    assert [f["secret"] for f in shown["findings"]] == [secret]
+    assert shown["summary"]["history"]["read"] == 1 and shown["summary"]["history"]["cached"] > 1
+    again = _report(repo, isolated_home)
+    assert again["summary"]["history"]["read"] == 0 and "secret" not in again["findings"][0]

@@ -208,7 +208,7 @@ def scan(
             options = SourceOptions(
                 history=not no_history, branches=tuple(branch or ()), since_commit=since_commit,
                 staged=staged, all_objects=all_objects, full=full, ruleset=ruleset.digest,
-                detection=scanner.detection_options, whole_blobs=whole_blobs)
+                detection=scanner.detection_options, whole_blobs=whole_blobs, reread_found=show_secrets)
             live = live_options(full=full, auth_file=auth_file, db=db, use_db=not no_db,
                                 max_size=settings.max_file_size, scope=options,
                                 settings=settings) if any(map(is_live_target, paths)) else None

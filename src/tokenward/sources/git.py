@@ -101,6 +101,9 @@ class GitOptions:
     cache_key: str = ""  # rule set (and fingerprint key) the incremental cache is keyed by
     use_cache: bool = True  # False (--full): read every blob again, still record the results
     delta_windows: bool = True  # match a small delta's blob only around what it changes (gitpack.py)
+    # Read again the blobs the cache holds findings of, instead of replaying them: the cache keeps no
+    # plaintext, and --show-secrets asks for it (they are few: a rescan stays a rescan).
+    reread_found: bool = False
 
 
 @dataclass
@@ -227,6 +230,7 @@ class GitSource:
         self._report_sets: tuple[set[str], set[str]] | None = None
         self._revisited: set[str] = set()  # blobs matched whole again after a windowed pass
         self._vouchers: set[str] | None = None
+        self._found_ids: set[str] | None = None  # blobs with cached findings (reread_found)
 
     def __iter__(self) -> Iterator[Blob | SkippedItem]:
         """Yield notes about the repository, skipped objects, then every blob to scan."""
@@ -261,7 +265,9 @@ class GitSource:
         if not (scope.staged or scope.snapshot):
             self._refs_at_start = self._refs()
         self._walk_pending = self.walk_index is not None  # unless a usable last pass is built on (below)
-        if self.walk_index is None or not self.options.use_cache:
+        # Re-reading found blobs (reread_found) lists everything, as a first pass does: a rescan's short
+        # listing of the new commits would not name them.
+        if self.walk_index is None or not self.options.use_cache or self.options.reread_found:
             return
         try:
             self._state = self.walk_index.load()
@@ -325,11 +331,19 @@ class GitSource:
         if self.cache is None or not self.options.use_cache:
             return set()
         try:
-            return self.cache.scanned(self.options.cache_key, oids)
+            scanned = self.cache.scanned(self.options.cache_key, oids)
+            return scanned - self._found() if self.options.reread_found else scanned
         except (sqlite3.Error, OSError) as exc:
             self._plan.skipped.append(SkippedItem(self.root, f"incremental cache unreadable, scanning all: {exc}"))
             self.cache = None
             return set()
+
+    def _found(self) -> set[str]:
+        """The blobs the cache holds findings of (read once per scan)."""
+        if self._found_ids is None:
+            assert self.cache is not None
+            self._found_ids = set(self.cache.findings(self.options.cache_key))
+        return self._found_ids
 
     def _make_plan(self, entries: Iterable[Entry], scanned: Set[str]) -> _Plan:
         plan, seen = self._plan, self._plan.seen

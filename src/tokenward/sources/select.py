@@ -30,6 +30,7 @@ class SourceOptions:
     whole_blobs: bool = False  # match every byte of every blob, not only what each small delta changes
     ruleset: str = ""  # the rule-set digest that keys the incremental cache
     detection: str = ""  # the scan options that change a blob's findings (Scanner.detection_options): the key too
+    reread_found: bool = False  # read again the cached blobs that had findings (--show-secrets: no plaintext is cached)
 
     @property
     def git_only(self) -> bool:
@@ -97,7 +98,8 @@ def _repo_sources(root: Path, repo: Repo, settings: Settings, options: SourceOpt
     if scope is not None:
         key = incremental_key(options.ruleset, options.detection, load_key())
         git_options = GitOptions(scope=scope, max_size=settings.max_file_size, exclude=settings.exclude,
-                                 cache_key=key, use_cache=not options.full, delta_windows=not options.whole_blobs)
+                                 cache_key=key, use_cache=not options.full, delta_windows=not options.whole_blobs,
+                                 reread_found=options.reread_found)
         sources.append(GitSource(repo, str(root), git_options, SqliteBlobCache(cache_file(repo.git_dir)),
                                  WalkIndex(cache_file(repo.git_dir, "walk"))))
     return sources

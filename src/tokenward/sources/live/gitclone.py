@@ -71,6 +71,7 @@ def git_source(dest: Path, root: str, options: LiveOptions) -> GitSource:
     key = incremental_key(scope_options.ruleset, scope_options.detection, load_key())
     settings = options.settings
     git_options = GitOptions(scope=scope, max_size=options.max_size, cache_key=key, use_cache=not options.full,
-                             exclude=tuple(settings.exclude) if settings is not None else ())
+                             exclude=tuple(settings.exclude) if settings is not None else (),
+                             reread_found=scope_options.reread_found)
     return GitSource(repo, root, git_options, SqliteBlobCache(cache_file(repo.git_dir)),
                      WalkIndex(cache_file(repo.git_dir, "walk")))
