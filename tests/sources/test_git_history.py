@@ -207,8 +207,25 @@ def test_a_committed_archive_still_in_the_work_tree_is_reported_once(tmp_path: P
 def test_which_binary_blobs_history_opens() -> None:
     tar = bytearray(512)
     tar[257:262] = b"ustar"
-    opened = {name: gitsource.opened_in_history(head, path) for name, head, path in [
-        ("zip", b"PK\x03\x04\x14\x00" + bytes(40), None), ("gzip", b"\x1f\x8b\x08\x00" + bytes(20), "a.gz"),
-        ("tar", bytes(tar), None), ("sqlite", b"SQLite format 3\x00" + bytes(84), "app.db"),
-        ("pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n\x00", "manual.pdf"), ("elf", b"\x7fELF\x02\x01\x01\x00", "bin/tool")]}
+    opened = {name: gitsource.opened_in_history(head) for name, head in [
+        ("zip", b"PK\x03\x04\x14\x00" + bytes(40)), ("gzip", b"\x1f\x8b\x08\x00" + bytes(20)), ("tar", bytes(tar)),
+        ("sqlite", b"SQLite format 3\x00" + bytes(84)), ("pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n\x00"),
+        ("elf", b"\x7fELF\x02\x01\x01\x00")]}
     assert opened == {"zip": True, "gzip": True, "tar": True, "sqlite": True, "pdf": False, "elf": False}
+
+
+def test_paths_holding_the_member_separator_stay_as_they_are(tmp_path: Path, gh_matcher: Matcher,
+                                                              tokens: TokenFactory) -> None:
+    """A directory named "v1!" is no archive: its file keeps its path, and an archive inside it its members'."""
+    import io
+    import zipfile
+
+    buf, plain, inner = io.BytesIO(), tokens.github_classic(), tokens.github_classic()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("m.env", line(inner))
+    repo = Repo(tmp_path / "r")
+    repo.commit({"v1!/app.env": line(plain), "v1!/pack.zip": buf.getvalue()}, "odd names")
+    for scope in ({}, {"branches": ("main",)}):  # a whole-history listing names blobs by id, a branch's by path
+        found = scan(repo.path, gh_matcher, **scope).findings
+        assert [f.origin.path for f in of(found, plain)] == ["v1!/app.env"], scope
+        assert [f.origin.path for f in of(found, inner)] == ["v1!/pack.zip!/m.env"], scope

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tokenward.errors import SourceError
-from tokenward.expand.detect import HEAD, by_magic, container
+from tokenward.expand.detect import HEAD, by_magic
 from tokenward.findings import Finding
 from tokenward.sources.blobcache import BlobCache
 from tokenward.sources.gitdelta import MAX_DELTA_SHARE, MIN_BLOB
@@ -145,11 +145,13 @@ def where(oid: str, path: str | None) -> str:
     return f"{path} ({oid[:12]})" if path else f"git blob {oid}"
 
 
-def opened_in_history(head: bytes, path: str | None) -> bool:
-    """Whether a binary blob is a container a history scan opens: archives, compressed files, SQLite files; not
-    PDFs, whose text extraction (pypdf) costs ~50 ms a page: one 74-page PDF in git/git's history took 3.9
-    CPU-s, 15 % of the whole history's scan, and history holds every version of a document."""
-    return container(head, path or "") and by_magic(head) not in NOT_OPENED_IN_HISTORY
+def opened_in_history(head: bytes) -> bool:
+    """Whether a binary blob is a container a history scan opens, told by its magic bytes: archives, compressed
+    files, SQLite files; not PDFs, whose text extraction (pypdf) costs ~50 ms a page: one 74-page PDF in
+    git/git's history took 3.9 CPU-s, 15 % of the whole history's scan, and history holds every version of a
+    document. (By magic alone: such a blob is named by its id, see blob_item.)"""
+    fmt = by_magic(head)
+    return fmt is not None and fmt not in NOT_OPENED_IN_HISTORY
 
 
 def blob_item(root: str, oid: str, path: str | None, data: bytes,
@@ -159,8 +161,10 @@ def blob_item(root: str, oid: str, path: str | None, data: bytes,
     if data.startswith(LFS_POINTER) and len(data) < LFS_POINTER_MAX:
         return SkippedItem(where(oid, path), "git LFS pointer (content not fetched)")
     if data.startswith(_BOMS) or data.find(b"\0", 0, SNIFF) != -1:
-        if opened_in_history(data[:HEAD], path):  # an archive committed to history: opened like a file's
-            return Blob(data, Origin("git", root, path or oid, blob_id=oid))
+        if opened_in_history(data[:HEAD]):  # an archive committed to history: opened like a file's
+            # Named by its id: its members' paths are "<id>!/member" until placed (interface.member_suffix),
+            # whatever "!/" the path of a rev-scoped listing may hold.
+            return Blob(data, Origin("git", root, oid, blob_id=oid))
         text = to_scannable(data)
         if text is None:
             return SkippedItem(where(oid, path), "binary content")
@@ -508,9 +512,10 @@ class GitSource:
         out = []
         for oid in replayed:
             path = self._plan.cached.get(oid) or oid
-            # The recorded origin keeps what the blob's content gave (format details, line offset, an archive
-            # member's name after the blob's).
-            out += [replace(f, origin=replace(f.origin, root=self.root, path=path + member_suffix(f.origin.path, oid)))
+            # The recorded origin keeps what the blob's content gave (format details, line offset); an archive's
+            # member keeps "<id>!/member", as read, for place() to put the blob's path before it.
+            out += [replace(f, origin=replace(f.origin, root=self.root,
+                                              path=f.origin.path if member_suffix(f.origin.path, oid) else path))
                     for f in recorded[oid]]
         return out
 

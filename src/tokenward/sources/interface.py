@@ -45,12 +45,8 @@ class GitProvenance:
 
 def member_suffix(path: str, blob_id: str | None) -> str:
     """The "!/member" tail of the path of something a git blob holds (an archive's member), "" for the blob
-    itself. Before a history finding is placed, the blob is named by its id (a whole-history listing) or by
-    the one path its listing gave: the tail follows the id, or else the path's first "!/"."""
-    if blob_id and path.startswith(f"{blob_id}!/"):
-        return path[len(blob_id):]
-    at = path.find("!/")
-    return path[at:] if at >= 0 else ""
+    itself: until a history finding is placed, an archive blob is named by its id (sources.git.blob_item)."""
+    return path[len(blob_id):] if blob_id and path.startswith(f"{blob_id}!/") else ""
 
 
 @dataclass(frozen=True)
