@@ -112,24 +112,24 @@ def ensure_repo(plan: git_synth.Plan) -> tuple[Path, list[git_synth.Planted]]:
     return repo, [git_synth.Planted(**p) for p in json.loads(stamp.read_text())["planted"]]
 
 
-def repo_stats(repo: Path) -> dict[str, int]:
-    """Commits, refs, and the count and inflated size of blobs (and all objects)."""
+def repo_stats(repo: Path) -> dict[str, int | str]:
+    """The commit HEAD names (the snapshot measured), commits, refs, and the count and inflated size of blobs
+    (and all objects)."""
     out = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--unordered",
                           "--batch-check=%(objecttype) %(objectsize)"], capture_output=True, check=True).stdout
-    stats = {"commits": 0, "blobs": 0, "blob_bytes": 0, "objects": 0, "object_bytes": 0}
+    counts = {"commits": 0, "blobs": 0, "blob_bytes": 0, "objects": 0, "object_bytes": 0}
     for line in out.split(b"\n"):
         if line:
             kind, size = line.split()
-            stats["objects"] += 1
-            stats["object_bytes"] += int(size)
-            stats["blobs"] += kind == b"blob"
-            stats["blob_bytes"] += int(size) if kind == b"blob" else 0
-            stats["commits"] += kind == b"commit"
+            counts["objects"] += 1
+            counts["object_bytes"] += int(size)
+            counts["blobs"] += kind == b"blob"
+            counts["blob_bytes"] += int(size) if kind == b"blob" else 0
+            counts["commits"] += kind == b"commit"
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
     refs = subprocess.run(["git", "-C", str(repo), "for-each-ref"], capture_output=True, check=True).stdout
-    stats["refs"] = len(refs.splitlines())
     pack = sum(p.stat().st_size for p in (repo / "objects" / "pack").glob("*.pack"))
-    stats["pack_bytes"] = pack
-    return stats
+    return {"head": head.strip() or "(no HEAD)", **counts, "refs": len(refs.splitlines()), "pack_bytes": pack}
 
 
 def tokenward_env() -> dict[str, str]:
