@@ -152,10 +152,12 @@ def read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, loc: str, ctx: C
         return None, error(loc, f"corrupt or truncated zip member: {exc}")
     with stream:
         head, problem = _head(stream, loc) if skip_binary else (b"", None)
-        if problem is None and head and binary_head(head, loc):
+        if problem is not None:
+            return None, problem
+        if head and binary_head(head, loc):
             ctx.budget.binary_members += 1  # as walk() counts a binary member
             return None, charge(ctx, len(head), loc)
-        data, problem = (b"", problem) if problem else read_bounded(stream, info.compress_size, loc, ctx, head)
+        data, problem = read_bounded(stream, info.compress_size, loc, ctx, head)
     return (data if data or problem is None else None), problem
 
 

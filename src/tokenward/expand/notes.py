@@ -16,6 +16,7 @@ MARKS = re.compile(rb"^(?:(```|~~~)|(#{1,6})[ \t]+([^\r\n]*?)[ \t#]*\r?$)", re.M
 MBOX_FROM = re.compile(rb"^From [^\r\n]*\r?\n", re.MULTILINE)
 MAX_SECTIONS = 300
 FOLD = re.compile(r"\r?\n(?=[ \t])")
+DETAIL_HEADERS = (("message", "Subject"), ("from", "From"), ("date", "Date"), ("message_id", "Message-ID"))
 
 
 def headings(data: bytes) -> list[tuple[int, str]]:
@@ -61,9 +62,7 @@ def header_text(value: object) -> str:
 
 def message_details(msg: Message, index: int | None) -> Details:
     """Subject, sender, date and id of a mail message (and its position in a mailbox)."""
-    out = [("message", header_text(msg.get("Subject", "") or "")), ("from", header_text(msg.get("From", "") or "")),
-           ("date", header_text(msg.get("Date", "") or "")),
-           ("message_id", header_text(msg.get("Message-ID", "") or ""))]
+    out = [(key, header_text(msg.get(name) or "")) for key, name in DETAIL_HEADERS]
     if index is not None:
         out.append(("mbox_index", str(index)))
     return tuple((k, v) for k, v in out if v)
