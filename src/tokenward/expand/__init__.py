@@ -87,6 +87,7 @@ def walk(blob: Blob, fmt: str, ctx: Ctx) -> Iterator[Blob | SkippedItem]:
 
 
 def _member(blob: Blob, ctx: Ctx) -> Iterator[Blob | SkippedItem]:
+    # base.binary_head takes the same binary decision from a zip member's first HEAD bytes: keep them in step.
     fmt = sniff(blob.data[:HEAD], blob.origin.path)
     if fmt is not None:
         if is_container(fmt) and ctx.depth + 1 > ctx.limits.max_depth:
