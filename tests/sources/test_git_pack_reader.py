@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import tokenward.sources.git as git
 import tokenward.sources.gitpack as gitpack
 from tests.sources import test_git_fixtures as fx
 from tests.sources.test_git_fixtures import Repo, scan
@@ -174,3 +175,45 @@ def test_only_version_2_and_3_packs_are_read(tmp_path: Path) -> None:
     (tmp_path / "other.pack").write_bytes(b"NOPE" + bytes(28))
     with pytest.raises(ValueError):
         gitpack._open_pack(tmp_path / "other.pack")
+
+
+def test_family_order_reads_every_delta_right_after_its_base() -> None:
+    # a ← b ← c, a ← d, e alone, f ← g where f is not among the oids, and h ↔ i (a corrupt cycle)
+    oids = ["c", "a", "g", "d", "h", "b", "e", "i"]
+    deltas = {"b": "a", "c": "b", "d": "a", "g": "f", "h": "i", "i": "h"}
+    order = [oids[i] for i in gitpack.family_order(oids, deltas)]
+    assert order == ["a", "d", "b", "c", "g", "e", "h", "i"]  # a's deltas in the order of oids: d, then b
+    assert gitpack.family_order([], deltas) == []
+    assert gitpack.family_order(["x"], {"x": "x"}) == [0]  # a blob its own base (corrupt): read once all the same
+
+
+def test_a_whole_history_scan_inflates_each_packed_object_about_once(tmp_path: Path, gh_matcher: Matcher,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deltas are read in family order: each packed object is inflated about once, a family's first blob
+    twice (read alone while git lists, and again under its first delta), with a base cache far smaller than
+    the history. Read in pack order, chains are walked down again and again (here over 5× the blobs)."""
+    repo = Repo(tmp_path / "r")
+    _versions(repo, seed=9, commits=40)
+    repo.git("repack", "-a", "-d", "-f", "--depth=250", "--window=50", "-q")
+    listing = repo.git("cat-file", "--batch-all-objects", "--unordered",
+                       "--batch-check=%(objecttype) %(objectname) %(deltabase)").splitlines()
+    bases = {f[2] for f in (line.split() for line in listing) if f[0] == "blob" and f[2].strip("0")}
+    blobs = _blobs(repo)
+    inflated: list[int] = []
+    read = gitpack._object
+
+    def counted(pack: gitpack._Pack, at: int) -> tuple[int, bytes, int]:
+        inflated.append(at)
+        return read(pack, at)
+
+    monkeypatch.setattr(gitpack, "_object", counted)
+    monkeypatch.setattr(gitpack, "BASE_CACHE", 200_000)  # a dozen versions: the history is larger
+    s = scan(repo.path, gh_matcher, full=True)
+    assert s.result.summary.history["read"] == len(blobs) and s.result.summary.errors == 0
+    roots = {oid for oid in bases if oid in blobs} - {f[1] for f in (line.split() for line in listing)
+                                                      if f[0] == "blob" and f[2].strip("0")}
+    assert len(bases) > 20 and len(inflated) <= 1.1 * (len(blobs) + len(roots))  # a few ancestors evicted
+    monkeypatch.setattr(git, "family_order", lambda oids, deltas: list(range(len(oids))))  # pack order
+    inflated.clear()
+    scan(repo.path, gh_matcher, full=True)
+    assert len(inflated) > 3 * len(blobs)

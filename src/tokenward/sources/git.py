@@ -42,6 +42,7 @@ from tokenward.sources.gitobjects import (
     shared_reader,
     staged_changes,
 )
+from tokenward.sources.gitpack import family_order
 from tokenward.sources.gitprov import (
     BRANCH_PREFIXES,
     Background,
@@ -128,6 +129,7 @@ class _Plan:
     sizes: list[int] = field(default_factory=list)
     cached: dict[str, str | None] = field(default_factory=dict)  # cached blob id → a path, when known
     bases: dict[str, str] = field(default_factory=dict)  # blob id → its delta base, for small deltas
+    deltas: dict[str, str] = field(default_factory=dict)  # blob id → its delta base (whole-history listings)
     skipped: list[SkippedItem] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # every blob id listed
 
@@ -299,7 +301,7 @@ class GitSource:
             return rev_blobs(self.repo, True, [f"^{t}" for t in self._state.tips])
         if scope.whole_history or scope.all_objects:
             bases = self._plan.bases if self.options.delta_windows else None
-            return all_blobs(self.repo, bases, MIN_BLOB, MAX_DELTA_SHARE)
+            return all_blobs(self.repo, bases, MIN_BLOB, MAX_DELTA_SHARE, self._plan.deltas)
         return rev_blobs(self.repo, scope.every_ref, scope.revs, walk=not scope.snapshot)
 
     def _staged(self) -> Iterator[Entry]:
@@ -311,11 +313,19 @@ class GitSource:
 
     def _planned(self) -> Iterator[int]:
         """Plan indices of the blobs to read, as the listing reaches them: the workers start on the first
-        batches while git is still listing (whole-history listings take seconds on large repositories)."""
+        batches while git is still listing (whole-history listings take seconds on large repositories).
+        Blobs a pack stores as deltas wait for the end of the listing, to be read in gitpack.family_order."""
+        plan, deltas, waiting = self._plan, self._plan.deltas, []
         for entries, scanned in self._listed():
-            before = len(self._plan.oids)
+            before = len(plan.oids)
             self._make_plan(entries, scanned)
-            yield from range(before, len(self._plan.oids))
+            for i in range(before, len(plan.oids)):
+                if plan.oids[i] in deltas:
+                    waiting.append(i)
+                else:
+                    yield i
+        oids = [plan.oids[i] for i in waiting]
+        yield from (waiting[j] for j in family_order(oids, deltas))
 
     def _listed(self) -> Iterator[tuple[list[Entry], Set[str]]]:
         """The listing in chunks, each with those of its blobs the incremental cache has seen scanned."""

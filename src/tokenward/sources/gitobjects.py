@@ -159,20 +159,26 @@ def _entry(line: bytes) -> Entry | None:
     return parts[0].decode("ascii"), int(parts[2]), path
 
 
-def all_blobs(repo: Repo, bases: dict[str, str] | None = None, least: int = 0, share: float = 0.0
-              ) -> Iterator[Entry]:
+def all_blobs(repo: Repo, bases: dict[str, str] | None = None, least: int = 0, share: float = 0.0,
+              deltas: dict[str, str] | None = None) -> Iterator[Entry]:
     """Every blob in the object store, reachable or not, in pack order (no paths). With `bases`, the
     blobs of at least `least` bytes that a pack stores as a delta taking at most `share` of their size
-    on disk are recorded there with their delta base (see gitdelta.py)."""
+    on disk are recorded there with their delta base (see gitdelta.py); with `deltas`, every blob a pack
+    stores as a delta is, with its base (see gitpack.family_order)."""
     # Type first: most objects are trees and commits, rejected by one prefix test.
     check = "--batch-check=%(objecttype) %(objectname) %(objectsize)"
+    with_base = bases is not None or deltas is not None
     for line in stream_lines(repo, "cat-file", "--batch-all-objects", "--unordered",
-                             check + (" %(objectsize:disk) %(deltabase)" if bases is not None else "")):
+                             check + (" %(objectsize:disk) %(deltabase)" if with_base else "")):
         if line.startswith(b"blob "):
             _, oid, size, *delta = line.split(b" ")
             name, length = oid.decode("ascii"), int(size)
-            if bases is not None and length >= least and int(delta[0]) <= length * share and delta[1].strip(b"0"):
-                bases[name] = delta[1].decode("ascii")
+            if with_base and delta[1].strip(b"0"):
+                base = delta[1].decode("ascii")
+                if deltas is not None:
+                    deltas[name] = base
+                if bases is not None and length >= least and int(delta[0]) <= length * share:
+                    bases[name] = base
             yield name, length, None
         elif line.endswith(b" missing"):
             yield line.split(b" ", 1)[0].decode("ascii", "replace"), -1, None
