@@ -8,16 +8,19 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import tokenward.sources.git as git
+import tokenward.sources.gitobjects as gitobjects
 import tokenward.sources.gitpack as gitpack
 from tests.sources import test_git_fixtures as fx
 from tests.sources.test_git_fixtures import Repo, scan
 from tokenward.engine import Matcher
-from tokenward.sources.gitobjects import BlobReader, Unreadable, open_repo
+from tokenward.errors import SourceError
+from tokenward.sources.gitobjects import BlobReader, Entry, Unreadable, open_repo
 
 gh_matcher, git_env = fx.gh_matcher, fx.git_env  # fixtures used here
 
@@ -217,3 +220,17 @@ def test_a_whole_history_scan_inflates_each_packed_object_about_once(tmp_path: P
     inflated.clear()
     scan(repo.path, gh_matcher, full=True)
     assert len(inflated) > 3 * len(blobs)
+
+
+def test_the_listing_is_read_ahead_in_order_and_its_failure_raised_where_it_happened() -> None:
+    def listing(fail_after: int | None) -> Iterator[Entry]:
+        for n in range(3 * gitobjects.AHEAD_CHUNK + 5):
+            if n == fail_after:
+                raise SourceError("git cat-file failed: bad object")
+            yield f"{n:040x}", n, None
+
+    assert list(gitobjects.read_ahead(listing(None))) == list(listing(None))
+    got: list[Entry] = []
+    with pytest.raises(SourceError, match="bad object"):
+        got.extend(gitobjects.read_ahead(listing(gitobjects.AHEAD_CHUNK + 7)))
+    assert got == list(listing(None))[:gitobjects.AHEAD_CHUNK + 7]  # every entry before the failure, then it

@@ -37,6 +37,7 @@ from tokenward.sources.gitobjects import (
     gitlinks,
     missing_objects,
     present_blobs,
+    read_ahead,
     resolve,
     rev_blobs,
     shared_reader,
@@ -301,7 +302,7 @@ class GitSource:
             return rev_blobs(self.repo, True, [f"^{t}" for t in self._state.tips])
         if scope.whole_history or scope.all_objects:
             bases = self._plan.bases if self.options.delta_windows else None
-            return all_blobs(self.repo, bases, MIN_BLOB, MAX_DELTA_SHARE, self._plan.deltas)
+            return read_ahead(all_blobs(self.repo, bases, MIN_BLOB, MAX_DELTA_SHARE, self._plan.deltas))
         return rev_blobs(self.repo, scope.every_ref, scope.revs, walk=not scope.snapshot)
 
     def _staged(self) -> Iterator[Entry]:
