@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,8 +70,12 @@ def _delta_kinds(repo: Repo) -> list[int]:
     return [(pack[int(f[4])] >> 4) & 7 for f in lines if len(f) == 7]
 
 
+@pytest.mark.parametrize("sort_after", [0, 10**9], ids=["sorted-offsets", "bounded-reads"])
 @pytest.mark.parametrize("offsets", [True, False], ids=["ofs-delta", "ref-delta"])
-def test_every_blob_read_from_the_pack_is_what_git_gives(tmp_path: Path, offsets: bool) -> None:
+def test_every_blob_read_from_the_pack_is_what_git_gives(tmp_path: Path, offsets: bool, sort_after: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # An object's end is the next object's offset once they are sorted, else the most its stream can take.
+    monkeypatch.setattr(gitpack, "SORT_AFTER", sort_after)
     repo = Repo(tmp_path / "r")
     _versions(repo, seed=1 if offsets else 2)
     repo.git("-c", f"repack.useDeltaBaseOffset={str(offsets).lower()}", "repack", "-a", "-d", "-f", "--depth=250",
@@ -234,3 +239,11 @@ def test_the_listing_is_read_ahead_in_order_and_its_failure_raised_where_it_happ
     with pytest.raises(SourceError, match="bad object"):
         got.extend(gitobjects.read_ahead(listing(gitobjects.AHEAD_CHUNK + 7)))
     assert got == list(listing(None))[:gitobjects.AHEAD_CHUNK + 7]  # every entry before the failure, then it
+
+
+def test_an_objects_stream_never_takes_more_than_the_bounded_read() -> None:
+    rnd = random.Random(11)
+    for length in (0, 1, 100, 65_535, 65_536, 200_000, 1 << 20):
+        data = rnd.randbytes(length)  # incompressible: stored blocks, the longest stream zlib writes
+        longest = max(len(zlib.compress(data, level)) for level in (0, 1, 6, 9))
+        assert longest + 32 <= gitpack._most(length)  # + the longest header: size varint and a SHA-256 base
