@@ -195,11 +195,14 @@ def test_family_order_reads_every_delta_right_after_its_base() -> None:
     assert gitpack.family_order(["x"], {"x": "x"}) == [0]  # a blob its own base (corrupt): read once all the same
 
 
-def test_a_whole_history_scan_inflates_each_packed_object_about_once(tmp_path: Path, gh_matcher: Matcher,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("scope", [{}, {"branches": ("main",)}], ids=["whole-history", "branch"])
+def test_a_history_scan_inflates_each_packed_object_about_once(tmp_path: Path, gh_matcher: Matcher,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               scope: dict[str, object]) -> None:
     """Deltas are read in family order: each packed object is inflated about once, a family's first blob
     twice (read alone while git lists, and again under its first delta), with a base cache far smaller than
-    the history. Read in pack order, chains are walked down again and again (here over 5× the blobs)."""
+    the history. Read in the listing's order (pack order; a branch's rev-list order), chains are walked down
+    again and again (here over 3× the blobs)."""
     repo = Repo(tmp_path / "r")
     _versions(repo, seed=9, commits=40)
     repo.git("repack", "-a", "-d", "-f", "--depth=250", "--window=50", "-q")
@@ -216,14 +219,14 @@ def test_a_whole_history_scan_inflates_each_packed_object_about_once(tmp_path: P
 
     monkeypatch.setattr(gitpack, "_object", counted)
     monkeypatch.setattr(gitpack, "BASE_CACHE", 200_000)  # a dozen versions: the history is larger
-    s = scan(repo.path, gh_matcher, full=True)
+    s = scan(repo.path, gh_matcher, full=True, **scope)
     assert s.result.summary.history["read"] == len(blobs) and s.result.summary.errors == 0
     roots = {oid for oid in bases if oid in blobs} - {f[1] for f in (line.split() for line in listing)
                                                       if f[0] == "blob" and f[2].strip("0")}
     assert len(bases) > 20 and len(inflated) <= 1.1 * (len(blobs) + len(roots))  # a few ancestors evicted
     monkeypatch.setattr(git, "family_order", lambda oids, deltas: list(range(len(oids))))  # pack order
     inflated.clear()
-    scan(repo.path, gh_matcher, full=True)
+    scan(repo.path, gh_matcher, full=True, **scope)
     assert len(inflated) > 3 * len(blobs)
 
 

@@ -130,7 +130,7 @@ class _Plan:
     sizes: list[int] = field(default_factory=list)
     cached: dict[str, str | None] = field(default_factory=dict)  # cached blob id → a path, when known
     bases: dict[str, str] = field(default_factory=dict)  # blob id → its delta base, for small deltas
-    deltas: dict[str, str] = field(default_factory=dict)  # blob id → its delta base (whole-history listings)
+    deltas: dict[str, str] = field(default_factory=dict)  # blob id → its delta base (first-pass listings)
     skipped: list[SkippedItem] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # every blob id listed
 
@@ -303,7 +303,7 @@ class GitSource:
         if scope.whole_history or scope.all_objects:
             bases = self._plan.bases if self.options.delta_windows else None
             return read_ahead(all_blobs(self.repo, bases, MIN_BLOB, MAX_DELTA_SHARE, self._plan.deltas))
-        return rev_blobs(self.repo, scope.every_ref, scope.revs, walk=not scope.snapshot)
+        return read_ahead(rev_blobs(self.repo, scope.every_ref, scope.revs, not scope.snapshot, self._plan.deltas))
 
     def _staged(self) -> Iterator[Entry]:
         for mode, oid, path in staged_changes(self.repo):

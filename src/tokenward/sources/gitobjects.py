@@ -152,18 +152,22 @@ def stream_lines(repo: Repo, *args: str, stdin: IO[bytes] | None = None, config:
 Entry = tuple[str, int, str | None]
 """(object id, size or -1 when the object is missing or unreadable, a path it was seen under)."""
 
-_CHECK_FORMAT = "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"
+_CHECK_FORMAT = "--batch-check=%(objectname) %(objecttype) %(objectsize) %(deltabase) %(rest)"
 
 
-def _entry(line: bytes) -> Entry | None:
-    """Parse one `cat-file --batch-check` answer; None for objects that are not blobs."""
-    parts = line.split(b" ", 3)
+def _entry(line: bytes, deltas: dict[str, str] | None) -> Entry | None:
+    """Parse one `cat-file --batch-check` answer (a blob stored as a delta goes into deltas with its base);
+    None for objects that are not blobs."""
+    parts = line.split(b" ", 4)
     if len(parts) == 2 or (len(parts) > 2 and parts[1] == b"missing"):
         return parts[0].lstrip(b"?").decode("ascii", "replace"), -1, None
-    if len(parts) < 3 or parts[1] != b"blob":
+    if len(parts) < 4 or parts[1] != b"blob":
         return None
-    path = parts[3].decode("utf-8", "surrogateescape") if len(parts) == 4 and parts[3] else None
-    return parts[0].decode("ascii"), int(parts[2]), path
+    path = parts[4].decode("utf-8", "surrogateescape") if len(parts) == 5 and parts[4] else None
+    oid = parts[0].decode("ascii")
+    if deltas is not None and parts[3].strip(b"0"):
+        deltas[oid] = parts[3].decode("ascii")
+    return oid, int(parts[2]), path
 
 
 def all_blobs(repo: Repo, bases: dict[str, str] | None = None, least: int = 0, share: float = 0.0,
@@ -224,8 +228,10 @@ def read_ahead(entries: Iterator[Entry]) -> Iterator[Entry]:
         yield from got
 
 
-def rev_blobs(repo: Repo, every_ref: bool, revs: Sequence[str], walk: bool = True) -> Iterator[Entry]:
-    """Blobs reachable from revs (and every ref), with the path rev-list first saw each under."""
+def rev_blobs(repo: Repo, every_ref: bool, revs: Sequence[str], walk: bool = True,
+              deltas: dict[str, str] | None = None) -> Iterator[Entry]:
+    """Blobs reachable from revs (and every ref), with the path rev-list first saw each under; with
+    `deltas`, every blob a pack stores as a delta is recorded there with its base (see all_blobs)."""
     args = ["rev-list", "--objects", "--missing=print", *(["--all"] if every_ref else []),
             *([] if walk else ["--no-walk"]), "--stdin"]
     with tempfile.TemporaryFile() as err:
@@ -236,8 +242,8 @@ def rev_blobs(repo: Repo, every_ref: bool, revs: Sequence[str], walk: bool = Tru
             lister.stdin.write("".join(f"{r}\n" for r in revs).encode("utf-8", "surrogateescape"))
             lister.stdin.close()
         try:
-            for line in stream_lines(repo, "cat-file", _CHECK_FORMAT, stdin=lister.stdout):
-                entry = _entry(line)
+            for line in stream_lines(repo, "cat-file", _CHECK_FORMAT, stdin=lister.stdout, config=_LISTING_CONFIG):
+                entry = _entry(line, deltas)
                 if entry is not None:
                     yield entry
         finally:
