@@ -70,12 +70,15 @@ def _delta_kinds(repo: Repo) -> list[int]:
     return [(pack[int(f[4])] >> 4) & 7 for f in lines if len(f) == 7]
 
 
-@pytest.mark.parametrize("sort_after", [0, 10**9], ids=["sorted-offsets", "bounded-reads"])
+@pytest.mark.parametrize(("sort_after", "unsorted_most"), [(0, 4 << 20), (10**9, 4 << 20), (10**9, 100)],
+                         ids=["sorted-offsets", "bounded-reads", "sorted-for-large-objects"])
 @pytest.mark.parametrize("offsets", [True, False], ids=["ofs-delta", "ref-delta"])
 def test_every_blob_read_from_the_pack_is_what_git_gives(tmp_path: Path, offsets: bool, sort_after: int,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    # An object's end is the next object's offset once they are sorted, else the most its stream can take.
+                                                         unsorted_most: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An object's end is the next object's offset once they are sorted, else the most its stream can take
+    # (unless that is more than UNSORTED_MOST: then the offsets are sorted after all).
     monkeypatch.setattr(gitpack, "SORT_AFTER", sort_after)
+    monkeypatch.setattr(gitpack, "UNSORTED_MOST", unsorted_most)
     repo = Repo(tmp_path / "r")
     _versions(repo, seed=1 if offsets else 2)
     repo.git("-c", f"repack.useDeltaBaseOffset={str(offsets).lower()}", "repack", "-a", "-d", "-f", "--depth=250",

@@ -34,6 +34,7 @@ _PACK_MAGIC = b"PACK"
 _BLOB, _OFS_DELTA, _REF_DELTA = 3, 6, 7
 BASE_CACHE = 96 << 20  # bytes of delta bases kept per process: git's own default (core.deltaBaseCacheLimit)
 SORT_AFTER = 64  # objects a process reads before it sorts a pack's offsets (_Pack.span)
+UNSORTED_MOST = 4 << 20  # a larger object (or a corrupt header's size) has its end looked up all the same
 MAX_CHAIN = 10_000  # deeper than git can write (pack.depth is capped at 4095): a cycle in a corrupt pack
 _Apply = Callable[[bytes, bytes], list[bytes]]
 _INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)
@@ -87,13 +88,13 @@ class _Pack:
             return large
         return value
 
-    def span(self, offset: int) -> int | None:
+    def span(self, offset: int, sort: bool = False) -> int | None:
         """Where the object at offset ends: the next object's offset (sorted once, after the first SORT_AFTER
-        objects). None before then: a process that reads a few objects (the parent's revisit of a blob or
-        two, a rescan's new blobs) spares sorting them all (0.2 s on git/git's 849k objects)."""
+        objects, or when `sort`). None before then: a process that reads a few objects (the parent's revisit
+        of a blob or two, a rescan's new blobs) spares sorting them all (0.2 s on git/git's 849k objects)."""
         if self._starts is None:
             self._unsorted += 1
-            if self._unsorted <= SORT_AFTER:
+            if self._unsorted <= SORT_AFTER and not sort:
                 return None
             values = struct.unpack(f">{len(self.offsets) // 4}I", self.offsets)
             if values and max(values) & 0x80000000:
@@ -267,7 +268,9 @@ def _object(pack: _Pack, at: int) -> tuple[int, bytes, int]:
     """(type, inflated body, base offset or -1) of the object at offset at."""
     end = pack.span(at)
     if end is None:  # offsets not sorted yet: read as much as the object's stream can take (see _most)
-        end = min(pack.end, at + _most(_header(os.pread(pack.pack, _HEADER_MOST, at))[1]))
+        most = _most(_header(os.pread(pack.pack, _HEADER_MOST, at))[1])
+        end = min(pack.end, at + most) if most <= UNSORTED_MOST else pack.span(at, sort=True)
+        assert end is not None
     if not 0 < at < end <= pack.end:
         raise _Unreadable("object outside its pack")
     head = os.pread(pack.pack, end - at, at)
