@@ -253,3 +253,26 @@ def test_an_objects_stream_never_takes_more_than_the_bounded_read() -> None:
         data = rnd.randbytes(length)  # incompressible: stored blocks, the longest stream zlib writes
         longest = max(len(zlib.compress(data, level)) for level in (0, 1, 6, 9))
         assert longest + 32 <= gitpack._most(length)  # + the longest header: size varint and a SHA-256 base
+
+
+def test_an_object_whose_header_claims_a_huge_size_is_not_inflated(tmp_path: Path) -> None:
+    """A corrupt header's size is never handed to the inflater as a buffer size (2^40 bytes: MemoryError):
+    no stream of n bytes inflates to more than ~1032 n."""
+    size, header = 1 << 40, bytearray([0x80 | (gitpack._BLOB << 4)])  # type, low 4 bits 0, more follow
+    rest = size >> 4
+    while rest:
+        header.append((0x80 if rest >> 7 else 0) | (rest & 0x7F))
+        rest >>= 7
+    body = bytes(12) + bytes(header) + zlib.compress(b"x" * 100)
+    path = tmp_path / "fake.pack"
+    path.write_bytes(body + bytes(20))
+
+    class Pack:
+        pack, end = os.open(path, os.O_RDONLY), len(body)
+
+        def span(self, offset: int, sort: bool = False) -> int:
+            return self.end
+
+    with pytest.raises(gitpack._Unreadable, match="beyond what its stream"):
+        gitpack._object(Pack(), 12)  # type: ignore[arg-type]
+    os.close(Pack.pack)

@@ -254,6 +254,7 @@ def _header(head: bytes) -> tuple[int, int, int]:
     return kind, length, pos
 
 
+_MOST_RATIO = 1100  # deflate inflates at most ~1032 bytes per byte of its stream
 _HEADER_MOST = 64  # an object's header (a size varint, a base's offset varint or name) is shorter
 
 
@@ -275,6 +276,8 @@ def _object(pack: _Pack, at: int) -> tuple[int, bytes, int]:
         raise _Unreadable("object outside its pack")
     head = os.pread(pack.pack, end - at, at)
     kind, length, pos = _header(head)
+    if length > (end - at) * _MOST_RATIO:  # a corrupt header: inflating into its size would exhaust memory
+        raise _Unreadable("inflated size beyond what its stream can hold")
     base_at = -1
     if kind == _OFS_DELTA:
         byte = head[pos]
