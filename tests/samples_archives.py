@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import lzma
+import random
 import sqlite3
 import tarfile
 import zipfile
@@ -102,8 +103,10 @@ def _odt(token: str) -> bytes:
     return zip_bytes(files, zipfile.ZIP_STORED)
 
 
-def pdf_bytes(pages: list[str]) -> bytes:
-    """A minimal valid PDF (Helvetica text, one line per page), written by hand from the PDF spec."""
+def pdf_bytes(pages: list[str], encrypted: bool = False, info: str = "") -> bytes:
+    """A minimal valid PDF (Helvetica text, one line per page), written by hand from the PDF spec. `encrypted`:
+    with a standard security handler whose user password is not empty (its /O and /U match no password), so
+    no reader opens it without one; `info`: the Title of its document information dictionary."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
     kids = []
     for text in pages:
@@ -114,6 +117,15 @@ def pdf_bytes(pages: list[str]) -> bytes:
         kids.append(f"{len(objects)} 0 R")
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(pages)} >>"
     objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    extra = ""
+    if encrypted:
+        rnd = random.Random(len(pages))
+        objects.append(f"<< /Filter /Standard /V 1 /R 2 /O <{rnd.randbytes(32).hex()}> /U <{rnd.randbytes(32).hex()}> "
+                       "/P -4 >>")
+        extra += f" /Encrypt {len(objects)} 0 R /ID [<{'ab' * 16}> <{'ab' * 16}>]"
+    if info:
+        objects.append(f"<< /Title ({info}) >>")
+        extra += f" /Info {len(objects)} 0 R"
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):
@@ -122,7 +134,7 @@ def pdf_bytes(pages: list[str]) -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{extra} >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import html
-import io
-import logging
 import re
 import sqlite3
 import zipfile
 from collections.abc import Iterator
 from typing import Any
 
+from tokenward.expand import pdftext
 from tokenward.expand.base import Ctx, Item, Member, charge, child, error, read_zip_member, take_entry, text_blob
 from tokenward.sources.interface import Blob, Origin
 
@@ -25,8 +24,6 @@ CELL = re.compile(rb'<c\b([^>]*)>(.*?)</c>', re.S)
 VALUE = re.compile(rb"<(?:v|t)\b[^>]*>(.*?)</(?:v|t)>", re.S)
 SUFFIX_KIND = {"word/": "docx", "xl/": "xlsx", "ppt/": "pptx"}
 MAX_PAGES = 10_000
-
-logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # damaged PDFs are reported as skips, not log noise
 
 
 def xml_text(xml: bytes) -> str:
@@ -110,48 +107,23 @@ def _sheet_rows(xml: bytes, shared: list[str]) -> str:
 
 
 def expand_pdf(blob: Blob, ctx: Ctx) -> Iterator[Item]:
-    """A PDF: its text page by page (page number in details) and its metadata."""
-    import pypdf  # imported here: most scans meet no PDF
-
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(blob.data), strict=False)
-        if reader.is_encrypted and not reader.decrypt(""):
-            yield error(blob.origin.path, "encrypted PDF (no password; not scanned)")
-            return
-        pages = reader.pages
-        count = len(pages)
-    except Exception as exc:  # pypdf raises many types for damaged files
-        yield error(blob.origin.path, f"corrupt or truncated PDF: {type(exc).__name__}: {exc}")
+    """A PDF: its text page by page (page number in details) and its metadata, read by PDFium in a child
+    process (expand/pdftext.py)."""
+    lim, budget = ctx.limits, ctx.budget
+    got = pdftext.extract(blob.data, MAX_PAGES, max(0, lim.max_total_bytes - budget.inflated) + 1)
+    if isinstance(got, str):
+        yield error(blob.origin.path, got)
         return
-    meta = _pdf_metadata(reader)
-    if meta:
-        yield text_blob(blob.origin, "document", meta, (("document", "pdf"), ("part", "metadata")))
-    yield from _pdf_pages(blob, pages, min(count, MAX_PAGES), ctx)
-
-
-def _pdf_metadata(reader: Any) -> str:
-    try:
-        info = reader.metadata or {}
-        return "\n".join(f"{k.lstrip('/')} = {v}" for k, v in info.items() if isinstance(v, str))
-    except Exception:  # damaged info dictionary: the pages may still be readable
-        return ""
-
-
-def _pdf_pages(blob: Blob, pages: Any, count: int, ctx: Ctx) -> Iterator[Item]:
-    failed = 0
-    for number in range(count):
-        try:
-            text = pages[number].extract_text() or ""
-        except Exception:  # one damaged page costs that page only
-            failed += 1
-            continue
+    if got.metadata:
+        yield text_blob(blob.origin, "document", got.metadata, (("document", "pdf"), ("part", "metadata")))
+    for number, text in enumerate(got.pages, 1):
         if text.strip():
             if (skip := charge(ctx, len(text), blob.origin.path)) is not None:
                 yield skip
                 return
-            yield text_blob(blob.origin, "document", text, (("document", "pdf"), ("page", str(number + 1))))
-    if failed:
-        yield error(blob.origin.path, f"corrupt PDF: {failed} of {count} pages unreadable")
+            yield text_blob(blob.origin, "document", text, (("document", "pdf"), ("page", str(number))))
+    if got.failed:
+        yield error(blob.origin.path, f"corrupt PDF: {got.failed} of {got.count} pages unreadable")
 
 
 def _without_wal(data: bytes) -> bytes:
