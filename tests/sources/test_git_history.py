@@ -211,7 +211,7 @@ def test_which_binary_blobs_history_opens() -> None:
         ("zip", b"PK\x03\x04\x14\x00" + bytes(40)), ("gzip", b"\x1f\x8b\x08\x00" + bytes(20)), ("tar", bytes(tar)),
         ("sqlite", b"SQLite format 3\x00" + bytes(84)), ("pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n\x00"),
         ("elf", b"\x7fELF\x02\x01\x01\x00")]}
-    assert opened == {"zip": True, "gzip": True, "tar": True, "sqlite": True, "pdf": False, "elf": False}
+    assert opened == {"zip": True, "gzip": True, "tar": True, "sqlite": True, "pdf": True, "elf": False}
 
 
 def test_paths_holding_the_member_separator_stay_as_they_are(tmp_path: Path, gh_matcher: Matcher,
@@ -229,3 +229,19 @@ def test_paths_holding_the_member_separator_stay_as_they_are(tmp_path: Path, gh_
         found = scan(repo.path, gh_matcher, **scope).findings
         assert [f.origin.path for f in of(found, plain)] == ["v1!/app.env"], scope
         assert [f.origin.path for f in of(found, inner)] == ["v1!/pack.zip!/m.env"], scope
+
+
+def test_a_pdf_committed_once_and_deleted_is_read_in_history(tmp_path: Path, gh_matcher: Matcher,
+                                                            tokens: TokenFactory) -> None:
+    from tests.samples_archives import pdf_bytes
+
+    secret = tokens.github_classic()
+    repo = Repo(tmp_path / "r")
+    added = repo.commit({"docs/runbook.pdf": pdf_bytes(["setup", f"token {secret}"])}, "add the runbook")
+    repo.commit({"docs/runbook.pdf": None}, "remove it")
+    found = of(scan(repo.path, gh_matcher).findings, secret)
+    git = found[0].origin.git
+    assert [(f.origin.path, f.origin.details) for f in found] == [
+        ("docs/runbook.pdf", (("format", "document"), ("document", "pdf"), ("page", "2")))]
+    assert git is not None and git.first_commit is not None and git.first_commit.commit == added
+    assert git.in_head is False
