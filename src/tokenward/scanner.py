@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
+from tokenward import readahead
 from tokenward.engine import Hits, Matcher, RawMatch, Windows
 from tokenward.expand import ExpandOptions, expand, expand_as
 from tokenward.expand.decode import expressions as decode_expressions
@@ -89,22 +88,7 @@ class _Unit:
 def _prefetched(sources: Iterable[Source]) -> Iterator[Blob | SkippedItem]:
     # Reading files (I/O, inflation) overlaps matching on the other core; the bounded queue keeps
     # memory flat whatever the input size.
-    q: queue.Queue[Blob | SkippedItem | BaseException | None] = queue.Queue(PREFETCH)
-
-    def produce() -> None:
-        try:
-            for source in sources:
-                for item in source:
-                    q.put(item)
-        except BaseException as exc:  # re-raised in the consumer, never lost
-            q.put(exc)
-        q.put(None)
-
-    threading.Thread(target=produce, daemon=True, name="tokenward-reader").start()
-    while (item := q.get()) is not None:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    return readahead.read_ahead(itertools.chain.from_iterable(sources), "tokenward-reader", bound=PREFETCH)
 
 
 class Scanner:

@@ -6,7 +6,6 @@ import contextlib
 import fcntl
 import multiprocessing.util
 import os
-import queue
 import subprocess
 import tempfile
 import threading
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from tokenward import readahead
 from tokenward.errors import SourceError
 from tokenward.sources.gitdelta import Windows
 from tokenward.sources.gitpack import PackReader
@@ -205,27 +205,7 @@ def read_ahead(entries: Iterator[Entry]) -> Iterator[Entry]:
     until the listing ends (family order): consumed lazily, git/git's listing lasted 3.7 s instead of 3.4, the
     workers idle once the few blobs stored whole were read. Raises what the listing raised, after every entry
     listed before it."""
-    handed: queue.SimpleQueue[list[Entry] | BaseException | None] = queue.SimpleQueue()
-
-    def drain() -> None:
-        chunk: list[Entry] = []
-        try:
-            for entry in entries:
-                chunk.append(entry)
-                if len(chunk) >= AHEAD_CHUNK:
-                    handed.put(chunk)
-                    chunk = []
-            handed.put(chunk)
-            handed.put(None)
-        except BaseException as exc:  # handed on after what came before it, raised by the consumer
-            handed.put(chunk)
-            handed.put(exc)
-
-    threading.Thread(target=drain, daemon=True, name="tokenward-listing").start()
-    while (got := handed.get()) is not None:
-        if isinstance(got, BaseException):
-            raise got
-        yield from got
+    return readahead.read_ahead(entries, "tokenward-listing", chunk=AHEAD_CHUNK)
 
 
 def rev_blobs(repo: Repo, every_ref: bool, revs: Sequence[str], walk: bool = True,
