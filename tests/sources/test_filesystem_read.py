@@ -81,3 +81,16 @@ def test_a_growing_file_is_read_up_to_one_byte_past_the_limit(tmp_path: Path, mo
     monkeypatch.setattr(filesystem.os, "fstat", fstat)
     blob = _read(tmp_path / "f.txt", max_size=2 * SNIFF)
     assert isinstance(blob, Blob) and blob.data == b"y" * (2 * SNIFF + 1)
+
+
+def test_pdfs_weigh_more_when_a_walk_is_cut_into_batches(tmp_path: Path) -> None:
+    """A PDF costs milliseconds a page to read: a few of them are dealt to several workers, not one."""
+    for i in range(10):
+        (tmp_path / f"doc{i}.PDF").write_bytes(b"%PDF-1.4\n")
+    for i in range(40):
+        (tmp_path / f"f{i}.txt").write_text("x\n")
+    units = list(filesystem.FilesystemSource(tmp_path).units())
+    batches = [u for u in units if isinstance(u, filesystem.FileBatch)]
+    assert sum(len(b.files) for b in batches) == 50 and len(batches) >= 2
+    assert all(sum(filesystem.PDF_WEIGHT if p.lower().endswith(".pdf") else 1 for p, _ in b.files[:-1])
+               < filesystem.BATCH_FILES for b in batches)
