@@ -23,13 +23,14 @@ from tests.conftest import env_for
 from tests.sources import test_git_fixtures as fx
 from tests.sources.test_git_fixtures import Repo, line
 from tests.tokens import TokenFactory
+from tokenward.engine import Matcher
 from tokenward.findings import Finding, Location
 from tokenward.sources.blobcache import cache_file, finding_from_record, finding_record
 from tokenward.sources.interface import Origin
 from tokenward.store import Inventory
 from tokenward.store.blobcache import InventoryBlobCache
 
-git_env, tokens = fx.git_env, fx.tokens  # fixtures used here
+git_env, tokens, gh_matcher = fx.git_env, fx.tokens, fx.gh_matcher  # fixtures used here
 
 # The keys of a record as the versions before attributes were kept wrote it.
 OLD_KEYS = ("rule_id", "rule_name", "provider", "kind", "confidence", "token_id", "preview", "public_id",
@@ -245,3 +246,26 @@ def test_show_secrets_reads_again_the_blobs_whose_findings_the_cache_holds(
     assert shown["summary"]["history"]["read"] == 1 and shown["summary"]["history"]["cached"] > 1
     again = _report(repo, isolated_home)
     assert again["summary"]["history"]["read"] == 0 and "secret" not in again["findings"][0]
+
+
+def test_show_secrets_reads_the_caches_findings_once(tmp_path: Path, isolated_home: Path, tokens: TokenFactory,
+                                                     gh_matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-reading the found blobs, no blob left cached has findings: the cache's findings are read once (to
+    learn which blobs to read again), not a second time to replay none."""
+    from tokenward.sources.blobcache import SqliteBlobCache
+
+    secret = tokens.github_classic()
+    repo = Repo(tmp_path / "r")
+    repo.commit({"app.py": line(secret), **{f"m{i}.txt": f"{i}\n" for i in range(3)}}, "leak")
+    assert fx.of(fx.scan(repo.path, gh_matcher).findings, secret)  # fills the cache
+    reads: list[str] = []
+    findings = SqliteBlobCache.findings
+
+    def counted(self: SqliteBlobCache, ruleset: str) -> dict[str, list[Finding]]:
+        reads.append(ruleset)
+        return findings(self, ruleset)
+
+    monkeypatch.setattr(SqliteBlobCache, "findings", counted)
+    again = fx.scan(repo.path, gh_matcher, reread_found=True)
+    assert fx.of(again.findings, secret) and again.result.summary.history["read"] == 1
+    assert len(reads) == 1

@@ -510,7 +510,9 @@ class GitSource:
             return []
         try:
             self.cache.record(self.options.cache_key, done, new)
-            recorded = self.cache.findings(self.options.cache_key)
+            # Re-reading found blobs (reread_found), no blob left cached has findings: nothing to replay, and
+            # _found() has read the cache's findings once already.
+            recorded = {} if self.options.reread_found else self.cache.findings(self.options.cache_key)
         except (sqlite3.Error, OSError):
             return []
         self._cache_ok = True
