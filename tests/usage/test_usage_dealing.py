@@ -48,7 +48,7 @@ def test_dealt_shares_are_what_each_sharded_parser_keeps(seed: int, n: int) -> N
         for j, share in enumerate(shares):
             kept = CloudTrailParser(ParserOptions(shard=(j, n))).parse(lines, 1, ParseContext("x"))
             assert [UsageEvent(*row) for row in share] == kept
-            assert all(type(ev) is (UsageEvent if j == k else tuple) for ev in share)
+            assert all(type(ev) is tuple for ev in share)  # rows, this worker's too: Monitor.ingest takes rows
         assert sum(map(len, shares)) == len(whole) == len(general(lines)[0]) and all(shares)
         assert (ctx.malformed, ctx.unattributed, ctx.examples) == (
             whole_ctx.malformed, whole_ctx.unattributed, whole_ctx.examples)

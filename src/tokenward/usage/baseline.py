@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Any
 
 from tokenward.usage.agents import Agent
-from tokenward.usage.events import UsageEvent
+from tokenward.usage.events import EventRow, UsageEvent
 from tokenward.usage.geo import GeoPlace, prefix
 
 # trigger bits
@@ -175,7 +175,7 @@ class Profile:
 
     # -- hot path -------------------------------------------------------------------------------
 
-    def observe(self, ev: UsageEvent) -> int:
+    def observe(self, ev: EventRow) -> int:
         """Count ev against the baseline; the trigger bits of whatever was new (0 for an ordinary event)."""
         at, _, _, _, ip, agent, act, status, line, _, _, _ = ev  # one unpack: cheaper than seven field reads
         trig = 0

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tokenward.errors import UsageError
 
@@ -36,6 +36,10 @@ class UsageEvent(NamedTuple):
     ref: str | None = None  # the provider's own event id (CloudTrail eventID, request id)
     preview: str | None = None  # redacted preview, when the parser saw the plaintext
     scopes: str | None = None  # granted scopes the log reports (GitHub token_scopes)
+
+
+EventRow = tuple[Any, ...]
+"""A UsageEvent, or its fields as a plain tuple in the same order (what parallel workers deal and ingest)."""
 
 
 @dataclass(frozen=True)

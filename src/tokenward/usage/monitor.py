@@ -27,7 +27,7 @@ from tokenward.usage.detectors import (
     detect,
     woken,
 )
-from tokenward.usage.events import ParseContext, StorageViolation, UsageEvent, iso
+from tokenward.usage.events import EventRow, ParseContext, StorageViolation, UsageEvent, iso
 from tokenward.usage.geo import Geo, GeoPlace
 from tokenward.usage.identity import NEVER_DECLARED, Joiner
 from tokenward.usage.logfiles import FileIdentity, LineBatch
@@ -213,7 +213,7 @@ class Monitor:
         self.profiles: dict[str, Profile] = {}  # decoded baselines (a stored one on its token's first event)
         self._stored: dict[str, str] = state.profile_texts() if state is not None else {}
         # identifier -> (token, baseline, identifier kind, ALWAYS or 0, the baseline's observe)
-        self._cache: dict[str, tuple[TokenInfo, Profile, str, int, Callable[[UsageEvent], int]]] = {}
+        self._cache: dict[str, tuple[TokenInfo, Profile, str, int, Callable[[EventRow], int]]] = {}
         self._saved: dict[str, int] = {}  # token id -> events when its baseline was last written
         self.learned: dict[str, Learned] = {}  # token id -> its baseline as a parallel worker left it
         self._files: dict[int, FileRecord] = {}
@@ -233,22 +233,24 @@ class Monitor:
 
     # -- the hot path ---------------------------------------------------------------------------
 
-    def ingest(self, events: Sequence[UsageEvent], where: str) -> None:
-        """Learn from and detect on events read from where (a display path)."""
+    def ingest(self, events: Sequence[EventRow], where: str) -> None:
+        """Learn from and detect on events read from where (a display path): UsageEvents, or their fields as
+        plain tuples (what parallel workers deal), made UsageEvents only where a token is joined or a detector
+        wakes."""
         if self.opt.since > float("-inf"):
-            events = [e for e in events if e.at >= self.opt.since]
-        cache, slow = self._cache, self._slow
+            events = [e for e in events if e[0] >= self.opt.since]
+        cache, slow, new, event = self._cache, self._slow, tuple.__new__, UsageEvent
         for ev in events:
             hit = cache.get(ev[2])  # ev.ident, ev.ident_kind: indexing is cheaper on this path
             if hit is None or hit[2] != ev[1]:
-                hit = self._join(ev)
-            trig = hit[4](ev) | hit[3]
+                hit = self._join(new(event, ev))
+            trig = hit[4](ev) | hit[3]  # Profile.observe unpacks its event: a row does as well
             if trig:
-                slow(hit[0], hit[1], ev, trig, where)
+                slow(hit[0], hit[1], new(event, ev), trig, where)
         self.events += len(events)
         self._since_checkpoint += len(events)
 
-    def _join(self, ev: UsageEvent) -> tuple[TokenInfo, Profile, str, int, Callable[[UsageEvent], int]]:
+    def _join(self, ev: UsageEvent) -> tuple[TokenInfo, Profile, str, int, Callable[[EventRow], int]]:
         before = len(self.joiner.pending)
         info = self.joiner.resolve(ev)
         self.unmapped += len(self.joiner.pending) - before
@@ -413,7 +415,7 @@ class Monitor:
             events = [e for e in events if in_shard(e.ident, self.shard)]
         self.take(op, events, batch.end, batch.next_line)
 
-    def take(self, op: _Open, events: Sequence[UsageEvent], end: int, next_line: int) -> None:
+    def take(self, op: _Open, events: Sequence[EventRow], end: int, next_line: int) -> None:
         """Ingest the events of one batch of op, then move its read offset to end (-1: not a checkpoint)."""
         self.ingest(events, op.ctx.source)
         op.events += len(events)

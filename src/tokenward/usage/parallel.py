@@ -352,8 +352,7 @@ class _Worker:
         with open(path, "rb") as fh:
             rows, outcome = pickle.load(fh)
         os.unlink(path)
-        new, event = tuple.__new__, UsageEvent
-        return Part(tuple(([new(event, r) for r in e], end, nxt) for e, end, nxt in marshal.loads(rows)), outcome)
+        return Part(tuple((e, end, nxt) for e, end, nxt in marshal.loads(rows)), outcome)  # rows: Monitor.ingest
 
     def _notices(self, senders: list[Any]) -> None:
         """Read the notices waiting from these workers; one that finished (DONE: it spooled every log it
