@@ -33,18 +33,13 @@ class PdfText:
     failed: int = 0  # pages whose text PDFium could not extract
 
 
-_LIBRARY: ModuleType | None = None
-
-
 def _pdfium() -> ModuleType:
-    """pypdfium2, imported (and PDFium loaded) in this process once, before any fork: a child imports
-    nothing."""
-    global _LIBRARY
-    if _LIBRARY is None:
-        import pypdfium2
+    """pypdfium2, imported here (most scans meet no PDF); extract() calls it before forking, so a child only
+    finds it in sys.modules and imports nothing."""
+    import pypdfium2
 
-        _LIBRARY = pypdfium2
-    return _LIBRARY
+    module: ModuleType = pypdfium2
+    return module
 
 
 def extract(data: bytes, max_pages: int, max_chars: int) -> PdfText | str:

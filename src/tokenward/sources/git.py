@@ -69,7 +69,6 @@ from tokenward.sources.interface import Blob, Origin, SkippedItem, member_suffix
 from tokenward.sources.textdecode import SNIFF, to_scannable
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
-NOT_OPENED_IN_HISTORY: frozenset[str] = frozenset()  # see opened_in_history
 LFS_POINTER_MAX = 1024
 BATCH_BYTES = 32 * 1024 * 1024  # one worker's share of reading: large enough to amortise a cat-file start
 BATCH_BLOBS = 8192
@@ -153,8 +152,7 @@ def opened_in_history(head: bytes) -> bool:
     files, SQLite files, PDFs (read by PDFium: git/git's history, 85 PDF versions, costs no measurable time;
     with pypdf one 74-page PDF took 3.9 CPU-s). (By magic alone: such a blob is named by its id, see
     blob_item.)"""
-    fmt = by_magic(head)
-    return fmt is not None and fmt not in NOT_OPENED_IN_HISTORY
+    return by_magic(head) is not None
 
 
 def blob_item(root: str, oid: str, path: str | None, data: bytes,

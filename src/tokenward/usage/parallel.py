@@ -317,7 +317,7 @@ class _Worker:
         try:
             with logfiles.open_log(op.path) as stream:
                 for batch in self.monitor.batches(op, stream, final=True):
-                    parts = (deal(batch.lines, batch.first_line, op.ctx, self.k, self.n) if deal else
+                    parts = (deal(batch.lines, batch.first_line, op.ctx, self.n) if deal else
                              _split(op.parser.parse(batch.lines, batch.first_line, op.ctx), self.k, self.n))
                     for j, part in enumerate(parts):
                         shares[j].append((part, batch.end, batch.next_line))

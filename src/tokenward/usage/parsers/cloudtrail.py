@@ -101,13 +101,10 @@ _DECODE = msgspec.json.Decoder(_Document).decode
 SHARED: dict[str, str] = {}  # one string object per distinct access key and user agent
 
 
-Row = tuple[Any, ...]  # a UsageEvent's fields as a plain tuple (what a parallel worker spools for another)
-
-
 def _fast_events(doc: _Document, line: int, ctx: ParseContext, shares: list[list[Any] | None], k: int) -> None:
     """Append the events of a typed document (the same results _event gives for the same records) to shares:
     a key whose last character's code is j mod len(shares) goes to shares[j] (see monitor.in_shard), as a
-    UsageEvent when j is k, else as a plain Row; keys of a share that is None are skipped.
+    UsageEvent when j is k, else as a plain EventRow; keys of a share that is None are skipped.
 
     Keys and agents repeat from record to record: each is made one shared string (SHARED), so a worker's spool
     writes it once per batch and the baselines' lookups find it by identity. A key's agent is compared with the
@@ -196,11 +193,11 @@ class CloudTrailParser:
         _decode(lines, first_line, ctx, shares, k)
         return out
 
-    def parse_shares(self, lines: Sequence[bytes], first_line: int, ctx: ParseContext, k: int, n: int
-                     ) -> list[list[Any]]:
+    def parse_shares(self, lines: Sequence[bytes], first_line: int, ctx: ParseContext, n: int) -> list[list[Any]]:
         """(a parallel worker decoding a file for all n) The events of lines dealt to n workers by their key (see
-        monitor.in_shard), order kept, each a plain Row: the others' are spooled, and Monitor.ingest takes rows
-        (a UsageEvent costs ~0.2 µs to build, and only the rare event that wakes a detector needs one)."""
+        monitor.in_shard), order kept, each a plain EventRow (the decoding worker's own share too): the others'
+        are spooled, and Monitor.ingest takes rows (a UsageEvent costs ~0.2 µs to build, and only the rare event
+        that wakes a detector needs one)."""
         shares: list[list[Any]] = [[] for _ in range(n)]
         _decode(lines, first_line, ctx, list(shares), -1)
         return shares
@@ -222,7 +219,8 @@ def _decode(lines: Sequence[bytes], first_line: int, ctx: ParseContext, shares: 
 
 
 def _deal(ev: UsageEvent, shares: list[list[Any] | None], k: int) -> None:
-    """Append ev to the share its key belongs to (a UsageEvent in share k, else a Row); none when that is None."""
+    """Append ev to the share its key belongs to (a UsageEvent in share k, else an EventRow); none when that is
+    None."""
     j = ord(ev.ident[-1]) % len(shares)  # the general decoder gives no event without a key
     dest = shares[j]
     if dest is not None:
