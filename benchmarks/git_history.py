@@ -7,13 +7,13 @@ Builds (once, deterministically) a large repository with git_synth.py — or tak
 --repo (no planted tokens then: recall is skipped; the rescan plants one) — installs the peers with
 benchmarks/peers.py (pinned, into benchmarks/work/peers-venv), then measures, in interleaved
 rounds, each tool's wall time, CPU time (user + sys of its process tree) and peak RSS (its largest
-process) under GNU time, the recall of the planted tokens, and an incremental rescan after one more
-commit. tokenward runs three times per round: in a fresh, empty HOME ("cold HOME", as every CI job:
-no user cache and no incremental cache, the rule database next to the installed package as `make`
-left it), as the machine's very first run ("first run": every rule cache empty, the package-side one
-too, so the rule files are parsed and the Hyperscan database compiled inside the timed run), and warm
-(cached rule set, `--full`). The floor's output goes to /dev/null. Prints a Markdown table and writes
-benchmarks/work/git_history.json (or git_history-<name>.json with --repo).
+process, started from launch.py's small launcher), the recall of the planted tokens, and an incremental
+rescan after one more commit. tokenward runs three times per round: in a fresh, empty HOME ("cold HOME",
+as every CI job: no user cache and no incremental cache, the rule database next to the installed package
+as `make` left it), as the machine's very first run ("first run": every rule cache empty, the package-side
+one too, so the rule files are parsed and the Hyperscan database compiled inside the timed run),
+and warm (cached rule set, `--full`). The floor's output goes to /dev/null. Prints a Markdown table and
+writes benchmarks/work/git_history.json (or git_history-<name>.json with --repo).
 
 --whole-blobs adds a row for `tokenward scan --whole-blobs` (every byte of every blob matched, no delta
 windows). gitleaks' git mode walks `git log -p`; on a partial clone (the fetched mirrors are) git stops
@@ -41,6 +41,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import git_synth  # noqa: E402
+from launch import measured  # noqa: E402
 from tests.tokens import TokenFactory  # noqa: E402
 
 WORK = HERE / "work"
@@ -60,19 +61,13 @@ class Run:
 
 
 def measure(name: str, argv: list[str], env: dict[str, str] | None = None, discard: bool = False) -> Run:
-    """Run argv under /usr/bin/time: wall, CPU (user+sys, its process tree) and peak RSS (largest process).
-
-    GNU time is a small C parent, so a child's peak RSS is its own (a child forked from this Python
-    process would inherit our resident size into its maximum).
-    """
-    stats = WORK / "time.out"
-    timed = ["/usr/bin/time", "-o", str(stats), "-f", "%e %U %S %M %x", *argv]
+    """Run argv from launch.py's small launcher: wall, CPU (user+sys, its process tree) and peak RSS (largest
+    process; its own, not this script's)."""
     # Not /dev/null for the scanners: a tool writing its report there by rename replaces it. The
     # floor's output is discarded (writing 2-6 GB to a file would inflate it).
     with open(os.devnull if discard else WORK / "tool.log", "wb") as log:
-        subprocess.run(timed, stdout=log, stderr=subprocess.DEVNULL if discard else log, env=env, check=False)
-    wall, user, system, rss_kb, code = stats.read_text().split()[-5:]
-    return Run(name, float(wall), float(user) + float(system), int(rss_kb) / 1024, int(code))
+        m = measured(argv, env=env, stdout=log, stderr=subprocess.DEVNULL if discard else log)
+    return Run(name, m.wall, m.cpu, m.rss_mib, m.code)
 
 
 def gitleaks_coverage() -> str:

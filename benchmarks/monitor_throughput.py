@@ -46,6 +46,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from launch import measured
+
 BENCH = Path(__file__).resolve().parent
 WORK = BENCH / "work" / "monitor"
 TOKENWARD = [str(Path(sys.executable).parent / "tokenward")]  # the installed CLI, as users run it
@@ -216,20 +219,17 @@ def generate(args: argparse.Namespace) -> Path:
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run cmd; wall seconds, CPU seconds (it and its waited-for workers), peak RSS and its stderr."""
+    """Run cmd; wall seconds, CPU seconds (it and its waited-for workers), peak RSS (launch.py: its own, not this
+    script's) and the events and malformed lines its summary counts."""
     with tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        m = measured(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
         err.seek(0)
         text = err.read().decode(errors="replace")
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{text}")
-    m = re.search(r"^(\d+) events, (\d+) malformed", text, re.M)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024,
-            "events": int(m.group(1)) if m else -1, "malformed": int(m.group(2)) if m else -1}
+    if m.code not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} exited {m.code}:\n{text}")
+    found = re.search(r"^(\d+) events, (\d+) malformed", text, re.M)
+    return {"wall": m.wall, "cpu": m.cpu, "rss_mib": m.rss_mib,
+            "events": int(found.group(1)) if found else -1, "malformed": int(found.group(2)) if found else -1}
 
 
 def cli_env(home: str) -> dict[str, str]:

@@ -55,6 +55,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import peers  # noqa: E402
+from launch import measured  # noqa: E402
 
 TOOLS = ("tokenward", "tokenward-inventory", "tokenward-no-db", "gitleaks", "kingfisher")
 
@@ -255,17 +256,14 @@ def _env() -> dict[str, str]:
 
 
 def timed(cmd: list[str]) -> tuple[Sample, str]:
-    """Run cmd, return wall/CPU/peak-RSS of it (and its waited-for children) plus stderr."""
+    """Run cmd, return wall/CPU/peak-RSS of it and its waited-for children (launch.py: its own RSS, not this
+    script's) plus stderr."""
     with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
         # cwd = benchmarks/work: tokenward reads ./.tokenward.yaml; the repository's own one must not apply
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=_env(), cwd=BENCH / "work")
-        _, status, ru = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        m = measured(cmd, env=_env(), cwd=BENCH / "work", stdout=subprocess.DEVNULL, stderr=err)
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
-    return Sample(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, proc.returncode), stderr
+    return Sample(m.wall, m.cpu, m.rss_mib, m.code), stderr
 
 
 def warm_up(tool: str, cmd_json: list[str], report: Path) -> dict[str, object]:
