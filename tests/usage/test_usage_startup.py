@@ -9,7 +9,7 @@ import gzip
 import json
 import random
 import shutil
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from tokenward.store.usage import FileRecord, UsageState
 from tokenward.usage import logfiles
 from tokenward.usage.alerts import AlertManager
 from tokenward.usage.identity import InventoryDirectory, Joiner
-from tokenward.usage.monitor import FileReport, Monitor, _Open, lazy_gc
+from tokenward.usage.monitor import FileReport, Monitor, MonitorOptions, Probe, _Open, lazy_gc, probe_all
 from tokenward.usage.parallel import monitor_parallel
 
 
@@ -80,6 +80,23 @@ def _relative(row: Any, root: Path) -> Any:
         return replace(row, path=row.path.replace(str(root), ""))
     path, rec, *rest = row
     return (path.replace(str(root), ""), replace(rec, path=rec.path.replace(str(root), ""), device=0, inode=0), *rest)
+
+
+def test_probes_keep_each_log_s_format_not_its_head(tmp_path: Path) -> None:
+    """A parallel run holds a probe per log in every process from start to end: a month of an organisation's
+    trail is ~10^5 files, and their 64 KiB heads would be gigabytes. The formats are what the heads showed."""
+    keys = [s.aws_key_id(random.Random(i)) for i in range(40)]
+    _trail(tmp_path / "logs", keys, range(2))
+    pretty = tmp_path / "logs/trail/pretty.json"  # a document over many lines: the whole head decides
+    pretty.write_text(json.dumps({"Records": [s.cloudtrail_record(keys[0], s.T0)]}, indent=2))
+    probes = probe_all([str(tmp_path / "logs")], MonitorOptions())
+    found = {Path(p.path).name: (p.fmt, p.document, p.empty) for p in probes if isinstance(p, Probe)}
+    assert found == {"00.json.gz": ("cloudtrail", True, False), "01.json.gz": ("cloudtrail", True, False),
+                     "pretty.json": ("cloudtrail", True, False), "empty.log": (None, False, True),
+                     "notes.txt": (None, False, False), "requests.jsonl": ("jsonl", False, False)}
+    assert (tmp_path / "logs/trail/00.json.gz").stat().st_size > 1024  # a head worth keeping, were it kept
+    for p in probes:
+        assert not [f.name for f in fields(p) if isinstance(getattr(p, f.name), bytes)]
 
 
 def test_one_query_finds_each_file_s_candidates_in_the_order_its_own_query_gives(tmp_path: Path) -> None:

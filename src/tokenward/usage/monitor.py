@@ -31,7 +31,7 @@ from tokenward.usage.events import EventRow, ParseContext, StorageViolation, Usa
 from tokenward.usage.geo import Geo, GeoPlace
 from tokenward.usage.identity import NEVER_DECLARED, Joiner
 from tokenward.usage.logfiles import FileIdentity, LineBatch
-from tokenward.usage.parsers import LogParser, ParserOptions, choose
+from tokenward.usage.parsers import PARSERS, LogParser, ParserOptions, Sniffer, choose
 from tokenward.usage.records import Checkpoint, FileRecord, profile_data
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by whoever opens the inventory, not by monitoring
@@ -93,12 +93,16 @@ class Learning:
 
 @dataclass(frozen=True)
 class Probe:
-    """A log's identity, its first bytes and why reading them stopped short (logfiles.probe), as open_all has it."""
+    """A log's identity, what its first bytes showed and why reading them stopped short (logfiles.probe), as
+    open_all has it. The bytes themselves are not kept: a day of CloudTrail is hundreds of files, a month of an
+    organisation's trail a hundred thousand, and their 64 KiB heads would be gigabytes in every process."""
 
     path: str
     ident: FileIdentity
-    head: bytes
     problem: str | None
+    empty: bool  # no line that is not blank
+    document: bool  # one JSON document over many lines (logfiles.is_document)
+    fmt: str | None  # its format (Sniffer.format_of); None: not recognised
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -132,29 +136,38 @@ class _Open:
     unreadable: bool = False
 
 
-def probe_all(paths: Sequence[str]) -> list[Probe | FileReport]:
-    """Every log of paths probed (identity, first bytes), or the report of why it could not be."""
+def probed(path: str, sniffer: Sniffer) -> Probe:
+    """The Probe of one log: one inflate of its head for its identity and its format (OSError: unreadable)."""
+    ident, head, problem = logfiles.probe(path, logfiles.HEAD * 64)
+    first = logfiles.first_line(head)
+    document = logfiles.is_document(head)
+    fmt = sniffer.format_of(head if document else first) if first else None
+    return Probe(path, ident, problem, not first, document, fmt)
+
+
+def probe_all(paths: Sequence[str], opt: MonitorOptions) -> list[Probe | FileReport]:
+    """Every log of paths probed (identity, format), or the report of why it could not be."""
+    sniffer = Sniffer(opt.fmt, opt.parser)
     probes: list[Probe | FileReport] = []
     for path in logfiles.iter_files(paths):
         try:
-            probes.append(Probe(path, *logfiles.probe(path, logfiles.HEAD * 64)))
+            probes.append(probed(path, sniffer))
         except OSError as exc:
             probes.append(unreadable(path, exc))
     return probes
 
 
 def prepare(probe: Probe, opt: MonitorOptions) -> _Open:
-    """A probed log with its format chosen and a fresh file record (offset 0, no id): what needs no inventory."""
-    ident, head, problem = probe.ident, probe.head, probe.problem
+    """A probed log with its parser (made with opt's parser options) and a fresh file record (offset 0, no id):
+    what needs no inventory."""
+    ident, problem = probe.ident, probe.problem
     fresh = FileRecord(None, ident.head_hash, ident.head_len, ident.first_hash, ident.device, ident.inode,
                        logfiles.display(probe.path), 0, 0, False)
-    first = logfiles.first_line(head)
-    document = logfiles.is_document(head)
-    parser = choose(opt.fmt, head if document else first, opt.parser) if first else None
-    note = "" if parser else "format not recognised (use --format)" if first else "empty"
+    parser = PARSERS[probe.fmt](opt.parser) if probe.fmt else None
+    note = "" if parser else "empty" if probe.empty else "format not recognised (use --format)"
     if problem and not parser:
         note = f"unreadable: {problem}"
-    return _Open(probe.path, fresh, parser, ParseContext(fresh.path), document=document, gzip=ident.gzip,
+    return _Open(probe.path, fresh, parser, ParseContext(fresh.path), document=probe.document, gzip=ident.gzip,
                  size=ident.size, note=note, unreadable=bool(problem and not parser))
 
 
@@ -361,9 +374,9 @@ class Monitor:
         """Every log of paths opened as _open opens one, or the report of why not; the inventory is asked once
         for the files it remembers and the new ones are registered in one transaction (a day of CloudTrail is
         hundreds of files: a query and a commit each cost ~1 ms of the serial start of a parallel run).
-        probes: probe_all(paths), when already made."""
+        probes: probe_all(paths, self.opt), when already made."""
         if probes is None:
-            probes = probe_all(paths)
+            probes = probe_all(paths, self.opt)
         stored = self.state.find_files([p.key for p in probes if isinstance(p, Probe)]) if self.state else {}
         new: list[FileRecord] | None = [] if self.state is not None else None  # registered at the end
         out: list[_Open | FileReport] = []
@@ -394,7 +407,7 @@ class Monitor:
               new: list[FileRecord] | None = None) -> _Open:
         """Open one log: its format chosen and its file record found or registered (open_all passes the probe, the
         inventory's candidates and the list new records wait in)."""
-        probe = probe or Probe(path, *logfiles.probe(path, logfiles.HEAD * 64))  # one inflate of the head for both
+        probe = probe or probed(path, Sniffer(self.opt.fmt, self.opt.parser))
         op, ident = prepare(probe, self.opt), probe.ident
         rec, fresh = self._match(ident, stored), op.record
         if rec is None and op.parser and new is not None:

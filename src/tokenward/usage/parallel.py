@@ -457,7 +457,7 @@ class Crew:
             if not os.path.exists(path):
                 raise UsageError(f"{path}: no such file or directory")
         self.paths, self.n = list(paths), n
-        self.probes = probe_all(paths)
+        self.probes = probe_all(paths, monitor.opt)
         self._tmp = tempfile.TemporaryDirectory(prefix="tokenward-usage-")
         self._procs, self._handoffs = self._start(monitor)
 

@@ -26,19 +26,41 @@ FORMATS = ("auto", "cloudtrail", "github-audit", "openbao-audit", "nginx", "json
 SNIFF_ORDER = ("cloudtrail", "github-audit", "openbao-audit", "otel", "nginx-json", "jsonl", "nginx")
 
 
+class Sniffer:
+    """Tells logs' formats from their first record: fmt, or the first format whose parser recognises it. One parser
+    of each format, made with the run's options, sniffs every log (sniff only reads); the parser that reads a log
+    is made for it once its format is known (parsers count what they read)."""
+
+    def __init__(self, fmt: str, options: ParserOptions) -> None:
+        if fmt not in FORMATS and fmt not in PARSERS:
+            raise UsageError(f"unknown --format {fmt!r} (choose from {', '.join(FORMATS)})")
+        self.fmt, self.options = fmt, options
+        self._sniffers: dict[str, LogParser] = {}
+
+    def format_of(self, first: bytes) -> str | None:
+        """The format of a log whose first record (its whole head, for a document) is first; None: not known."""
+        if self.fmt == "nginx" and first.lstrip().startswith(b"{"):
+            return "nginx-json"
+        if self.fmt != "auto":
+            return self.fmt
+        for name in SNIFF_ORDER:
+            parser = self._sniffers.get(name)
+            if parser is None:
+                parser = self._sniffers[name] = PARSERS[name](self.options)
+            if parser.sniff(first):
+                return name
+        return None
+
+    def parser(self, name: str) -> LogParser:
+        """A new parser of format name, with the run's options."""
+        return PARSERS[name](self.options)
+
+
 def choose(fmt: str, first: bytes, options: ParserOptions) -> LogParser | None:
     """The parser for a log whose first record is first: fmt, or the first format that recognises it."""
-    if fmt not in FORMATS and fmt not in PARSERS:
-        raise UsageError(f"unknown --format {fmt!r} (choose from {', '.join(FORMATS)})")
-    if fmt == "nginx" and first.lstrip().startswith(b"{"):
-        fmt = "nginx-json"
-    if fmt != "auto":
-        return PARSERS[fmt](options)
-    for name in SNIFF_ORDER:
-        parser = PARSERS[name](options)
-        if parser.sniff(first):
-            return parser
-    return None
+    sniffer = Sniffer(fmt, options)
+    name = sniffer.format_of(first)
+    return sniffer.parser(name) if name else None
 
 
-__all__ = ["FORMATS", "PARSERS", "LogParser", "ParserOptions", "choose"]
+__all__ = ["FORMATS", "PARSERS", "LogParser", "ParserOptions", "Sniffer", "choose"]
