@@ -251,3 +251,13 @@ def test_gzip_json_lines_and_empty_lines(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(("\n\n" + body.replace("\n", "\n\n", 1) + "\n").encode()))
     events, ctx = parse_file(path)
     assert [e.line for e in events] == [3, 5, 6, 7] and ctx.malformed == 0
+
+
+def test_json_lines_parsers_of_one_mapping_share_one_typed_decoder() -> None:
+    """A tree of JSON lines makes a parser per file: the struct type and decoder (~7 KB) are made once per
+    mapping, not per file; another mapping has its own, and a mapping whose fields share a key has none."""
+    made = [PARSERS["jsonl"](ParserOptions()) for _ in range(3)]
+    assert made[0].typed is not None and all(p.typed is made[0].typed for p in made)
+    other = PARSERS["jsonl"](ParserOptions(mapping={"at": "when"}))
+    assert other.typed is not None and other.typed is not made[0].typed
+    assert PARSERS["jsonl"](ParserOptions(mapping={"ip": "ts"})).typed is None

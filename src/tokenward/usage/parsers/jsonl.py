@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Annotated, Any
 
 import msgspec
@@ -42,7 +43,15 @@ def typed_decoder(mapping: Mapping[str, str]) -> Callable[[bytes], Any] | None:
 
     Unknown keys are refused rather than skipped: msgspec does not check what it skips (invalid UTF-8, an
     out-of-range number) where orjson refuses the line, and the two must agree on every line they both read.
+    One decoder per mapping, shared by every parser (each file has one): a struct type and its decoder are
+    ~7 KB, and a run over a tree of JSON lines makes a parser per file.
     """
+    return _typed_decoder(tuple(mapping.items()))
+
+
+@lru_cache(maxsize=16)
+def _typed_decoder(items: tuple[tuple[str, str], ...]) -> Callable[[bytes], Any] | None:
+    mapping = dict(items)
     if len(set(mapping.values())) != len(mapping):
         return None
     fields = [(name, Scalar | msgspec.UnsetType, msgspec.UNSET) if name == "status" else (name, Scalar, None)
