@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
@@ -16,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import usage_samples as s
+from tests.conftest import REPO
 from tests.usage.test_usage_detectors import ListSink
 from tests.usage.test_usage_parallel import _logs
 from tokenward.store import Inventory
@@ -110,3 +114,48 @@ def test_workers_whose_parent_gives_up_before_the_handoff_exit_and_leave_no_spoo
             parallel.early_crew([str(tmp_path / "logs")], 2, MonitorOptions(), Geo()) as crew:
         raise RuntimeError("the inventory could not be opened")
     assert [p.exitcode for p in crew._procs] == [0, 0] and not os.path.exists(crew._tmp.name)
+
+
+# Run in a child process: a deadlock would otherwise hang the test run (its group is killed on timeout).
+MANY_SMALL_LOGS = """
+import fcntl, sys, time
+from pathlib import Path
+from tests.usage.test_usage_early_workers import _run
+from tokenward.usage import parallel
+
+make = parallel._pipes
+def small(n):
+    pipes = make(n)
+    for _, w in pipes.values():
+        fcntl.fcntl(w.fileno(), 1031, 4096)  # F_SETPIPE_SZ: one page holds ~400 notices, not ~6,000
+    return pipes
+handoff = parallel._handoff
+def late(*args):
+    time.sleep(1.0)  # worker 0 reads ahead as far as AHEAD_EVENTS lets it
+    return handoff(*args)
+parallel._pipes, parallel._handoff, parallel.AHEAD_EVENTS = small, late, int(sys.argv[3])
+print(_run(Path(sys.argv[1]), Path(sys.argv[2]), 2)[1])
+"""
+
+
+def test_workers_that_each_decoded_hundreds_of_logs_do_not_wait_on_each_other(tmp_path: Path) -> None:
+    """Worker 0 read the last 600 of 1,200 small logs ahead and, at the handoff, tells worker 1 of each; worker 1
+    meanwhile decodes the first 600 and tells worker 0 of each. A notice pipe holds a few thousand notices (here,
+    shrunk, a few hundred): were each worker to wait for room before reading its own notices, both would wait
+    for ever (as a 10,450-file CloudTrail run did)."""
+    keys = [s.aws_key_id(random.Random(i)) for i in range(4)]
+    for i in range(1200):
+        recs = [s.cloudtrail_record(keys[(i + j) % 4], s.T0 + timedelta(minutes=2 * i + j)) for j in range(2)]
+        s.cloudtrail_file(tmp_path / f"logs/{i // 100:02d}/{i:04d}.json.gz", recs)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src")])}
+    child = subprocess.Popen([sys.executable, "-c", MANY_SMALL_LOGS, str(tmp_path / "logs"), str(tmp_path / "i.db"),
+                              "1200"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+    try:
+        out, err = child.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        pytest.fail("the workers waited on each other")
+    assert child.returncode == 0, err.decode()
+    assert out.split() == [b"2400"]

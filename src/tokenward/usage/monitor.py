@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import groupby
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tokenward.errors import UsageError
@@ -32,7 +33,7 @@ from tokenward.usage.geo import Geo, GeoPlace
 from tokenward.usage.identity import NEVER_DECLARED, Joiner
 from tokenward.usage.logfiles import FileIdentity, LineBatch
 from tokenward.usage.parsers import PARSERS, LogParser, ParserOptions, Sniffer, choose
-from tokenward.usage.records import Checkpoint, FileRecord, profile_data
+from tokenward.usage.records import Checkpoint, FileRecord, KnownFiles, profile_data
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by whoever opens the inventory, not by monitoring
     from tokenward.store.usage import UsageState
@@ -229,7 +230,7 @@ class Monitor:
         self._cache: dict[str, tuple[TokenInfo, Profile, str, int, Callable[[EventRow], int]]] = {}
         self._saved: dict[str, int] = {}  # token id -> events when its baseline was last written
         self.learned: dict[str, Learned] = {}  # token id -> its baseline as a parallel worker left it
-        self._files: dict[int, FileRecord] = {}
+        self._files = KnownFiles()
         self._new_files: list[FileRecord] = []
         self._violations: list[StorageViolation] = []
         self.violations: dict[tuple[str, str], StorageViolation] = {}
@@ -358,7 +359,7 @@ class Monitor:
 
     def _match(self, ident: FileIdentity, stored: Sequence[FileRecord] | None = None) -> FileRecord | None:
         """The record of a file known by ident (stored: the inventory's candidates, when already asked)."""
-        known = list(self._files.values())
+        known = self._files.candidates(ident.first_hash, ident.device, ident.inode)
         if stored is None and self.state is not None:
             stored = self.state.find_file(ident.first_hash, ident.device, ident.inode)
         known += [r for r in stored or () if r.file_id not in self._files]
@@ -488,6 +489,16 @@ class Monitor:
         except OSError as exc:
             self.reports.append(unreadable(path, exc))
             return
+        self._read_opened(op)
+
+    def _read_opened(self, op: _Open | FileReport) -> None:
+        """Read an opened log from where it was left, and report it (a log that could not be opened: reported)."""
+        if isinstance(op, FileReport):
+            self.reports.append(op)
+            return
+        known = self._files.get(op.record.file_id) if op.record.file_id is not None else None
+        if known is not None:  # a copy of a log read since both were opened: on from where that one ended
+            op.record = replace(op.record, offset=known.offset, lines=known.lines, complete=known.complete)
         try:
             self._read(op, final=True)
         except (OSError, EOFError, zlib.error) as exc:
@@ -510,12 +521,21 @@ class Monitor:
         self._finish(op)
 
     def run(self, paths: Sequence[str]) -> RunSummary:
-        """Read every log of paths once, then checkpoint."""
+        """Read every log of paths once, then checkpoint. The logs are opened together (open_all: one inventory
+        query per 500 and one registration), then read in order; stdin where it is named."""
+        files = list(logfiles.iter_files(paths))
+        for path in files:
+            if path != "-" and not os.path.exists(path):
+                raise UsageError(f"{path}: no such file or directory")
         with lazy_gc():
-            for path in logfiles.iter_files(paths):
-                if path != "-" and not os.path.exists(path):
-                    raise UsageError(f"{path}: no such file or directory")
-                self.read_file(path)
+            for stdin, group in groupby(files, key=lambda p: p == "-"):
+                names = list(group)
+                if stdin:
+                    for _ in names:
+                        self._read_stdin()
+                    continue
+                for op in self.open_all(names):
+                    self._read_opened(op)
         self.checkpoint()
         return self.summary()
 

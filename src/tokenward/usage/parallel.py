@@ -30,6 +30,7 @@ import marshal
 import multiprocessing
 import os
 import pickle
+import select
 import sys
 import tempfile
 import zlib
@@ -59,7 +60,7 @@ from tokenward.usage.monitor import (
     probe_all,
     stopped,
 )
-from tokenward.usage.records import FileRecord, profile_json
+from tokenward.usage.records import FileRecord, KnownFiles, profile_json
 
 BY_FILE = frozenset({"cloudtrail", "github-audit", "openbao-audit", "otel"})  # split by file, not by token
 AHEAD_EVENTS = 100_000  # events a worker holds at most, read ahead of the handoff (~35 MB of CloudTrail)
@@ -129,7 +130,7 @@ def _result(monitor: Monitor, logs: Sequence[int]) -> dict[str, Any]:
         "profiles": {t: (p.events, p.first_at, profile_json(p.to_dict())) for t, p in monitor.changed().items()},
         "alerts": [((i, _line(a), a.at), a.to_dict()) for i, a in zip(logs, raised, strict=True)],
         "suppressed": monitor.alerts.suppressed,
-        "pending": monitor.joiner.pending, "idents": monitor.joiner.new_idents, "files": monitor._files,
+        "pending": monitor.joiner.pending, "idents": monitor.joiner.new_idents, "files": dict(monitor._files),
         "reports": monitor.reports, "events": monitor.events,
         "unmapped": monitor.unmapped, "alert_counts": monitor.alert_counts,
         "violations": list(monitor.violations.values()), "held": monitor.held,
@@ -199,7 +200,7 @@ def _adopt(monitor: Monitor, h: Handoff) -> None:
     monitor.joiner.by_id, monitor.joiner.by_ident, monitor.joiner.flags = h.tokens, h.idents, h.flags
     monitor.alerts = AlertManager([], h.recent)
     monitor.alerts.min_rank = h.min_rank
-    monitor._stored, monitor._files = h.stored, h.files
+    monitor._stored, monitor._files = h.stored, KnownFiles(h.files)
 
 
 # -- a worker ---------------------------------------------------------------------------------------
@@ -333,8 +334,26 @@ class _Worker:
             rows = marshal.dumps(shares[j])  # plain tuples and strings: marshal writes each shared string once
             with open(os.path.join(self.spool, f"{i}.{j}"), "wb") as fh:
                 pickle.dump((rows, outcome), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            conn.send(i)
+            self._send(conn, i)
         return Part(tuple(shares[self.k]), outcome)
+
+    def _send(self, conn: Connection, notice: int) -> None:
+        """Send a notice, reading the notices waiting here while the pipe is full. Two workers that decoded
+        thousands of small logs each (one ahead of the handoff, the other from the start) would otherwise each
+        wait for room in a pipe only the other, waiting too, reads. (A notice is a few bytes: once poll says
+        there is room, the write does not block.)"""
+        out = conn.fileno()
+        while True:
+            senders = {c.fileno(): c for c in self.inbox.values()}
+            poller = select.poll()
+            poller.register(out, select.POLLOUT)
+            for fd in senders:
+                poller.register(fd, select.POLLIN)
+            ready = dict(poller.poll())
+            if ready.get(out):  # room, or the other end gone (the send then fails)
+                break
+            self._notices([senders[fd] for fd in ready if fd in senders])
+        conn.send(notice)
 
     def receive(self, i: int) -> Part:
         """The share of log i another worker claimed, once spooled; logs are claimed and decoded ahead meanwhile."""
@@ -369,7 +388,7 @@ class _Worker:
         """Tell the other workers this one finished (a worker that finished before has closed its end)."""
         for conn in self.outbox.values():
             with contextlib.suppress(OSError):
-                conn.send(DONE)
+                self._send(conn, DONE)
 
     def _claim_ahead(self, i: int) -> int | None:
         """The next log after i this worker claims, when fewer than LOOKAHEAD are waiting decoded."""

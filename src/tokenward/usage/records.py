@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from tokenward.usage.alerts import Alert
 from tokenward.usage.events import StorageViolation
+
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,61 @@ class FileRecord:
     offset: int
     lines: int
     complete: bool
+
+
+class KnownFiles(MutableMapping[int, FileRecord]):
+    """The file records a run knows, by file id (negative: registered at the end of open_all), in the order they
+    were added, with each file's candidates found as the inventory finds its own (UsageState.find_file): the
+    records of its device and inode, then those of its first line. A run over a tree of ten thousand small
+    CloudTrail files compared each new file with every record before it (52 s of 62)."""
+
+    def __init__(self, records: Mapping[int, FileRecord] | None = None) -> None:
+        self._records: dict[int, FileRecord] = {}
+        self._order: dict[int, int] = {}  # file id -> when it was added
+        self._by_node: dict[tuple[int, int], dict[int, None]] = {}
+        self._by_first: dict[str, dict[int, None]] = {}
+        self._added = 0
+        self.update(records or {})
+
+    def __getitem__(self, file_id: int) -> FileRecord:
+        return self._records[file_id]
+
+    def __setitem__(self, file_id: int, rec: FileRecord) -> None:
+        old = self._records.get(file_id)
+        if old is not None:
+            self._unindex(file_id, old)
+        else:
+            self._order[file_id] = self._added
+            self._added += 1
+        self._records[file_id] = rec
+        self._by_node.setdefault((rec.device, rec.inode), {})[file_id] = None
+        self._by_first.setdefault(rec.first_hash, {})[file_id] = None
+
+    def __delitem__(self, file_id: int) -> None:
+        self._unindex(file_id, self._records.pop(file_id))
+        del self._order[file_id]
+
+    def _unindex(self, file_id: int, rec: FileRecord) -> None:
+        _drop(self._by_node, (rec.device, rec.inode), file_id)
+        _drop(self._by_first, rec.first_hash, file_id)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def candidates(self, first_hash: str, device: int, inode: int) -> list[FileRecord]:
+        """The records of this device and inode or this first line, in the order they were added."""
+        ids = {**self._by_node.get((device, inode), {}), **self._by_first.get(first_hash, {})}
+        return [self._records[i] for i in sorted(ids, key=self._order.__getitem__)]
+
+
+def _drop(index: dict[K, dict[int, None]], key: K, file_id: int) -> None:
+    ids = index[key]
+    del ids[file_id]
+    if not ids:
+        del index[key]
 
 
 @dataclass(frozen=True)
