@@ -25,6 +25,7 @@ from tokenward.usage.alerts import AlertManager
 from tokenward.usage.identity import InventoryDirectory, Joiner
 from tokenward.usage.monitor import FileReport, Monitor, MonitorOptions, Probe, _Open, lazy_gc, probe_all
 from tokenward.usage.parallel import monitor_parallel
+from tokenward.usage.records import KnownFiles
 
 
 def _trail(root: Path, keys: list[str], days: range) -> None:
@@ -168,3 +169,21 @@ def test_gzip_logs_read_by_two_workers_report_as_one_process(tmp_path: Path) -> 
     two = s.monitor_run(tmp_path / "logs", tmp_path / "two.db", 2)
     assert one == two and _usage_files(tmp_path / "one.db")[:1] and all(
         f[0] > 0 for f in _usage_files(tmp_path / "two.db"))
+
+
+def test_known_files_name_each_file_s_candidates_as_the_inventory_does() -> None:
+    """The records of a device and inode, or of a first line, in the order they were added (a record moved on
+    keeps its place; one removed and added again goes last), as UsageState.find_file's candidates."""
+    def rec(fid: int, first: str, node: int, offset: int = 0) -> FileRecord:
+        return FileRecord(fid, f"h{fid}", 10, first, 1, node, f"p{fid}", offset, 0, False)
+
+    files = KnownFiles({3: rec(3, "a", 100), 1: rec(1, "b", 101), 2: rec(2, "a", 102)})
+    assert [r.file_id for r in files.candidates("a", 1, 101)] == [3, 1, 2]
+    files[3] = rec(3, "a", 100, offset=50)
+    assert [(r.file_id, r.offset) for r in files.candidates("a", 9, 9)] == [(3, 50), (2, 0)]
+    del files[3]
+    files[-1] = rec(-1, "c", 102)
+    files[3] = rec(3, "c", 103)
+    assert [r.file_id for r in files.candidates("c", 1, 102)] == [2, -1, 3]
+    assert files.candidates("a", 1, 100) == [files[2]] and files.candidates("z", 7, 7) == []
+    assert list(files) == [1, 2, -1, 3] and len(files) == 4 and dict(files)[2] == rec(2, "a", 102)

@@ -135,7 +135,7 @@ class UsageState:
         """Write a checkpoint atomically; returns the file records with their ids."""
         try:
             with self.engine.begin() as conn:
-                files = [self._save_file(conn, f) if f.file_id is None else f for f in cp.files]
+                files = self._save_files(conn, cp.files)
                 self._update_files(conn, [f for f in cp.files if f.file_id is not None])
                 self._save_profiles(conn, cp.profiles)
                 self._save_alerts(conn, cp.alerts, cp.suppressed)
@@ -144,11 +144,15 @@ class UsageState:
         except SQLAlchemyError as exc:
             raise StoreError(f"writing usage state: {exc}") from None
 
-    def _save_file(self, conn: Connection, f: FileRecord) -> FileRecord:
-        """Insert a new file record; the record with its id."""
-        key = conn.execute(usage_file.insert().values(**_file_values(f))).inserted_primary_key
-        assert key is not None
-        return replace(f, file_id=int(key[0]))
+    def _save_files(self, conn: Connection, files: Sequence[FileRecord]) -> list[FileRecord]:
+        """Insert the new file records (no id yet), in one statement; every record, the new ones with their ids.
+        (A statement per record cost ~0.15 ms of SQLAlchemy each: 1.5 s for a day of small CloudTrail files.)"""
+        new = [f for f in files if f.file_id is None]
+        if not new:
+            return list(files)
+        stmt = usage_file.insert().returning(usage_file.c.file_id, sort_by_parameter_order=True)
+        ids = iter([int(r[0]) for r in conn.execute(stmt, [_file_values(f) for f in new])])
+        return [replace(f, file_id=next(ids)) if f.file_id is None else f for f in files]
 
     def _update_files(self, conn: Connection, files: Sequence[FileRecord]) -> None:
         """Move known file records (one statement for all: a checkpoint after many logs names them all)."""
