@@ -338,8 +338,9 @@ class _Worker:
         for j, conn in self.outbox.items():
             rows = marshal.dumps(shares[j])  # plain tuples and strings: marshal writes each shared string once
             part = pickle.dumps((rows, outcome), protocol=pickle.HIGHEST_PROTOCOL)
-            notice = pickle.dumps((i, part), protocol=pickle.HIGHEST_PROTOCOL)
-            if len(notice) > INLINE_MOST:
+            if len(part) + 32 <= INLINE_MOST:  # (i, part) pickles to at most ~25 bytes more than part
+                notice = pickle.dumps((i, part), protocol=pickle.HIGHEST_PROTOCOL)
+            else:
                 with open(os.path.join(self.spool, f"{i}.{j}"), "wb") as fh:
                     fh.write(part)
                 notice = pickle.dumps(i, protocol=pickle.HIGHEST_PROTOCOL)
