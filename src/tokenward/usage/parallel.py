@@ -27,6 +27,7 @@ database, nor import the store.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import marshal
 import multiprocessing
 import os
@@ -208,6 +209,7 @@ def _adopt(monitor: Monitor, h: Handoff) -> None:
 
 LOOKAHEAD = 2  # logs claimed and decoded ahead of need at most, once running (memory: this many logs' events)
 DONE = -1  # the notice of a worker that finished
+CLAIMS_LOCK = "claims.lock"  # in the spool: held while a worker marks the board
 INLINE_MOST = select.PIPE_BUF - 64  # a share this small (pickled, with its notice) goes with the notice
 Batch = tuple[list[UsageEvent], int, int]  # events, end offset, next line
 # every worker's batches of a decoded log (another worker's events as plain tuples, to be spooled), and its outcome
@@ -234,8 +236,7 @@ class _Worker:
     spool: str
     inbox: dict[int, Connection]  # from worker j
     outbox: dict[int, Connection]  # to worker j
-    board: Any  # shared by the workers: 1 at a log's position once a worker claimed it (under lock)
-    lock: Any
+    board: Any  # shared by the workers: 1 at a log's position once a worker claimed it (under the claims lock)
     ready: dict[int, Part] = field(default_factory=dict)  # logs claimed and decoded ahead of need
     kept: dict[int, Part] = field(default_factory=dict)  # logs decoded before the handoff (not counted as ready)
     noticed: set[int] = field(default_factory=set)  # others' logs whose spool is written, or came inline
@@ -245,6 +246,7 @@ class _Worker:
     cursor: int = 0  # in order: where claiming ahead goes on
     early: dict[int, Shares] = field(default_factory=dict)  # logs decoded before the handoff
     logs: list[int] = field(default_factory=list)  # the position of the log that raised each alert
+    lock: int = -1  # this process's descriptor of the claims lock file (opened on first claim)
 
     def read_ahead(self, parent: Connection) -> None:
         """(before the handoff) Claim and decode by-file logs, the last first, until the handoff is there or
@@ -298,13 +300,19 @@ class _Worker:
         return self.decode(i) if self.claim(i) else self.receive(i)
 
     def claim(self, i: int) -> bool:
-        """Whether this worker decodes log i: the first worker to ask gets it (a mark on the shared board; an
-        exclusive file in the spool per log cost ~0.1 ms to create here, a second for ten thousand logs)."""
+        """Whether this worker decodes log i: the first worker to ask gets it (a mark on the shared board, under a
+        record lock of ~2 µs; an exclusive file in the spool per log cost ~0.1 ms to create here). A lock the
+        kernel holds for a process, not a semaphore: a worker killed while holding it cannot hang the others."""
         got = self.claims.get(i)
         if got is None:
-            with self.lock:
+            if self.lock < 0:
+                self.lock = os.open(os.path.join(self.spool, CLAIMS_LOCK), os.O_RDWR)
+            fcntl.lockf(self.lock, fcntl.LOCK_EX)  # a record lock: the kernel drops it if this worker dies
+            try:
                 got = not self.board[i]
                 self.board[i] = 1
+            finally:
+                fcntl.lockf(self.lock, fcntl.LOCK_UN)
             self.claims[i] = got
         return got
 
@@ -502,7 +510,8 @@ class Crew:
         ctx = multiprocessing.get_context("fork")
         pipes, handoffs = _pipes(self.n), [ctx.Pipe(duplex=False) for _ in range(self.n)]
         opened = [prepare(p, monitor.opt) if isinstance(p, Probe) else p for p in self.probes]
-        board, lock = ctx.RawArray("b", max(1, len(opened))), ctx.Lock()
+        board = ctx.RawArray("b", max(1, len(opened)))
+        open(os.path.join(self._tmp.name, CLAIMS_LOCK), "wb").close()
         once, ends = _once(opened), [c for pair in (*pipes.values(), *handoffs) for c in pair]
         sys.stdout.flush()  # a worker flushes what it inherited: nothing, then
         sys.stderr.flush()
@@ -510,7 +519,7 @@ class Crew:
         for k in range(self.n):
             inbox = {a: r for (a, b), (r, _) in pipes.items() if b == k}
             outbox = {b: w for (a, b), (_, w) in pipes.items() if a == k}
-            worker = _Worker(monitor, list(opened), once, k, self.n, self._tmp.name, inbox, outbox, board, lock)
+            worker = _Worker(monitor, list(opened), once, k, self.n, self._tmp.name, inbox, outbox, board)
             out = os.path.join(self._tmp.name, f"{k}.result")
             procs.append(ctx.Process(target=_child, args=(worker, handoffs[k][0], ends, out)))
             procs[-1].start()
