@@ -187,3 +187,39 @@ def test_known_files_name_each_file_s_candidates_as_the_inventory_does() -> None
     assert [r.file_id for r in files.candidates("c", 1, 102)] == [2, -1, 3]
     assert files.candidates("a", 1, 100) == [files[2]] and files.candidates("z", 7, 7) == []
     assert list(files) == [1, 2, -1, 3] and len(files) == 4 and dict(files)[2] == rec(2, "a", 102)
+
+
+def test_known_files_hand_a_checkpoint_only_what_changed_since_it_was_written() -> None:
+    def rec(fid: int | None, offset: int = 0) -> FileRecord:
+        return FileRecord(fid, f"h{fid}", 10, "f", 1, fid or 0, f"p{fid}", offset, 0, False)
+
+    files = KnownFiles({1: rec(1), 2: rec(2)})
+    assert files.changed() == [rec(1), rec(2)]  # not known to be written yet
+    files.saved([rec(1), rec(2)])
+    files[2] = rec(2)  # the same record again: nothing to write
+    assert files.changed() == []
+    files[2], files[1] = rec(2, 40), rec(1, 7)
+    assert files.changed() == [rec(2, 40), rec(1, 7)]
+    files.saved([rec(2, 40)])
+    assert files.changed() == [rec(1, 7)]
+    del files[1]
+    assert files.changed() == []
+
+
+def test_a_checkpoint_writes_the_records_of_the_logs_read_since_the_last(tmp_path: Path) -> None:
+    """A run over thousands of logs checkpoints every few seconds: each wrote every file record."""
+    keys = [s.aws_key_id(random.Random(i)) for i in range(3)]
+    _trail(tmp_path / "logs", keys, range(3))
+    written: list[int] = []
+    with Inventory.open(f"sqlite:///{tmp_path / 'i.db'}") as inv:
+        state = UsageState(inv.engine)
+        save = state.checkpoint
+        state.checkpoint = lambda cp: (written.append(len(cp.files)), save(cp))[1]  # type: ignore[method-assign]
+        m = Monitor(Joiner(InventoryDirectory(inv), state.idents(), state.token_flags()), AlertManager([]), state)
+        m.run([str(tmp_path / "logs")])
+        assert written[-1] == 4  # the three trail files and the JSON lines log, read to their ends
+        written.clear()
+        with (tmp_path / "logs/trail/requests.jsonl").open("a") as fh:
+            fh.write(json.dumps({"ts": 1742000000, "aws_key_id": keys[1], "ip": "81.2.69.160"}) + "\n")
+        m.run([str(tmp_path / "logs")])
+        assert written == [1]  # the grown log only

@@ -336,10 +336,9 @@ class Monitor:
         changed = self.changed()
         profiles: dict[str, dict[str, Any] | str] = {t: p.to_dict() for t, p in changed.items()}
         profiles.update({t: b.text for t, b in self.learned.items() if self._saved.get(t) != b.events})
-        cp = Checkpoint(profiles, tuple(self._files.values()), tuple(raised), suppressed,
+        cp = Checkpoint(profiles, tuple(self._files.changed()), tuple(raised), suppressed,
                         dict(self.joiner.new_idents), tuple(self._declared), tuple(self._violations))
-        for rec in self.state.checkpoint(cp):
-            self._files[rec.file_id or 0] = rec
+        self._files.saved(self.state.checkpoint(cp))
         self._files.pop(0, None)
         self._saved.update({t: p.events for t, p in changed.items()})
         self._saved.update({t: b.events for t, b in self.learned.items()})
@@ -397,8 +396,8 @@ class Monitor:
         ids: dict[int | None, int | None] = {}
         for temp, rec in zip((r.file_id for r in new), saved, strict=True):
             del self._files[temp or 0]
-            self._files[rec.file_id or 0] = rec
             ids[temp] = rec.file_id
+        self._files.saved(saved)
         for op in out:
             if isinstance(op, _Open) and op.record.file_id in ids:
                 op.record = replace(op.record, file_id=ids[op.record.file_id])
@@ -444,7 +443,7 @@ class Monitor:
         if self.state is None:
             return rec
         saved = self.state.checkpoint(Checkpoint({}, (rec,), (), {}, {}, (), ()))[0]
-        self._files[saved.file_id or 0] = saved
+        self._files.saved([saved])
         return saved
 
     def _read(self, op: _Open, final: bool) -> None:

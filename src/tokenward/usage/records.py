@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,7 +40,8 @@ class KnownFiles(MutableMapping[int, FileRecord]):
     """The file records a run knows, by file id (negative: registered at the end of open_all), in the order they
     were added, with each file's candidates found as the inventory finds its own (UsageState.find_file): the
     records of its device and inode, then those of its first line. A run over a tree of ten thousand small
-    CloudTrail files compared each new file with every record before it (52 s of 62)."""
+    CloudTrail files compared each new file with every record before it (52 s of 62). The records that changed
+    since they were last written are what a checkpoint writes (it wrote every record, every 5 s)."""
 
     def __init__(self, records: Mapping[int, FileRecord] | None = None) -> None:
         self._records: dict[int, FileRecord] = {}
@@ -48,6 +49,7 @@ class KnownFiles(MutableMapping[int, FileRecord]):
         self._by_node: dict[tuple[int, int], dict[int, None]] = {}
         self._by_first: dict[str, dict[int, None]] = {}
         self._added = 0
+        self._changed: dict[int, None] = {}  # ids whose record changed since it was last written
         self.update(records or {})
 
     def __getitem__(self, file_id: int) -> FileRecord:
@@ -55,6 +57,8 @@ class KnownFiles(MutableMapping[int, FileRecord]):
 
     def __setitem__(self, file_id: int, rec: FileRecord) -> None:
         old = self._records.get(file_id)
+        if old != rec:
+            self._changed[file_id] = None
         if old is not None:
             self._unindex(file_id, old)
         else:
@@ -67,6 +71,7 @@ class KnownFiles(MutableMapping[int, FileRecord]):
     def __delitem__(self, file_id: int) -> None:
         self._unindex(file_id, self._records.pop(file_id))
         del self._order[file_id]
+        self._changed.pop(file_id, None)
 
     def _unindex(self, file_id: int, rec: FileRecord) -> None:
         _drop(self._by_node, (rec.device, rec.inode), file_id)
@@ -77,6 +82,18 @@ class KnownFiles(MutableMapping[int, FileRecord]):
 
     def __len__(self) -> int:
         return len(self._records)
+
+    def changed(self) -> list[FileRecord]:
+        """The records that changed since they were last written (saved), in the order they changed."""
+        return [self._records[i] for i in self._changed]
+
+    def saved(self, records: Iterable[FileRecord]) -> None:
+        """Records just written, as the store returned them (new ones with their ids): kept, and not written
+        again until they change."""
+        for rec in records:
+            file_id = rec.file_id or 0
+            self[file_id] = rec
+            self._changed.pop(file_id, None)
 
     def candidates(self, first_hash: str, device: int, inode: int) -> list[FileRecord]:
         """The records of this device and inode or this first line, in the order they were added."""
