@@ -231,7 +231,6 @@ class Monitor:
         self._saved: dict[str, int] = {}  # token id -> events when its baseline was last written
         self.learned: dict[str, Learned] = {}  # token id -> its baseline as a parallel worker left it
         self._files = KnownFiles()
-        self._new_files: list[FileRecord] = []
         self._violations: list[StorageViolation] = []
         self.violations: dict[tuple[str, str], StorageViolation] = {}
         self._declared: list[tuple[str, bool, str | None]] = []

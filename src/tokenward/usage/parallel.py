@@ -239,8 +239,8 @@ class _Worker:
     board: Any  # shared by the workers: 1 at a log's position once a worker claimed it (under the claims lock)
     ready: dict[int, Part] = field(default_factory=dict)  # logs claimed and decoded ahead of need
     kept: dict[int, Part] = field(default_factory=dict)  # logs decoded before the handoff (not counted as ready)
-    noticed: set[int] = field(default_factory=set)  # others' logs whose spool is written, or came inline
-    inline: dict[int, bytes] = field(default_factory=dict)  # others' logs' small shares, sent with their notice
+    # others' logs whose share came: the share itself when small enough to come with its notice, else None (spooled)
+    noticed: dict[int, bytes | None] = field(default_factory=dict)
     claims: dict[int, bool] = field(default_factory=dict)  # logs this worker asked for -> whether it got them
     order: list[int] = field(default_factory=list)  # the logs decoded once, in order
     cursor: int = 0  # in order: where claiming ahead goes on
@@ -346,13 +346,11 @@ class _Worker:
         for j, conn in self.outbox.items():
             rows = marshal.dumps(shares[j])  # plain tuples and strings: marshal writes each shared string once
             part = pickle.dumps((rows, outcome), protocol=pickle.HIGHEST_PROTOCOL)
-            if len(part) + 32 <= INLINE_MOST:  # (i, part) pickles to at most ~25 bytes more than part
-                notice = pickle.dumps((i, part), protocol=pickle.HIGHEST_PROTOCOL)
-            else:
+            inline = len(part) + 32 <= INLINE_MOST  # (i, part) pickles to at most ~28 bytes more than part
+            if not inline:
                 with open(os.path.join(self.spool, f"{i}.{j}"), "wb") as fh:
                     fh.write(part)
-                notice = pickle.dumps(i, protocol=pickle.HIGHEST_PROTOCOL)
-            self._send(conn, notice)
+            self._send(conn, pickle.dumps((i, part if inline else None), protocol=pickle.HIGHEST_PROTOCOL))
         return Part(tuple(shares[self.k]), outcome)
 
     def _send(self, conn: Connection, notice: bytes) -> None:
@@ -374,7 +372,8 @@ class _Worker:
         conn.send_bytes(notice)
 
     def receive(self, i: int) -> Part:
-        """The share of log i another worker claimed, once spooled; logs are claimed and decoded ahead meanwhile."""
+        """The share of log i another worker claimed, once its notice came (with the share, or once spooled); logs
+        are claimed and decoded ahead meanwhile."""
         while i not in self.noticed:
             if not self.inbox:
                 raise RuntimeError(f"log {i} was claimed, and every other worker finished without spooling it")
@@ -384,8 +383,7 @@ class _Worker:
                 self.ready[ahead] = self.decode(ahead)
                 continue
             self._notices(noticed or wait(senders))
-        self.noticed.discard(i)
-        part = self.inline.pop(i, None)
+        part = self.noticed.pop(i)
         if part is None:
             path = os.path.join(self.spool, f"{i}.{self.k}")
             with open(path, "rb") as fh:
@@ -402,11 +400,9 @@ class _Worker:
                 notice = conn.recv()  # EOFError when that worker died: the run fails
                 if notice == DONE:
                     del self.inbox[j]
-                elif isinstance(notice, tuple):  # a small share, inline
-                    self.noticed.add(notice[0])
-                    self.inline[notice[0]] = notice[1]
                 else:
-                    self.noticed.add(notice)
+                    log, part = notice
+                    self.noticed[log] = part
 
     def done(self) -> None:
         """Tell the other workers this one finished (a worker that finished before has closed its end)."""

@@ -38,9 +38,9 @@ class FileRecord:
 
 class KnownFiles(MutableMapping[int, FileRecord]):
     """The file records a run knows, by file id (negative: registered at the end of open_all), in the order they
-    were added, with each file's candidates found as the inventory finds its own (UsageState.find_file): the
-    records of its device and inode, then those of its first line. A run over a tree of ten thousand small
-    CloudTrail files compared each new file with every record before it (52 s of 62). The records that changed
+    were added, with each file's candidates: the records the inventory's query would name (UsageState.find_file:
+    same device and inode, or same first line), in the order they were added. A run over a tree of ten thousand
+    small CloudTrail files compared each new file with every record before it (52 s of 62). The records that changed
     since they were last written are what a checkpoint writes (it wrote every record, every 5 s)."""
 
     def __init__(self, records: Mapping[int, FileRecord] | None = None) -> None:

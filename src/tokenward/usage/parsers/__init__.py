@@ -51,16 +51,11 @@ class Sniffer:
                 return name
         return None
 
-    def parser(self, name: str) -> LogParser:
-        """A new parser of format name, with the run's options."""
-        return PARSERS[name](self.options)
-
 
 def choose(fmt: str, first: bytes, options: ParserOptions) -> LogParser | None:
     """The parser for a log whose first record is first: fmt, or the first format that recognises it."""
-    sniffer = Sniffer(fmt, options)
-    name = sniffer.format_of(first)
-    return sniffer.parser(name) if name else None
+    name = Sniffer(fmt, options).format_of(first)
+    return PARSERS[name](options) if name else None
 
 
 __all__ = ["FORMATS", "PARSERS", "LogParser", "ParserOptions", "Sniffer", "choose"]
